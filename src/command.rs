@@ -1,0 +1,391 @@
+//! Spawning a guest, modelled on `std::process::Command` so Rust users know
+//! it on sight: `Sandbox::command(..).arg(..).status()`, `.output()`,
+//! `.spawn()` → [`Child`] with `wait()` and `kill()`.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
+use std::thread::JoinHandle;
+
+use nix::unistd::Pid;
+
+use crate::error::Error;
+use crate::launch::{self, Spec, Stdio};
+use crate::policy::{Policy, TraceConfig};
+use crate::supervisor::{self, Enforcement};
+
+/// A sandbox policy, builder style. Cheap to clone; one `Sandbox` can run
+/// many commands.
+#[derive(Clone, Debug, Default)]
+pub struct Sandbox {
+    policy: Policy,
+}
+
+impl Sandbox {
+    /// The default sandbox: the host's view, the dangerous syscalls denied.
+    pub fn new() -> Sandbox {
+        Sandbox::default()
+    }
+
+    /// The hostname the guest sees (`uname`, `hostname`).
+    pub fn hostname(mut self, name: impl Into<String>) -> Sandbox {
+        self.policy.hostname = Some(name.into());
+        self
+    }
+
+    /// Log the guest's system calls.
+    pub fn trace(mut self, cfg: TraceConfig) -> Sandbox {
+        self.policy.trace = Some(cfg);
+        self
+    }
+
+    /// The policy as built so far.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Checks the policy without running anything.
+    pub fn validate(&self) -> Result<(), Error> {
+        Ok(self.policy.validate()?)
+    }
+
+    /// A command to run in this sandbox.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        Command {
+            policy: self.policy.clone(),
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            env_clear: false,
+            cwd: None,
+            stdio: [StdioSpec::Inherit, StdioSpec::Inherit, StdioSpec::Inherit],
+        }
+    }
+}
+
+#[derive(Debug)]
+enum StdioSpec {
+    Inherit,
+    Null,
+    Piped,
+    Fd(OwnedFd),
+}
+
+impl From<Stdio> for StdioSpec {
+    fn from(s: Stdio) -> StdioSpec {
+        match s {
+            Stdio::Inherit => StdioSpec::Inherit,
+            Stdio::Null => StdioSpec::Null,
+            Stdio::Piped => StdioSpec::Piped,
+            Stdio::Fd(fd) => StdioSpec::Fd(fd),
+        }
+    }
+}
+
+/// A guest program to run, like `std::process::Command`.
+#[derive(Debug)]
+pub struct Command {
+    policy: Policy,
+    program: OsString,
+    args: Vec<OsString>,
+    env: BTreeMap<OsString, Option<OsString>>,
+    env_clear: bool,
+    cwd: Option<PathBuf>,
+    stdio: [StdioSpec; 3],
+}
+
+impl Command {
+    /// Adds an argument.
+    pub fn arg(&mut self, a: impl AsRef<OsStr>) -> &mut Command {
+        self.args.push(a.as_ref().to_owned());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(&mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> &mut Command {
+        self.env.insert(k.as_ref().to_owned(), Some(v.as_ref().to_owned()));
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn env_remove(&mut self, k: impl AsRef<OsStr>) -> &mut Command {
+        self.env.insert(k.as_ref().to_owned(), None);
+        self
+    }
+
+    /// Starts from an empty environment.
+    pub fn env_clear(&mut self) -> &mut Command {
+        self.env_clear = true;
+        self.env.clear();
+        self
+    }
+
+    /// The guest's working directory.
+    pub fn current_dir(&mut self, dir: impl Into<PathBuf>) -> &mut Command {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// The guest's standard input.
+    pub fn stdin(&mut self, s: Stdio) -> &mut Command {
+        self.stdio[0] = s.into();
+        self
+    }
+
+    /// The guest's standard output.
+    pub fn stdout(&mut self, s: Stdio) -> &mut Command {
+        self.stdio[1] = s.into();
+        self
+    }
+
+    /// The guest's standard error.
+    pub fn stderr(&mut self, s: Stdio) -> &mut Command {
+        self.stdio[2] = s.into();
+        self
+    }
+
+    fn environment(&self) -> BTreeMap<OsString, OsString> {
+        let mut env: BTreeMap<OsString, OsString> =
+            if self.env_clear { BTreeMap::new() } else { std::env::vars_os().collect() };
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => env.insert(k.clone(), v.clone()),
+                None => env.remove(k),
+            };
+        }
+        env
+    }
+
+    /// Starts the guest; returns once its program runs.
+    pub fn spawn(&mut self) -> Result<Child, Error> {
+        self.spawn_with(false)
+    }
+
+    fn spawn_with(&mut self, capture: bool) -> Result<Child, Error> {
+        let env = self.environment();
+        let mut envp = Vec::with_capacity(env.len());
+        for (k, v) in &env {
+            let mut kv = k.clone();
+            kv.push("=");
+            kv.push(v);
+            envp.push(launch::cstring("an environment variable", &kv)?);
+        }
+        // PATH search in the guest's environment, as execvp in the guest
+        // would do it.
+        let candidates = launch::search_path(&self.program, env.get(OsStr::new("PATH")).map(|p| p.as_os_str()))
+            .iter()
+            .map(|p| launch::cstring("the program path", p.as_os_str()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut argv = vec![launch::cstring("the program name", &self.program)?];
+        for a in &self.args {
+            argv.push(launch::cstring("an argument", a)?);
+        }
+        let cwd = match &self.cwd {
+            Some(d) => Some(launch::cstring("the working directory", d.as_os_str())?),
+            None => None,
+        };
+
+        // The guest's ends of its standard streams, and our ends of pipes.
+        let mut child_ends: [Option<OwnedFd>; 3] = [None, None, None];
+        let mut ours: [Option<OwnedFd>; 3] = [None, None, None];
+        let names = ["stdin", "stdout", "stderr"];
+        for i in 0..3 {
+            let piped = capture && i > 0;
+            let spec = std::mem::replace(&mut self.stdio[i], StdioSpec::Inherit);
+            let (child_end, our_end) = match (spec, piped) {
+                (_, true) | (StdioSpec::Piped, false) => {
+                    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                        .map_err(|e| Error::Stdio { what: names[i], source: e.into() })?;
+                    if i == 0 { (Some(r), Some(w)) } else { (Some(w), Some(r)) }
+                }
+                (StdioSpec::Inherit, _) => (None, None),
+                (StdioSpec::Null, _) => {
+                    let f = std::fs::OpenOptions::new()
+                        .read(i == 0)
+                        .write(i > 0)
+                        .open("/dev/null")
+                        .map_err(|source| Error::Stdio { what: names[i], source })?;
+                    (Some(OwnedFd::from(f)), None)
+                }
+                (StdioSpec::Fd(fd), _) => (Some(fd), None),
+            };
+            child_ends[i] = child_end;
+            ours[i] = our_end;
+        }
+
+        let spec = Spec {
+            program: self.program.clone(),
+            candidates,
+            argv,
+            envp,
+            cwd,
+            stdio: child_ends,
+            filter: Vec::new(),
+        };
+        let started = supervisor::start(&self.policy, spec)?;
+        let [stdin, stdout, stderr] = ours;
+        Ok(Child {
+            pid: started.pid,
+            pidfd: started.pidfd,
+            tracer: Some(started.tracer),
+            worker: started.worker,
+            status: None,
+            enforcement: started.enforcement,
+            stdin: stdin.map(ChildStdin::from),
+            stdout: stdout.map(ChildStdout::from),
+            stderr: stderr.map(ChildStderr::from),
+        })
+    }
+
+    /// Runs the guest to completion with inherited streams.
+    pub fn status(&mut self) -> Result<ExitStatus, Error> {
+        self.spawn()?.wait()
+    }
+
+    /// Runs the guest to completion, capturing stdout and stderr (stdin is
+    /// `/dev/null` unless set).
+    pub fn output(&mut self) -> Result<Output, Error> {
+        if matches!(self.stdio[0], StdioSpec::Inherit) {
+            self.stdio[0] = StdioSpec::Null;
+        }
+        let mut child = self.spawn_with(true)?;
+        drop(child.stdin.take());
+        let out = child.stdout.take().map(|s| reader(s, "stdout"));
+        let err = child.stderr.take().map(|s| reader(s, "stderr"));
+        let status = child.wait()?;
+        let collect = |h: Option<JoinHandle<Vec<u8>>>| h.map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        Ok(Output { status, stdout: collect(out), stderr: collect(err) })
+    }
+}
+
+fn reader<R: Read + Send + 'static>(mut r: R, name: &str) -> JoinHandle<Vec<u8>> {
+    std::thread::Builder::new()
+        .name(format!("condo-{name}"))
+        .spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+        .unwrap_or_else(|_| std::thread::spawn(Vec::new))
+}
+
+/// The result of [`Command::output`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// How the guest ended.
+    pub status: ExitStatus,
+    /// What it wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// What it wrote to stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// A running guest.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+    tracer: Option<JoinHandle<i32>>,
+    worker: Option<JoinHandle<()>>,
+    status: Option<ExitStatus>,
+    enforcement: Enforcement,
+    /// Our end of the guest's stdin, when piped.
+    pub stdin: Option<ChildStdin>,
+    /// Our end of the guest's stdout, when piped.
+    pub stdout: Option<ChildStdout>,
+    /// Our end of the guest's stderr, when piped.
+    pub stderr: Option<ChildStderr>,
+}
+
+impl Child {
+    /// The host pid of the guest's first process.
+    pub fn id(&self) -> u32 {
+        self.pid.as_raw() as u32
+    }
+
+    /// What the kernel let the sandbox enforce.
+    pub fn enforcement(&self) -> &Enforcement {
+        &self.enforcement
+    }
+
+    /// Sends `sig` to the guest's first process (the rest of the tree dies
+    /// with it when it exits). A no-op once the guest has exited.
+    pub fn signal(&self, sig: i32) -> Result<(), Error> {
+        if self.status.is_some() || self.tracer.as_ref().is_none_or(|t| t.is_finished()) {
+            return Ok(());
+        }
+        match supervisor::signal(self.pid, self.pidfd.as_ref(), sig) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+            Err(errno) => Err(Error::Host { what: "signalling the guest", errno }),
+        }
+    }
+
+    /// Kills the whole guest tree.
+    pub fn kill(&mut self) -> Result<(), Error> {
+        self.signal(libc::SIGKILL)
+    }
+
+    /// Waits for the guest's first process to exit; by then every other
+    /// process of the tree has been killed and reaped.
+    pub fn wait(&mut self) -> Result<ExitStatus, Error> {
+        if let Some(s) = self.status {
+            return Ok(s);
+        }
+        drop(self.stdin.take());
+        let raw = self.tracer.take().ok_or(Error::SupervisorDied)?.join().map_err(|_| Error::SupervisorDied)?;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        let status = ExitStatus::from_raw(raw);
+        self.status = Some(status);
+        Ok(status)
+    }
+
+    /// The exit status if the guest has finished, without blocking.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>, Error> {
+        match &self.tracer {
+            Some(t) if !t.is_finished() => Ok(None),
+            _ => self.wait().map(Some),
+        }
+    }
+
+    /// Forwards `signals` sent to this process to the guest until it exits.
+    /// The signals must have been blocked with [`crate::signals::block`]
+    /// before the sandbox started (threads inherit the mask).
+    pub fn forward_signals(&self, set: crate::signals::Blocked) -> Result<(), Error> {
+        let pidfd = match &self.pidfd {
+            Some(fd) => Some(fd.try_clone().map_err(|e| Error::Stdio { what: "pidfd", source: e })?),
+            None => None,
+        };
+        let pid = self.pid;
+        std::thread::Builder::new()
+            .name("condo-signals".into())
+            .spawn(move || set.forward(pid, pidfd))
+            .map_err(Error::Thread)?;
+        Ok(())
+    }
+}
+
+impl Drop for Child {
+    /// A guest never outlives the handle that supervises it.
+    fn drop(&mut self) {
+        if self.tracer.is_some() {
+            let _ = self.kill();
+            let _ = self.wait();
+        }
+    }
+}

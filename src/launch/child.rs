@@ -1,0 +1,187 @@
+//! The forked child, between `fork` and `execve`.
+//!
+//! # Safety
+//!
+//! The parent may be multi-threaded, so after `fork` only async-signal-safe
+//! work is allowed: no allocation, no locks, no panics. Everything the child
+//! needs (argv, envp, candidate paths, the BPF program, fds) was prepared by
+//! the parent in [`Prepared`]; this module only reads it and makes raw
+//! syscalls. Each `unsafe` block names the memory it touches, all of which
+//! the parent keeps alive across the fork (the child has its own copy).
+#![allow(unsafe_code)]
+
+use std::os::fd::RawFd;
+
+use super::{Prepared, Stage};
+
+/// Reports `stage` and `errno` to the parent, then exits. Never returns.
+fn fail(sock: RawFd, stage: Stage, errno: i32, code: i32) -> ! {
+    let msg = super::encode_failure(stage, errno);
+    // SAFETY: `msg` is a stack buffer valid for its length; a failed write
+    // is ignored because the parent sees EOF and the exit status anyway.
+    unsafe {
+        libc::write(sock, msg.as_ptr().cast(), msg.len());
+        libc::_exit(code)
+    }
+}
+
+fn errno() -> i32 {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Runs in the child. Never returns: either `execve` succeeds or the child
+/// reports why and exits.
+pub(super) fn run(p: &Prepared, sock: RawFd) -> ! {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
+        fail(sock, Stage::Pdeathsig, errno(), 125);
+    }
+    // The supervisor may have died before PDEATHSIG was armed.
+    // SAFETY: getppid has no arguments.
+    if unsafe { libc::getppid() } != p.parent_pid {
+        fail(sock, Stage::Pdeathsig, libc::ESRCH, 125);
+    }
+
+    // The caller may block signals (sandbox-run blocks the ones it forwards)
+    // and Rust ignores SIGPIPE; the guest starts as a fresh process would.
+    // SAFETY: `empty` is a valid sigset on our stack; signal() with SIG_DFL
+    // installs no handler.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+
+    // Standard fds: first move every source out of the way (a source may
+    // itself be 0, 1 or 2), then put each in place without CLOEXEC.
+    let mut moved: [RawFd; 3] = [-1; 3];
+    for (i, src) in p.stdio.iter().enumerate() {
+        if let Some(fd) = *src {
+            // SAFETY: fcntl on an fd the parent opened for us.
+            let m = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+            if m < 0 {
+                fail(sock, Stage::Stdio, errno(), 125);
+            }
+            moved[i] = m;
+        }
+    }
+    for (target, &m) in moved.iter().enumerate() {
+        // dup2 clears CLOEXEC on the new descriptor.
+        // SAFETY: dup2 on fds we hold.
+        if m >= 0 && unsafe { libc::dup2(m, target as RawFd) } < 0 {
+            fail(sock, Stage::Stdio, errno(), 125);
+        }
+    }
+
+    if let Some(dir) = &p.cwd {
+        // SAFETY: `dir` is a NUL-terminated CString prepared by the parent.
+        if unsafe { libc::chdir(dir.as_ptr()) } != 0 {
+            fail(sock, Stage::Chdir, errno(), 125);
+        }
+    }
+
+    // No supervisor fd may reach the guest: everything from 3 up is closed
+    // on exec (the control socket included, which is how the parent learns
+    // that exec succeeded).
+    // SAFETY: close_range with integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    if r != 0 {
+        // Before Linux 5.11: walk the fd table by hand.
+        for fd in 3..p.max_fd {
+            // SAFETY: fcntl on any number is harmless (EBADF if not open).
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
+
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        fail(sock, Stage::NoNewPrivs, errno(), 125);
+    }
+
+    // Wait until the tracer has attached: a TRACE verdict without a tracer
+    // would fail calls with ENOSYS, and fork events must not be missed.
+    let mut go = 0u8;
+    loop {
+        // SAFETY: reads one byte into `go`.
+        let n = unsafe { libc::read(sock, (&mut go as *mut u8).cast(), 1) };
+        if n == 1 {
+            break;
+        }
+        if n < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        // The supervisor went away.
+        // SAFETY: _exit never returns.
+        unsafe { libc::_exit(125) };
+    }
+
+    // From here on every syscall passes through the filter; none of them may
+    // be routed to notify (see table::LAUNCH_SYSCALLS): nobody answers yet.
+    let listener = match crate::sys::seccomp_install_with_listener(&p.filter) {
+        Ok(fd) => fd,
+        Err(e) => fail(sock, Stage::Seccomp, e as i32, 125),
+    };
+    if send_fd(sock, listener) < 0 {
+        fail(sock, Stage::SendListener, errno(), 125);
+    }
+    // SAFETY: closing our copy of the listener; the parent has its own.
+    unsafe { libc::close(listener) };
+
+    let mut best = libc::ENOENT;
+    for path in &p.candidates {
+        // SAFETY: `path`, `argv_ptrs` and `envp_ptrs` are NUL-terminated
+        // strings and NULL-terminated pointer arrays prepared by the parent.
+        unsafe { libc::execve(path.as_ptr(), p.argv_ptrs.as_ptr(), p.envp_ptrs.as_ptr()) };
+        let e = errno();
+        // Like execvp: keep looking after ENOENT/ENOTDIR, but a file that
+        // exists and cannot be run is the better error to report.
+        if e != libc::ENOENT && e != libc::ENOTDIR {
+            best = e;
+        }
+    }
+    let code = if best == libc::ENOENT { 127 } else { 126 };
+    fail(sock, Stage::Exec, best, code)
+}
+
+/// Sends `fd` over the unix socket `sock` (SCM_RIGHTS). Returns -1 on error.
+fn send_fd(sock: RawFd, fd: RawFd) -> isize {
+    const SPACE: usize = 24; // CMSG_SPACE(sizeof(int)) on 64-bit
+    let mut cbuf = [0u64; SPACE / 8];
+    let mut byte = [b'L'];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    // SAFETY: msghdr is plain data; zero is a valid starting point.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a pure computation.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    // SAFETY: `msg` points at `cbuf`, which is large enough for one cmsg
+    // carrying one int (checked by the CMSG_SPACE computation above).
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
+        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
+    }
+}
+
+/// Forks; the child runs [`run`] and never returns.
+pub(super) fn fork(p: &Prepared, sock: RawFd) -> Result<nix::unistd::Pid, nix::errno::Errno> {
+    // SAFETY: the child only runs `run`, which is async-signal-safe (see the
+    // module contract) and ends in execve or _exit.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Child => run(p, sock),
+        nix::unistd::ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+/// Takes ownership of an fd the kernel just handed us (SCM_RIGHTS).
+pub(super) fn adopt(fd: RawFd) -> std::os::fd::OwnedFd {
+    // SAFETY: `fd` was just received from the kernel; nobody else owns it.
+    unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }
+}

@@ -1,0 +1,140 @@
+//! The declarative description of a sandbox, validated before anything
+//! starts. Plain data: no syscalls happen here.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::table::Facet;
+
+/// Where and how `--trace` writes.
+#[derive(Clone, Default)]
+pub struct TraceConfig {
+    /// Text (strace-like) or JSON lines.
+    pub format: TraceFormat,
+    /// Destination.
+    pub target: TraceTarget,
+}
+
+impl std::fmt::Debug for TraceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceConfig").field("format", &self.format).field("target", &self.target).finish()
+    }
+}
+
+/// Trace line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// `[pid 12] openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3`
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Trace destination.
+#[derive(Clone, Default)]
+pub enum TraceTarget {
+    /// The supervisor's standard error.
+    #[default]
+    Stderr,
+    /// A file, created or truncated when the sandbox starts.
+    File(PathBuf),
+    /// Any writer (for library users and tests).
+    Writer(Arc<Mutex<dyn Write + Send>>),
+}
+
+impl std::fmt::Debug for TraceTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TraceTarget::Stderr => f.write_str("Stderr"),
+            TraceTarget::File(p) => f.debug_tuple("File").field(p).finish(),
+            TraceTarget::Writer(_) => f.write_str("Writer(..)"),
+        }
+    }
+}
+
+/// What a sandbox provides and forbids. Build it with [`crate::Sandbox`].
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// The hostname the guest sees in `uname(2)`; the host's when `None`.
+    pub hostname: Option<String>,
+    /// Log the guest's system calls.
+    pub trace: Option<TraceConfig>,
+}
+
+/// A policy that cannot be run, found before anything starts.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The hostname does not fit `struct utsname` or is not a hostname.
+    #[error("invalid hostname {name:?}: {reason}")]
+    Hostname {
+        /// What was given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Tracing needs register access this build does not have.
+    #[error("system call tracing is not supported on {arch}")]
+    TraceUnsupported {
+        /// The architecture.
+        arch: &'static str,
+    },
+}
+
+/// `struct utsname` fields are 65 bytes including the terminating NUL.
+pub const HOST_NAME_MAX: usize = 64;
+
+impl Policy {
+    /// Checks everything that can be checked without running anything.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if let Some(name) = &self.hostname {
+            let bad = |reason| Err(PolicyError::Hostname { name: name.clone(), reason });
+            if name.is_empty() {
+                return bad("it is empty");
+            }
+            if name.len() > HOST_NAME_MAX {
+                return bad("longer than 64 bytes");
+            }
+            if name.bytes().any(|b| b == 0 || b == b'/' || b.is_ascii_whitespace() || b.is_ascii_control()) {
+                return bad("contains NUL, '/', whitespace or control characters");
+            }
+        }
+        if self.trace.is_some() && !cfg!(target_arch = "x86_64") {
+            return Err(PolicyError::TraceUnsupported { arch: condo_syscalls::Arch::native().name() });
+        }
+        Ok(())
+    }
+
+    /// Whether the syscall trace is on.
+    pub fn trace_enabled(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    /// Whether a notify route guarded by `facet` is active.
+    pub fn facet_active(&self, facet: Facet) -> bool {
+        match facet {
+            Facet::Hostname => self.hostname.is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_host(h: &str) -> Policy {
+        Policy { hostname: Some(h.into()), ..Policy::default() }
+    }
+
+    #[test]
+    fn hostnames_are_checked() {
+        assert!(with_host("box-1.example").validate().is_ok());
+        assert!(with_host(&"a".repeat(64)).validate().is_ok());
+        assert!(matches!(with_host(&"a".repeat(65)).validate(), Err(PolicyError::Hostname { .. })));
+        assert!(matches!(with_host("").validate(), Err(PolicyError::Hostname { .. })));
+        assert!(matches!(with_host("a b").validate(), Err(PolicyError::Hostname { .. })));
+        assert!(matches!(with_host("a\0b").validate(), Err(PolicyError::Hostname { .. })));
+    }
+}

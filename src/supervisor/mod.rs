@@ -1,0 +1,164 @@
+//! The supervisor: starts the guest and runs the two kinds of thread that
+//! watch it. No syscall semantics live here; handlers decide, the
+//! supervisor acts.
+//!
+//! Threads per sandbox:
+//! - the **tracer** ([`tracer`]): forks the guest (PDEATHSIG and ptrace are
+//!   per thread), attaches, and owns every ptrace call until the tree is
+//!   gone;
+//! - the **notify worker** ([`notify`]): answers seccomp notifications.
+//!
+//! Lock order: there are no locks shared between the two threads except the
+//! trace sink's, which is taken last and never held across a syscall on the
+//! guest's behalf.
+
+pub(crate) mod notify;
+pub(crate) mod tracer;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use nix::errno::Errno;
+use nix::sys::ptrace;
+use nix::unistd::Pid;
+
+use crate::error::Error;
+use crate::identity::Identity;
+use crate::launch::{self, LaunchError, Prepared, Spec};
+use crate::policy::Policy;
+use crate::sys;
+use crate::table;
+use crate::trace::TraceSink;
+
+/// What the kernel let us enforce, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Enforcement {
+    /// The notify listener wakes on the current CPU
+    /// (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, Linux 6.6). Without it every
+    /// notified call may pay a cross-CPU wake-up.
+    pub sync_wake_up: bool,
+    /// Whether any syscall is routed to the notify worker in this sandbox.
+    pub notify_routes: bool,
+}
+
+/// A running guest and the threads watching it.
+pub(crate) struct Started {
+    pub pid: Pid,
+    pub pidfd: Option<OwnedFd>,
+    pub tracer: JoinHandle<i32>,
+    pub worker: Option<JoinHandle<()>>,
+    pub enforcement: Enforcement,
+}
+
+fn eventfd() -> Result<OwnedFd, Errno> {
+    let fd = nix::sys::eventfd::EventFd::from_value_and_flags(0, nix::sys::eventfd::EfdFlags::EFD_CLOEXEC)?;
+    Ok(OwnedFd::from(fd))
+}
+
+fn signal_done(done: &OwnedFd) {
+    let one = 1u64.to_ne_bytes();
+    let _ = nix::unistd::write(done.as_fd(), &one);
+}
+
+/// Starts `spec` under `policy`. Returns once the guest program runs (its
+/// `execve` succeeded) or with the reason it could not.
+pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
+    policy.validate()?;
+    let arch = condo_syscalls::Arch::native();
+    spec.filter = crate::filter::emit(&table::resolve(arch, policy));
+    let handlers = table::notify_handlers(policy);
+    let notify_routes = handlers.iter().any(Option::is_some);
+    let identity = Identity::new(policy.hostname.as_deref()).map_err(|errno| Error::Host { what: "uname", errno })?;
+    let trace = match &policy.trace {
+        Some(cfg) => Some(Arc::new(TraceSink::open(cfg).map_err(Error::TraceOutput)?)),
+        None => None,
+    };
+    let done = Arc::new(eventfd().map_err(|errno| Error::Host { what: "eventfd", errno })?);
+    let program = spec.program.clone();
+
+    let (tx, rx) = mpsc::channel::<Result<(Pid, Arc<OwnedFd>), LaunchError>>();
+    let tracing = trace.is_some();
+    let tracer_trace = trace.clone();
+    let tracer_done = Arc::clone(&done);
+    let tracer = std::thread::Builder::new()
+        .name("condo-tracer".into())
+        .spawn(move || {
+            let prepared = Prepared::new(spec);
+            let (pid, sock) = match launch::fork(&prepared) {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    signal_done(&tracer_done);
+                    return libc::SIGKILL;
+                }
+            };
+            drop(prepared);
+            if let Err(errno) = ptrace::seize(pid, tracer::options(tracing)) {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(pid, None);
+                let _ = tx.send(Err(LaunchError::Parent { what: "attaching with ptrace", errno }));
+                signal_done(&tracer_done);
+                return libc::SIGKILL;
+            }
+            let sock = Arc::new(sock);
+            // The child waits for this byte before it installs the filter.
+            let _ = nix::unistd::write(sock.as_fd(), b"g");
+            let _ = tx.send(Ok((pid, Arc::clone(&sock))));
+            drop(sock);
+            let status = tracer::Tracer::new(pid, tracer_trace).run();
+            signal_done(&tracer_done);
+            status
+        })
+        .map_err(Error::Thread)?;
+
+    let (pid, sock) = match rx.recv() {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => {
+            let _ = tracer.join();
+            return Err(e.into());
+        }
+        Err(_) => {
+            let _ = tracer.join();
+            return Err(Error::SupervisorDied);
+        }
+    };
+    // Before the child can exit and be reaped, so the pidfd names it.
+    let pidfd = sys::pidfd_open(pid.as_raw()).ok();
+    let fail = |e: LaunchError, tracer: JoinHandle<i32>| -> Error {
+        let _ = tracer.join();
+        e.into()
+    };
+    let listener = match launch::recv_listener(sock.as_fd()) {
+        Ok(l) => l,
+        Err(e) => return Err(fail(e, tracer)),
+    };
+    let sync_wake_up = sys::notif_set_flags(listener.as_fd(), sys::USER_NOTIF_FD_SYNC_WAKE_UP).is_ok();
+    if let Err(e) = launch::wait_exec(sock.as_fd(), &program) {
+        return Err(fail(e, tracer));
+    }
+    drop(sock);
+    let worker = if notify_routes {
+        let w = notify::Worker { listener, done, handlers, identity, trace };
+        Some(std::thread::Builder::new().name("condo-notify".into()).spawn(move || w.run()).map_err(Error::Thread)?)
+    } else {
+        // Nothing is ever notified; the listener only has to exist.
+        drop(listener);
+        None
+    };
+    Ok(Started { pid, pidfd, tracer, worker, enforcement: Enforcement { sync_wake_up, notify_routes } })
+}
+
+/// Sends `sig` to the guest's main process, by pidfd when we have one (it
+/// cannot hit a recycled pid).
+pub(crate) fn signal(pid: Pid, pidfd: Option<&OwnedFd>, sig: i32) -> Result<(), Errno> {
+    match pidfd {
+        Some(fd) => sys::pidfd_send_signal(fd.as_fd(), sig),
+        None => {
+            let sig = nix::sys::signal::Signal::try_from(sig)?;
+            nix::sys::signal::kill(pid, sig)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The notify worker: receives seccomp notifications, dispatches them to the
+//! handler the routing table names, and answers each exactly once.
+//!
+//! Lifecycle: the worker polls the listener together with a "done" eventfd
+//! that the tracer signals when the guest tree is gone, so it never blocks
+//! forever in `NOTIF_RECV` (which neither closing the fd nor the guest's
+//! death would wake).
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use condo_syscalls::decode::{decode_args, DecodeOptions};
+use condo_syscalls::Arch;
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use crate::handlers::{Call, Ctx, Handler, Reply};
+use crate::identity::Identity;
+use crate::memory::{GuestAddr, GuestMemory, ProcessMemory};
+use crate::sys;
+use crate::trace::{Event, Path, TraceSink};
+
+/// What the worker needs; moved into its thread.
+pub(crate) struct Worker {
+    pub listener: OwnedFd,
+    pub done: Arc<OwnedFd>,
+    pub handlers: Vec<Option<Handler>>,
+    pub identity: Identity,
+    pub trace: Option<Arc<TraceSink>>,
+}
+
+/// A notification that has been received and not yet answered. Answering
+/// consumes it, so it is answered at most once.
+struct Pending {
+    id: u64,
+}
+
+impl Pending {
+    fn answer(self, listener: BorrowedFd<'_>, reply: Result<Reply, Errno>) {
+        let mut resp = libc::seccomp_notif_resp { id: self.id, val: 0, error: 0, flags: 0 };
+        match reply {
+            Ok(Reply::Value(v)) => resp.val = v,
+            Ok(Reply::Continue) => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            Err(e) => resp.error = -(e as i32),
+        }
+        // ENOENT: the guest thread died or was interrupted meanwhile; there
+        // is nobody to answer.
+        let _ = sys::notif_send(listener, &resp);
+    }
+}
+
+/// Guest memory that re-checks `NOTIF_ID_VALID` after every read: once the
+/// thread is gone its tid may name an unrelated process, and what we read
+/// would be that process's memory.
+struct CheckedMemory<'a> {
+    inner: ProcessMemory,
+    listener: BorrowedFd<'a>,
+    id: u64,
+}
+
+impl CheckedMemory<'_> {
+    fn valid(&self) -> Result<(), Errno> {
+        if sys::notif_id_valid(self.listener, self.id) { Ok(()) } else { Err(Errno::ESRCH) }
+    }
+}
+
+impl GuestMemory for CheckedMemory<'_> {
+    fn read(&self, addr: GuestAddr, buf: &mut [u8]) -> Result<(), Errno> {
+        let r = self.inner.read(addr, buf);
+        self.valid()?;
+        r
+    }
+    fn read_partial(&self, addr: GuestAddr, buf: &mut [u8]) -> Result<usize, Errno> {
+        let r = self.inner.read_partial(addr, buf);
+        self.valid()?;
+        r
+    }
+    fn write(&self, addr: GuestAddr, data: &[u8]) -> Result<(), Errno> {
+        self.valid()?;
+        self.inner.write(addr, data)
+    }
+}
+
+impl Worker {
+    /// Serves notifications until the guest tree is gone.
+    pub(crate) fn run(self) {
+        let arch = Arch::native();
+        let listener = self.listener.as_fd();
+        let mut notif = empty_notif();
+        loop {
+            let mut fds = [
+                PollFd::new(listener, PollFlags::POLLIN),
+                PollFd::new(self.done.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(_) => return,
+            }
+            let ready = fds[0].revents().unwrap_or(PollFlags::empty());
+            let done = fds[1].revents().unwrap_or(PollFlags::empty());
+            if !ready.contains(PollFlags::POLLIN) {
+                if ready.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)
+                    || !done.is_empty()
+                {
+                    return;
+                }
+                continue;
+            }
+            match sys::notif_recv(listener, &mut notif) {
+                Ok(()) => {}
+                // The caller died between poll and recv, or a signal.
+                Err(Errno::ENOENT | Errno::EINTR) => continue,
+                Err(_) => return,
+            }
+            let pending = Pending { id: notif.id };
+            let nr = u64::from(notif.data.nr as u32);
+            let call = arch.sysno(nr).map(|sysno| Call {
+                sysno,
+                args: notif.data.args,
+                tid: notif.pid as libc::pid_t,
+            });
+            let handler = self.handlers.get(nr as usize).copied().flatten();
+            let (call, handler) = match (call, handler) {
+                (Some(c), Some(h)) => (c, h),
+                // The filter only notifies routed calls; anything else is a
+                // table/filter mismatch, answered like an unknown syscall.
+                _ => {
+                    pending.answer(listener, Err(Errno::ENOSYS));
+                    continue;
+                }
+            };
+            let mem = CheckedMemory { inner: ProcessMemory::new(call.tid), listener, id: notif.id };
+            let mut ctx = Ctx { mem: &mem, identity: &self.identity };
+            // A handler bug must not take the supervisor (and with it every
+            // guest) down: the guest gets an error for this call instead.
+            let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, &call)))
+                .unwrap_or(Err(Errno::ENOSYS));
+            if let Some(t) = &self.trace {
+                let args = decode_args(call.sysno, &call.args, Some(&mem.inner), &DecodeOptions::default());
+                let ret = match reply {
+                    Ok(Reply::Value(v)) => Some(v),
+                    Ok(Reply::Continue) => None,
+                    Err(e) => Some(-(e as i64)),
+                };
+                t.record(&Event { tid: call.tid, sysno: call.sysno, args: &args, ret, path: Path::Notify });
+            }
+            if reply == Err(Errno::ESRCH) && !sys::notif_id_valid(listener, pending.id) {
+                // The thread is gone; nothing to answer.
+                continue;
+            }
+            pending.answer(listener, reply);
+        }
+    }
+}
+
+fn empty_notif() -> libc::seccomp_notif {
+    libc::seccomp_notif {
+        id: 0,
+        pid: 0,
+        flags: 0,
+        data: libc::seccomp_data { nr: 0, arch: 0, instruction_pointer: 0, args: [0; 6] },
+    }
+}

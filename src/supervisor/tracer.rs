@@ -1,0 +1,265 @@
+//! The tracer: the one thread that owns every ptrace call for the guest
+//! tree (ptrace belongs to a thread, not a process).
+//!
+//! It follows the whole tree through `PTRACE_EVENT_{FORK,VFORK,CLONE,EXEC}`
+//! (new tasks are attached by the kernel before they run), keeps signals
+//! flowing (signal-delivery stops re-inject the signal; group stops are
+//! parked with `PTRACE_LISTEN` so SIGSTOP/SIGCONT and job control behave),
+//! and with `--trace` handles `PTRACE_EVENT_SECCOMP` to log calls. When the
+//! guest's first process exits, whatever is left of the tree is killed, as a
+//! PID namespace would do when its init dies. `PTRACE_O_EXITKILL` kills the
+//! tree if this thread (the supervisor) dies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use condo_syscalls::decode::{decode_args, DecodeOptions, Value};
+use condo_syscalls::{Arch, Sysno};
+use nix::errno::Errno;
+use nix::sys::ptrace::{self, Event as PtraceEvent, Options};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::filter::TraceData;
+use crate::memory::ProcessMemory;
+use crate::sys;
+use crate::trace::{Event, Path, TraceSink};
+
+/// The ptrace options every guest task carries.
+pub(crate) fn options(tracing: bool) -> Options {
+    let mut o = Options::PTRACE_O_TRACESYSGOOD
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACESECCOMP
+        | Options::PTRACE_O_EXITKILL;
+    if tracing {
+        // An extra stop per exiting thread; only worth it to log calls that
+        // never return (exit_group, a thread killed mid-call).
+        o |= Options::PTRACE_O_TRACEEXIT;
+    }
+    o
+}
+
+/// A call seen at its seccomp stop, waiting for its syscall-exit stop.
+struct InFlight {
+    sysno: Sysno,
+    args: Vec<Value>,
+}
+
+#[derive(Default)]
+struct Task {
+    in_flight: Option<InFlight>,
+}
+
+/// The state of one traced tree.
+pub(crate) struct Tracer {
+    main: Pid,
+    tasks: HashMap<Pid, Task>,
+    trace: Option<Arc<TraceSink>>,
+    /// Logging starts at the guest's first execve: what the launcher does
+    /// before is not the guest's.
+    logging: bool,
+    /// The main process is gone: kill everything that is left.
+    draining: bool,
+    main_status: Option<i32>,
+}
+
+impl Tracer {
+    pub(crate) fn new(main: Pid, trace: Option<Arc<TraceSink>>) -> Tracer {
+        let mut tasks = HashMap::new();
+        tasks.insert(main, Task::default());
+        Tracer { main, tasks, trace, logging: false, draining: false, main_status: None }
+    }
+
+    /// Runs until no traced task is left; returns the main process's wait
+    /// status (as in `waitpid`).
+    pub(crate) fn run(mut self) -> i32 {
+        loop {
+            let flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
+            let status = match waitpid(None::<Pid>, Some(flags)) {
+                Ok(s) => s,
+                Err(Errno::EINTR) => continue,
+                // ECHILD: nothing left to wait for.
+                Err(_) => break,
+            };
+            self.handle(status);
+            if self.main_status.is_some() && self.tasks.is_empty() {
+                break;
+            }
+        }
+        if let Some(t) = &self.trace {
+            t.flush();
+        }
+        // Exit status 0 is impossible to reach without the main process
+        // being seen, so this only guards a kernel surprise.
+        self.main_status.unwrap_or(libc::SIGKILL)
+    }
+
+    fn handle(&mut self, status: WaitStatus) {
+        match status {
+            WaitStatus::Exited(pid, code) => self.gone(pid, (code & 0xff) << 8),
+            WaitStatus::Signaled(pid, sig, core) => {
+                self.gone(pid, sig as i32 | if core { 0x80 } else { 0 })
+            }
+            WaitStatus::PtraceEvent(pid, sig, event) => self.event(pid, sig, event),
+            WaitStatus::PtraceSyscall(pid) => self.syscall_exit(pid),
+            WaitStatus::Stopped(pid, sig) => {
+                // Signal-delivery stop: pass the signal on.
+                self.known(pid);
+                self.resume(pid, Some(sig));
+            }
+            WaitStatus::Continued(_) | WaitStatus::StillAlive => {}
+        }
+    }
+
+    /// Records a task we had not seen (a new child's first stop can arrive
+    /// before its parent's fork event).
+    fn known(&mut self, pid: Pid) {
+        if !self.tasks.contains_key(&pid) {
+            self.tasks.insert(pid, Task::default());
+            if self.draining {
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+            }
+        }
+    }
+
+    fn gone(&mut self, pid: Pid, raw_status: i32) {
+        if let Some(task) = self.tasks.remove(&pid) {
+            if let (Some(f), Some(t)) = (task.in_flight, &self.trace) {
+                t.record(&Event { tid: pid.as_raw(), sysno: f.sysno, args: &f.args, ret: None, path: Path::Native });
+            }
+        }
+        if pid == self.main {
+            self.main_status = Some(raw_status);
+            self.draining = true;
+            for &p in self.tasks.keys() {
+                let _ = nix::sys::signal::kill(p, Signal::SIGKILL);
+            }
+        }
+    }
+
+    fn event(&mut self, pid: Pid, sig: Signal, event: i32) {
+        self.known(pid);
+        match event {
+            e if e == PtraceEvent::PTRACE_EVENT_FORK as i32
+                || e == PtraceEvent::PTRACE_EVENT_VFORK as i32
+                || e == PtraceEvent::PTRACE_EVENT_CLONE as i32 =>
+            {
+                if let Ok(child) = ptrace::getevent(pid) {
+                    self.known(Pid::from_raw(child as libc::pid_t));
+                }
+                self.resume(pid, None);
+            }
+            e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
+                // A non-leader thread that execs takes over the leader's tid;
+                // its old tid vanishes without an exit notification.
+                if let Ok(former) = ptrace::getevent(pid) {
+                    let former = Pid::from_raw(former as libc::pid_t);
+                    if former != pid {
+                        self.tasks.remove(&former);
+                    }
+                }
+                self.resume(pid, None);
+            }
+            e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => self.seccomp_stop(pid),
+            e if e == PtraceEvent::PTRACE_EVENT_EXIT as i32 => self.resume(pid, None),
+            e if e == libc::PTRACE_EVENT_STOP => {
+                if matches!(sig, Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU) {
+                    // Group stop: stay stopped, but let SIGCONT wake us.
+                    if sys::ptrace_listen(pid.as_raw()).is_err() {
+                        self.resume(pid, None);
+                    }
+                } else {
+                    // The stop a new task starts with, or an interrupt.
+                    self.resume(pid, None);
+                }
+            }
+            _ => self.resume(pid, None),
+        }
+    }
+
+    /// Resumes `pid`, through its syscall-exit stop if a call is in flight.
+    fn resume(&mut self, pid: Pid, sig: Option<Signal>) {
+        let in_flight = self.tasks.get(&pid).is_some_and(|t| t.in_flight.is_some());
+        let r = if in_flight { ptrace::syscall(pid, sig) } else { ptrace::cont(pid, sig) };
+        // ESRCH: killed meanwhile; its exit notification follows.
+        let _ = r;
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn seccomp_stop(&mut self, pid: Pid) {
+        let Some(trace) = self.trace.clone() else {
+            // Without --trace our filter never says TRACE: this verdict comes
+            // from a filter the guest installed itself. Natively nobody would
+            // trace it and the kernel would fail the call with ENOSYS.
+            self.fail_call(pid, libc::ENOSYS);
+            return self.resume(pid, None);
+        };
+        let data = ptrace::getevent(pid).unwrap_or(0) as u16;
+        let Ok(regs) = sys::ptrace_getregs(pid.as_raw()) else { return self.resume(pid, None) };
+        let nr = regs.orig_rax;
+        let Some(sysno) = Arch::native().sysno(nr) else { return self.resume(pid, None) };
+        if !self.logging && pid == self.main && sysno == Sysno::execve {
+            self.logging = true;
+        }
+        let raw = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+        match TraceData::decode(data) {
+            TraceData::Deny(errno) => {
+                self.fail_call(pid, i32::from(errno));
+                if self.logging {
+                    let mem = ProcessMemory::new(pid.as_raw());
+                    let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
+                    trace.record(&Event {
+                        tid: pid.as_raw(),
+                        sysno,
+                        args: &args,
+                        ret: Some(-i64::from(errno)),
+                        path: Path::Denied,
+                    });
+                }
+            }
+            TraceData::Log if self.logging => {
+                let mem = ProcessMemory::new(pid.as_raw());
+                let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
+                if let Some(t) = self.tasks.get_mut(&pid) {
+                    t.in_flight = Some(InFlight { sysno, args });
+                }
+            }
+            TraceData::Log => {}
+        }
+        self.resume(pid, None);
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn seccomp_stop(&mut self, pid: Pid) {
+        // Policy::validate refuses --trace here; a guest's own TRACE filter
+        // gets the kernel's no-tracer answer.
+        self.resume(pid, None);
+    }
+
+    /// Skips the current syscall and makes it return `-errno`.
+    #[cfg(target_arch = "x86_64")]
+    fn fail_call(&self, pid: Pid, errno: i32) {
+        if let Ok(mut regs) = sys::ptrace_getregs(pid.as_raw()) {
+            regs.orig_rax = u64::MAX; // -1: no syscall
+            regs.rax = (-i64::from(errno)) as u64;
+            let _ = sys::ptrace_setregs(pid.as_raw(), regs);
+        }
+    }
+
+    fn syscall_exit(&mut self, pid: Pid) {
+        self.known(pid);
+        let in_flight = self.tasks.get_mut(&pid).and_then(|t| t.in_flight.take());
+        if let (Some(f), Some(t)) = (in_flight, &self.trace) {
+            #[cfg(target_arch = "x86_64")]
+            let ret = sys::ptrace_getregs(pid.as_raw()).ok().map(|r| r.rax as i64);
+            #[cfg(not(target_arch = "x86_64"))]
+            let ret = None;
+            t.record(&Event { tid: pid.as_raw(), sysno: f.sysno, args: &f.args, ret, path: Path::Native });
+        }
+        self.resume(pid, None);
+    }
+}

@@ -1,0 +1,171 @@
+//! Thin, safe wrappers over the raw kernel calls that `nix` does not cover:
+//! `seccomp(2)` with a listener, the `SECCOMP_IOCTL_NOTIF_*` ioctls, pidfds
+//! and `PTRACE_LISTEN`.
+//!
+//! # Safety
+//!
+//! Every function here is safe to call: each `unsafe` block passes the kernel
+//! pointers to memory owned by the caller for the duration of the call, and
+//! fds that the caller owns (or that the kernel validates). Functions used
+//! between `fork` and `exec` (see `launch::child`) are marked as such and do
+//! not allocate.
+//!
+//! # References
+//! - seccomp_unotify(2): <https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html>
+//! - seccomp(2): <https://man7.org/linux/man-pages/man2/seccomp.2.html>
+//! - pidfd_open(2), pidfd_send_signal(2), ptrace(2)
+#![allow(unsafe_code)]
+
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the kernel wakes the
+/// supervisor and, on reply, the guest on the current CPU, which avoids a
+/// cross-CPU wake-up (~35 µs on VMs, see shared/peers/RESULTS.md).
+pub const USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+
+/// Installs `prog` as a seccomp filter on the calling thread and returns the
+/// new user-notification listener.
+///
+/// Async-signal-safe: used in the forked child; does not allocate.
+/// Preconditions: `PR_SET_NO_NEW_PRIVS` is set (or the caller has
+/// CAP_SYS_ADMIN).
+pub fn seccomp_install_with_listener(prog: &[libc::sock_filter]) -> Result<RawFd, Errno> {
+    let len = u16::try_from(prog.len()).map_err(|_| Errno::E2BIG)?;
+    let fprog = libc::sock_fprog { len, filter: prog.as_ptr().cast_mut() };
+    // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel
+    // copies the program before returning.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    let fd = Errno::result(ret)?;
+    RawFd::try_from(fd).map_err(|_| Errno::EBADF)
+}
+
+/// Receives one notification. Blocks until one is pending.
+pub fn notif_recv(listener: BorrowedFd<'_>, out: &mut libc::seccomp_notif) -> Result<(), Errno> {
+    // The kernel insists on a zeroed buffer (it is extensible).
+    // SAFETY: seccomp_notif is plain old data; all-zero is a valid value.
+    *out = unsafe { std::mem::zeroed() };
+    // SAFETY: `out` is a valid, exclusively borrowed seccomp_notif for the
+    // duration of the ioctl, which writes at most sizeof(seccomp_notif).
+    let ret = unsafe {
+        libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, out as *mut libc::seccomp_notif)
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// Sends the answer to a notification.
+pub fn notif_send(listener: BorrowedFd<'_>, resp: &libc::seccomp_notif_resp) -> Result<(), Errno> {
+    // SAFETY: `resp` is a valid seccomp_notif_resp; SEND is declared _IOWR
+    // but the kernel only reads it.
+    let ret = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            resp as *const libc::seccomp_notif_resp,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// Whether the notification `id` is still pending, i.e. the guest thread
+/// still waits in that syscall. Used after every guest-memory read: if the
+/// thread died, its pid may already name another process.
+pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {
+    // SAFETY: `id` lives on our stack for the duration of the call; the
+    // kernel reads 8 bytes.
+    let ret = unsafe {
+        libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64)
+    };
+    ret == 0
+}
+
+/// Sets listener flags (`SECCOMP_IOCTL_NOTIF_SET_FLAGS`, Linux 6.6).
+pub fn notif_set_flags(listener: BorrowedFd<'_>, flags: u64) -> Result<(), Errno> {
+    // SAFETY: NOTIF_SET_FLAGS takes the flags by value in the argument.
+    let ret = unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags) };
+    Errno::result(ret).map(drop)
+}
+
+/// `pidfd_open(2)`: a handle on `pid` that cannot be confused with a later
+/// process reusing the number.
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    // SAFETY: plain syscall with integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = RawFd::try_from(Errno::result(ret)?).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel just returned this fd to us; we are its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `pidfd_send_signal(2)`.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
+    // SAFETY: integer arguments; a null siginfo means "as kill(2) would".
+    let ret = unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, std::ptr::null::<u8>(), 0)
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// `PTRACE_LISTEN`: leave a tracee in group-stop but let it be woken by
+/// SIGCONT (and report the wake-up). nix has no wrapper for it.
+pub fn ptrace_listen(tid: libc::pid_t) -> Result<(), Errno> {
+    // SAFETY: integer arguments; addr and data must be zero.
+    let ret = unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0usize, 0usize) };
+    Errno::result(ret).map(drop)
+}
+
+/// Reads the x86_64 general registers of a stopped tracee.
+#[cfg(target_arch = "x86_64")]
+pub fn ptrace_getregs(tid: libc::pid_t) -> Result<libc::user_regs_struct, Errno> {
+    nix::sys::ptrace::getregs(nix::unistd::Pid::from_raw(tid))
+}
+
+/// Writes the x86_64 general registers of a stopped tracee.
+#[cfg(target_arch = "x86_64")]
+pub fn ptrace_setregs(tid: libc::pid_t, regs: libc::user_regs_struct) -> Result<(), Errno> {
+    nix::sys::ptrace::setregs(nix::unistd::Pid::from_raw(tid), regs)
+}
+
+/// Blocks `signals` in the calling thread and returns the previous mask;
+/// threads started afterwards inherit the blocked set.
+pub fn block_signals(signals: &[i32]) -> Result<libc::sigset_t, Errno> {
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid sigset_t we own.
+    unsafe { libc::sigemptyset(&mut set) };
+    for &s in signals {
+        // SAFETY: as above; an invalid signal number only makes this fail.
+        Errno::result(unsafe { libc::sigaddset(&mut set, s) })?;
+    }
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid sigset_t values on our stack.
+    let ret = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
+    if ret != 0 {
+        return Err(Errno::from_raw(ret));
+    }
+    Ok(set)
+}
+
+/// Waits for one of the (blocked) `signals` and returns its number and
+/// `si_code` (so the caller can tell a `kill(2)` from a terminal's signal).
+pub fn wait_signal(set: &libc::sigset_t) -> Result<(i32, i32), Errno> {
+    loop {
+        // SAFETY: siginfo_t is plain data.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` and `info` are valid for the call.
+        let ret = unsafe { libc::sigwaitinfo(set, &mut info) };
+        match Errno::result(ret) {
+            Ok(sig) => return Ok((sig, info.si_code)),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

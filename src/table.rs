@@ -1,0 +1,311 @@
+//! THE routing table: for every syscall the kernel knows (on any supported
+//! arch), the path it takes through condo and why.
+//!
+//! One row per [`Sysno`]: [`entry`] is an exhaustive `match` with no
+//! wildcard, so a syscall added to the `condo-syscalls` data does not compile
+//! until somebody decides its route. The same rows build the BPF filter
+//! ([`resolve`] → [`crate::filter`]) and the notify dispatch
+//! ([`notify_handlers`]), so a syscall cannot be routed to notify without a
+//! handler, and a handler cannot exist for a syscall the filter allows.
+//!
+//! Routes:
+//! - **allow**: runs natively; the kernel's action cache skips the filter.
+//! - **notify**: answered by the supervisor through the seccomp listener.
+//!   A [`Facet`] says whether the policy turns it on (e.g. `uname` is only
+//!   notified when the sandbox has its own hostname).
+//! - **check**: allowed unless BPF sees a forbidden argument value.
+//! - **deny**: fails with an errno (or kills) without reaching the kernel.
+
+use condo_syscalls::{Arch, Sysno};
+
+use crate::filter::{Action, ArgRule, Resolved, TraceData, Verdict};
+use crate::handlers::{self, Handler};
+use crate::policy::Policy;
+
+/// When a notify route is active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Facet {
+    /// The sandbox has its own hostname (`Policy::hostname`).
+    Hostname,
+}
+
+/// How the filter treats a denied call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deny {
+    /// Fail with this errno.
+    Errno(i32),
+}
+
+/// The route of one syscall.
+#[derive(Clone, Copy, Debug)]
+pub enum Route {
+    /// Run natively.
+    Allow,
+    /// Answered by the supervisor when `when` is active, native otherwise.
+    Notify {
+        /// The handler; the filter cannot route here without one.
+        handler: Handler,
+        /// The policy facet that turns this route on.
+        when: Facet,
+    },
+    /// Native unless the arguments fail `rule`, then `EPERM`.
+    Check(ArgRule),
+    /// Never reaches the kernel.
+    Deny(Deny),
+}
+
+/// One row: the route and the reason for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// The route.
+    pub route: Route,
+    /// Why, in a few words (shown by `sandbox-run --list-syscalls`).
+    pub why: &'static str,
+}
+
+const fn allow(why: &'static str) -> Entry {
+    Entry { route: Route::Allow, why }
+}
+
+const fn deny(errno: i32, why: &'static str) -> Entry {
+    Entry { route: Route::Deny(Deny::Errno(errno)), why }
+}
+
+const fn check(rule: ArgRule, why: &'static str) -> Entry {
+    Entry { route: Route::Check(rule), why }
+}
+
+const fn notify(handler: Handler, when: Facet, why: &'static str) -> Entry {
+    Entry { route: Route::Notify { handler, when }, why }
+}
+
+const EPERM: i32 = libc::EPERM;
+const ENOSYS: i32 = libc::ENOSYS;
+
+/// The route of `s`, with the reason.
+pub fn entry(s: Sysno) -> Entry {
+    use Sysno::*;
+    match s {
+        // ---- identity -------------------------------------------------
+        uname => notify(handlers::identity::uname, Facet::Hostname, "the sandbox's hostname"),
+        sethostname | setdomainname => deny(EPERM, "host-wide setting"),
+
+        // ---- process tree: namespaces and tracing are the sandbox's ----
+        clone => check(ArgRule::CloneFlags, "fork/threads; namespace flags and CLONE_UNTRACED are refused"),
+        clone3 => deny(ENOSYS, "flags live in memory BPF cannot read; libc falls back to clone"),
+        unshare | setns => deny(EPERM, "no new namespaces"),
+        ptrace => deny(EPERM, "guests may not trace"),
+        process_vm_readv | process_vm_writev | pidfd_getfd | kcmp | process_madvise
+        | process_mrelease | move_pages | migrate_pages => {
+            deny(EPERM, "acts on another process's memory or files")
+        }
+        personality => check(ArgRule::Personality, "only the default persona"),
+        ioctl => check(ArgRule::IoctlRequest, "TIOCSTI/TIOCLINUX would type into the caller's terminal"),
+
+        // ---- kernel attack surface -----------------------------------
+        io_uring_setup | io_uring_enter | io_uring_register => {
+            deny(ENOSYS, "io_uring bypasses seccomp; callers fall back on ENOSYS")
+        }
+        bpf => deny(EPERM, "eBPF programs"),
+        userfaultfd => deny(EPERM, "stalls the supervisor's memory reads"),
+        perf_event_open => deny(EPERM, "kernel profiling interface"),
+        kexec_load | kexec_file_load | reboot => deny(EPERM, "host power state"),
+        init_module | finit_module | delete_module => deny(EPERM, "kernel modules"),
+        mount | umount2 | pivot_root | chroot | fsopen | fsconfig | fsmount | fspick | move_mount
+        | open_tree | open_tree_attr | mount_setattr => deny(EPERM, "mounts are the sandbox's"),
+        swapon | swapoff => deny(EPERM, "host swap"),
+        open_by_handle_at => deny(EPERM, "opens by inode, bypassing paths"),
+        keyctl | add_key | request_key => deny(EPERM, "kernel keyrings are shared with the host user"),
+        acct | quotactl | quotactl_fd => deny(EPERM, "host accounting and quotas"),
+        settimeofday | clock_settime | clock_adjtime | adjtimex => deny(EPERM, "host clock"),
+        iopl | ioperm | modify_ldt => deny(EPERM, "I/O ports and LDT"),
+        vhangup => deny(EPERM, "hangs up the caller's terminal"),
+        syslog => deny(EPERM, "host kernel log"),
+        fanotify_init | fanotify_mark => deny(EPERM, "filesystem-wide monitoring"),
+        nfsservctl | uselib | _sysctl | create_module | get_kernel_syms | query_module
+        | afs_syscall | tuxcall | security | vserver | putpmsg | getpmsg | lookup_dcookie
+        | epoll_ctl_old | epoll_wait_old => deny(ENOSYS, "obsolete"),
+
+        // ---- everything else runs natively ---------------------------
+        read | write | readv | writev | pread64 | pwrite64 | preadv | pwritev | preadv2
+        | pwritev2 | lseek | sendfile | splice | tee | vmsplice | copy_file_range | close
+        | close_range | dup | dup2 | dup3 | fcntl | flock | fsync | fdatasync | sync | syncfs
+        | sync_file_range | fallocate | ftruncate | fadvise64 | readahead | pipe | pipe2
+        | getdents | getdents64 | fstat | fstatfs | fchmod | fchown | fchdir | fgetxattr
+        | fsetxattr | flistxattr | fremovexattr | memfd_create | memfd_secret | eventfd
+        | eventfd2 | signalfd | signalfd4 | timerfd_create | timerfd_settime
+        | timerfd_gettime | inotify_init | inotify_init1 | inotify_rm_watch | name_to_handle_at
+        | cachestat | file_getattr | file_setattr => allow("file descriptors"),
+
+        open | openat | openat2 | creat | stat | lstat | newfstatat | statx | access
+        | faccessat | faccessat2 | readlink | readlinkat | mkdir | mkdirat | mknod | mknodat
+        | rmdir | unlink | unlinkat | rename | renameat | renameat2 | link | linkat | symlink
+        | symlinkat | chmod | fchmodat | fchmodat2 | chown | lchown | fchownat | utime | utimes
+        | utimensat | futimesat | truncate | getxattr | lgetxattr | setxattr | lsetxattr
+        | listxattr | llistxattr | removexattr | lremovexattr | getxattrat | setxattrat
+        | listxattrat | removexattrat | statfs | chdir | getcwd | umask | inotify_add_watch
+        | ustat | sysfs | statmount | listmount => allow("paths: the host view (see the vfs issue)"),
+
+        execve | execveat | exit | exit_group | fork | vfork | wait4 | waitid | getpid
+        | getppid | gettid | getpgid | getpgrp | setpgid | getsid | setsid | set_tid_address
+        | kill | tkill | tgkill | pidfd_open | pidfd_send_signal | rt_sigqueueinfo
+        | rt_tgsigqueueinfo | prctl | arch_prctl | seccomp | getrlimit | setrlimit | prlimit64
+        | getrusage | times | getpriority | setpriority | sched_yield | sched_setaffinity
+        | sched_getaffinity | sched_setscheduler | sched_getscheduler | sched_setparam
+        | sched_getparam | sched_setattr | sched_getattr | sched_get_priority_max
+        | sched_get_priority_min | sched_rr_get_interval | ioprio_get | ioprio_set | getcpu
+        | set_robust_list | get_robust_list | rseq | restart_syscall | set_thread_area
+        | get_thread_area | capget | capset | landlock_create_ruleset | landlock_add_rule
+        | landlock_restrict_self | lsm_get_self_attr | lsm_set_self_attr | lsm_list_modules
+        | uretprobe | uprobe => allow("processes (pid virtualization comes with the pids issue)"),
+
+        rt_sigaction | rt_sigprocmask | rt_sigreturn | rt_sigpending | rt_sigtimedwait
+        | rt_sigsuspend | sigaltstack | pause | alarm | getitimer | setitimer | timer_create
+        | timer_settime | timer_gettime | timer_getoverrun | timer_delete => allow("signals and timers"),
+
+        getuid | geteuid | getgid | getegid | getresuid | getresgid | getgroups | setuid
+        | setgid | setreuid | setregid | setresuid | setresgid | setfsuid | setfsgid
+        | setgroups => allow("credentials: the kernel refuses what the host user may not do"),
+
+        brk | mmap | munmap | mremap | mprotect | madvise | msync | mincore | mlock | mlock2
+        | munlock | mlockall | munlockall | remap_file_pages | mbind | get_mempolicy
+        | set_mempolicy | set_mempolicy_home_node | membarrier | pkey_alloc | pkey_free
+        | pkey_mprotect | map_shadow_stack | mseal => allow("memory"),
+
+        futex | futex_waitv | futex_wake | futex_wait | futex_requeue | nanosleep
+        | clock_nanosleep | clock_gettime | clock_getres | gettimeofday | time | sysinfo
+        | getrandom => allow("time, futexes, entropy"),
+
+        poll | ppoll | select | pselect6 | epoll_create | epoll_create1 | epoll_ctl | epoll_wait
+        | epoll_pwait | epoll_pwait2 | io_setup | io_destroy | io_submit | io_cancel
+        | io_getevents | io_pgetevents => allow("polling and AIO"),
+
+        socket | socketpair | bind | listen | accept | accept4 | connect | getsockname
+        | getpeername | sendto | recvfrom | sendmsg | recvmsg | sendmmsg | recvmmsg | shutdown
+        | setsockopt | getsockopt => allow("sockets (network policy comes with the net issue)"),
+
+        mq_open | mq_unlink | mq_timedsend | mq_timedreceive | mq_notify | mq_getsetattr
+        | msgget | msgsnd | msgrcv | msgctl | semget | semop | semctl | semtimedop | shmget
+        | shmat | shmctl | shmdt => allow("System V and POSIX IPC"),
+    }
+}
+
+/// Registers a guest thread may use between installing the filter and
+/// `execve` in [`crate::launch`]: these must never be routed to notify,
+/// because the supervisor only starts answering after that point.
+pub const LAUNCH_SYSCALLS: &[Sysno] =
+    &[Sysno::sendmsg, Sysno::close, Sysno::execve, Sysno::write, Sysno::exit_group];
+
+/// Resolves the table for `arch` under `policy`: the action of every
+/// syscall number, ready for [`crate::filter::emit`].
+pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
+    let tracing = policy.trace_enabled();
+    let native = |v: Verdict| -> Verdict {
+        match v {
+            Verdict::Allow if tracing => Verdict::Trace(TraceData::Log.encode()),
+            Verdict::Errno(e) if tracing => Verdict::Trace(TraceData::Deny(e).encode()),
+            v => v,
+        }
+    };
+    let actions = arch
+        .syscalls()
+        .iter()
+        .map(|&(nr, s)| {
+            let action = match entry(s).route {
+                Route::Allow => Action::Plain(native(Verdict::Allow)),
+                Route::Notify { when, .. } => {
+                    if policy.facet_active(when) {
+                        Action::Plain(Verdict::Notify)
+                    } else {
+                        Action::Plain(native(Verdict::Allow))
+                    }
+                }
+                Route::Check(rule) => Action::Check {
+                    rule,
+                    pass: native(Verdict::Allow),
+                    fail: native(Verdict::Errno(EPERM as u16)),
+                },
+                Route::Deny(Deny::Errno(e)) => Action::Plain(native(Verdict::Errno(e as u16))),
+            };
+            (nr, action)
+        })
+        .collect();
+    Resolved { arch, actions, unknown: Verdict::Errno(ENOSYS as u16) }
+}
+
+/// The handler of every syscall number the filter routes to notify on the
+/// native arch under `policy`, indexed by number.
+pub fn notify_handlers(policy: &Policy) -> Vec<Option<Handler>> {
+    let arch = Arch::native();
+    let max = arch.syscalls().iter().map(|&(nr, _)| nr as usize).max().unwrap_or(0);
+    let mut out = vec![None; max + 1];
+    for &(nr, s) in arch.syscalls() {
+        if let Route::Notify { handler, when } = entry(s).route {
+            if policy.facet_active(when) {
+                out[nr as usize] = Some(handler);
+            }
+        }
+    }
+    out
+}
+
+/// A human-readable listing of the table for `arch`: number, name, route,
+/// reason (`sandbox-run --list-syscalls`).
+pub fn listing(arch: Arch) -> String {
+    let mut out = String::new();
+    for &(nr, s) in arch.syscalls() {
+        let e = entry(s);
+        let route = match e.route {
+            Route::Allow => "allow".to_string(),
+            Route::Notify { when: Facet::Hostname, .. } => "notify (with --hostname)".to_string(),
+            Route::Check(_) => "check args".to_string(),
+            Route::Deny(Deny::Errno(errno)) => {
+                format!("deny {}", condo_syscalls::decode::errno_name(errno).unwrap_or("E?"))
+            }
+        };
+        out.push_str(&format!("{nr:>4}  {:<24} {:<26} {}\n", s.name(), route, e.why));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_syscall_of_every_arch_has_a_route() {
+        for arch in Arch::ALL {
+            for &(_, s) in arch.syscalls() {
+                let e = entry(s);
+                assert!(!e.why.is_empty(), "{s} has no reason");
+            }
+        }
+    }
+
+    #[test]
+    fn launch_syscalls_are_never_notified() {
+        for &s in LAUNCH_SYSCALLS {
+            assert!(!matches!(entry(s).route, Route::Notify { .. }), "{s} is used before the supervisor answers");
+        }
+    }
+
+    #[test]
+    fn uname_is_notified_only_with_a_hostname() {
+        let plain = Policy::default();
+        let named = Policy { hostname: Some("box".into()), ..Policy::default() };
+        let nr = Sysno::uname.nr(Arch::native()).expect("uname exists");
+        assert_eq!(resolve(Arch::native(), &plain).actions[&nr], Action::Plain(Verdict::Allow));
+        assert_eq!(resolve(Arch::native(), &named).actions[&nr], Action::Plain(Verdict::Notify));
+        assert!(notify_handlers(&named)[nr as usize].is_some());
+        assert!(notify_handlers(&plain)[nr as usize].is_none());
+    }
+
+    #[test]
+    fn tracing_routes_native_and_denied_calls_to_the_tracer() {
+        let p = Policy { trace: Some(crate::policy::TraceConfig::default()), ..Policy::default() };
+        let r = resolve(Arch::native(), &p);
+        let nr = |s: Sysno| s.nr(Arch::native()).expect("exists");
+        assert_eq!(r.actions[&nr(Sysno::read)], Action::Plain(Verdict::Trace(0)));
+        assert_eq!(r.actions[&nr(Sysno::mount)], Action::Plain(Verdict::Trace(EPERM as u16)));
+    }
+}
