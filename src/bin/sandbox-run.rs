@@ -26,7 +26,7 @@ enum Format {
 /// when the sandbox could not be set up; 126/127 when COMMAND could not be
 /// executed / found.
 #[derive(Debug, Parser)]
-#[command(name = "sandbox-run", version, arg_required_else_help = true)]
+#[command(name = "sandbox-run", version, arg_required_else_help = true, override_usage = "sandbox-run [OPTIONS] [--] COMMAND [ARG]...")]
 struct Cli {
     /// Hostname the guest sees (uname, hostname).
     #[arg(long, value_name = "NAME")]
@@ -45,7 +45,7 @@ struct Cli {
     list_syscalls: bool,
 
     /// The command and its arguments.
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true, required_unless_present = "list_syscalls")]
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, required_unless_present = "list_syscalls")]
     command: Vec<OsString>,
 }
 
@@ -79,7 +79,7 @@ fn run(cli: Cli) -> ExitCode {
     if let Err(e) = sb.validate() {
         // A policy error is a usage error.
         eprintln!("sandbox-run: {e}");
-        eprintln!("Usage: sandbox-run [OPTIONS] [--] COMMAND [ARG]...");
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     }
     let Some((program, args)) = cli.command.split_first() else {
@@ -117,6 +117,24 @@ fn run(cli: Cli) -> ExitCode {
     }
 }
 
+const USAGE: &str = "Usage: sandbox-run [OPTIONS] [--] COMMAND [ARG]...";
+
 fn main() -> ExitCode {
-    run(Cli::parse())
+    match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            // Every configuration error names the problem and shows the
+            // usage line, and exits 2.
+            let text = e.render().to_string();
+            eprint!("{text}");
+            if !text.contains("Usage:") {
+                eprintln!("{USAGE}");
+            }
+            ExitCode::from(2)
+        }
+    }
 }
