@@ -300,7 +300,7 @@ pub struct Child {
     pid: Pid,
     pidfd: Option<OwnedFd>,
     tracer: Option<JoinHandle<i32>>,
-    worker: Option<JoinHandle<()>>,
+    worker: Option<supervisor::WorkerHandle>,
     status: Option<ExitStatus>,
     enforcement: Enforcement,
     /// Our end of the guest's stdin, when piped.
@@ -348,7 +348,7 @@ impl Child {
         drop(self.stdin.take());
         let raw = self.tracer.take().ok_or(Error::SupervisorDied)?.join().map_err(|_| Error::SupervisorDied)?;
         if let Some(w) = self.worker.take() {
-            let _ = w.join();
+            w.stop();
         }
         let status = ExitStatus::from_raw(raw);
         self.status = Some(status);

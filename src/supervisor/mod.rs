@@ -16,9 +16,12 @@ pub(crate) mod notify;
 pub(crate) mod tracer;
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::thread::JoinHandleExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::ptrace;
@@ -49,8 +52,41 @@ pub(crate) struct Started {
     pub pid: Pid,
     pub pidfd: Option<OwnedFd>,
     pub tracer: JoinHandle<i32>,
-    pub worker: Option<JoinHandle<()>>,
+    pub worker: Option<WorkerHandle>,
     pub enforcement: Enforcement,
+}
+
+/// The notify worker thread, and how to stop it once the tracer is done.
+#[derive(Debug)]
+pub(crate) struct WorkerHandle {
+    join: JoinHandle<()>,
+    stopping: Arc<AtomicBool>,
+    signal: Option<i32>,
+}
+
+impl WorkerHandle {
+    /// Stops the worker. Call after the tracer finished: no guest is left,
+    /// so no notification can still arrive.
+    pub(crate) fn stop(self) {
+        self.stopping.store(true, Ordering::Release);
+        if let Some(sig) = self.signal {
+            // Since Linux 6.6 the worker has usually left on its own (RECV
+            // fails once the filter is orphaned). Before, RECV blocks
+            // forever: interrupt it. The signal may land just before the
+            // worker re-enters NOTIF_RECV; repeat until it has noticed.
+            let thread = self.join.as_pthread_t();
+            for round in 0u32.. {
+                if self.join.is_finished() {
+                    break;
+                }
+                if round > 0 {
+                    sys::kick_thread(thread, sig);
+                }
+                std::thread::sleep(Duration::from_micros(20 << round.min(6)));
+            }
+        }
+        let _ = self.join.join();
+    }
 }
 
 fn eventfd() -> Result<OwnedFd, Errno> {
@@ -141,8 +177,20 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     }
     drop(sock);
     let worker = if notify_routes {
-        let w = notify::Worker { listener, done, handlers, identity, trace };
-        Some(std::thread::Builder::new().name("condo-notify".into()).spawn(move || w.run()).map_err(Error::Thread)?)
+        let signal = sys::worker_wakeup_signal();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let w = notify::Worker {
+            listener,
+            done,
+            stopping: Arc::clone(&stopping),
+            direct_recv: signal.is_some(),
+            handlers,
+            identity,
+            trace,
+        };
+        let join =
+            std::thread::Builder::new().name("condo-notify".into()).spawn(move || w.run()).map_err(Error::Thread)?;
+        Some(WorkerHandle { join, stopping, signal })
     } else {
         // Nothing is ever notified; the listener only has to exist.
         drop(listener);

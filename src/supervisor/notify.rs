@@ -1,13 +1,16 @@
 //! The notify worker: receives seccomp notifications, dispatches them to the
 //! handler the routing table names, and answers each exactly once.
 //!
-//! Lifecycle: the worker polls the listener together with a "done" eventfd
-//! that the tracer signals when the guest tree is gone, so it never blocks
-//! forever in `NOTIF_RECV` (which neither closing the fd nor the guest's
-//! death would wake).
+//! Lifecycle: `NOTIF_RECV` blocks until a notification arrives, and neither
+//! the guest's death nor closing the listener wakes it. So the worker either
+//! blocks in `NOTIF_RECV` and is woken at shutdown by a signal
+//! ([`crate::sys::worker_wakeup_signal`]), or, when that signal cannot be
+//! claimed, polls the listener together with a "done" eventfd the tracer
+//! signals (one syscall and ~0.7 µs more per notification).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use condo_syscalls::decode::{decode_args, DecodeOptions};
@@ -25,6 +28,11 @@ use crate::trace::{Event, Path, TraceSink};
 pub(crate) struct Worker {
     pub listener: OwnedFd,
     pub done: Arc<OwnedFd>,
+    /// Set before the shutdown signal is sent.
+    pub stopping: Arc<AtomicBool>,
+    /// Block in `NOTIF_RECV` (woken by a signal at shutdown) rather than
+    /// poll first.
+    pub direct_recv: bool,
     pub handlers: Vec<Option<Handler>>,
     pub identity: Identity,
     pub trace: Option<Arc<TraceSink>>,
@@ -89,6 +97,32 @@ impl Worker {
         let listener = self.listener.as_fd();
         let mut notif = empty_notif();
         loop {
+            if self.direct_recv {
+                if self.stopping.load(Ordering::Acquire) {
+                    return;
+                }
+            } else if !self.wait_readable(listener) {
+                return;
+            }
+            match sys::notif_recv(listener, &mut notif) {
+                Ok(()) => {}
+                // Since Linux 6.6 RECV fails at once with ENOENT when no
+                // task uses the filter any more: the guest tree is gone.
+                // Otherwise ENOENT means the caller died before we got its
+                // notification. Telling the two apart costs a syscall, but
+                // only on this rare path; without it the worker would spin.
+                Err(Errno::ENOENT) if orphaned(listener) => return,
+                Err(Errno::ENOENT | Errno::EINTR) => continue,
+                Err(_) => return,
+            }
+            self.dispatch(listener, &notif, arch);
+        }
+    }
+
+    /// Poll mode: waits until a notification is pending; `false` when the
+    /// guest tree is gone.
+    fn wait_readable(&self, listener: BorrowedFd<'_>) -> bool {
+        loop {
             let mut fds = [
                 PollFd::new(listener, PollFlags::POLLIN),
                 PollFd::new(self.done.as_fd(), PollFlags::POLLIN),
@@ -96,24 +130,22 @@ impl Worker {
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => continue,
-                Err(_) => return,
+                Err(_) => return false,
             }
             let ready = fds[0].revents().unwrap_or(PollFlags::empty());
             let done = fds[1].revents().unwrap_or(PollFlags::empty());
-            if !ready.contains(PollFlags::POLLIN) {
-                if ready.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL)
-                    || !done.is_empty()
-                {
-                    return;
-                }
-                continue;
+            if ready.contains(PollFlags::POLLIN) {
+                return true;
             }
-            match sys::notif_recv(listener, &mut notif) {
-                Ok(()) => {}
-                // The caller died between poll and recv, or a signal.
-                Err(Errno::ENOENT | Errno::EINTR) => continue,
-                Err(_) => return,
+            if ready.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) || !done.is_empty() {
+                return false;
             }
+        }
+    }
+
+    /// Answers one notification.
+    fn dispatch(&self, listener: BorrowedFd<'_>, notif: &libc::seccomp_notif, arch: Arch) {
+        {
             let pending = Pending { id: notif.id };
             let nr = u64::from(notif.data.nr as u32);
             let call = arch.sysno(nr).map(|sysno| Call {
@@ -128,7 +160,7 @@ impl Worker {
                 // table/filter mismatch, answered like an unknown syscall.
                 _ => {
                     pending.answer(listener, Err(Errno::ENOSYS));
-                    continue;
+                    return;
                 }
             };
             let mem = CheckedMemory { inner: ProcessMemory::new(call.tid), listener, id: notif.id };
@@ -148,10 +180,19 @@ impl Worker {
             }
             if reply == Err(Errno::ESRCH) && !sys::notif_id_valid(listener, pending.id) {
                 // The thread is gone; nothing to answer.
-                continue;
+                return;
             }
             pending.answer(listener, reply);
         }
+    }
+}
+
+/// Whether no task uses the filter any more (the listener reports POLLHUP).
+fn orphaned(listener: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(listener, PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP)),
+        Err(_) => false,
     }
 }
 
