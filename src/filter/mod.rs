@@ -329,6 +329,51 @@ mod tests {
         ]
     }
 
+    fn arb_verdict() -> impl Strategy<Value = Verdict> {
+        prop_oneof![
+            Just(Verdict::Allow),
+            Just(Verdict::Notify),
+            Just(Verdict::Kill),
+            any::<u8>().prop_map(|d| Verdict::Trace(u16::from(d))),
+            (1u16..4096).prop_map(Verdict::Errno),
+        ]
+    }
+
+    fn arb_action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            3 => arb_verdict().prop_map(Action::Plain),
+            1 => (
+                prop::sample::select(vec![ArgRule::CloneFlags, ArgRule::Personality, ArgRule::IoctlRequest]),
+                arb_verdict(),
+                arb_verdict()
+            )
+                .prop_map(|(rule, pass, fail)| Action::Check { rule, pass, fail }),
+        ]
+    }
+
+    /// Arbitrary tables, far more fragmented than the real one (long
+    /// jumps, many leaves): the emitter, not just our policy, is checked.
+    fn arb_table() -> impl Strategy<Value = Resolved> {
+        (0usize..2, prop::collection::btree_map(0u32..1500, arb_action(), 0..900), arb_verdict())
+            .prop_map(|(a, actions, unknown)| Resolved { arch: Arch::ALL[a], actions, unknown })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn arbitrary_tables_emit_programs_that_agree_with_them(
+            table in arb_table(),
+            probes in prop::collection::vec((0u32..1600, any::<bool>(), prop::array::uniform6(arb_arg())), 32),
+        ) {
+            let prog = emit(&table);
+            for (nr, native_arch, args) in probes {
+                let arch = if native_arch { table.arch.audit_arch() } else { AUDIT_ARCH_I386 };
+                let d = SeccompData { nr, arch, ip: 0, args };
+                prop_assert_eq!(verdict(&prog, &d), table.expected(&d).ret());
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
         #[test]
