@@ -210,7 +210,11 @@ impl Command {
                 (_, true) | (StdioSpec::Piped, false) => {
                     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
                         .map_err(|e| Error::Stdio { what: names[i], source: e.into() })?;
-                    if i == 0 { (Some(r), Some(w)) } else { (Some(w), Some(r)) }
+                    if i == 0 {
+                        (Some(r), Some(w))
+                    } else {
+                        (Some(w), Some(r))
+                    }
                 }
                 (StdioSpec::Inherit, _) => (None, None),
                 (StdioSpec::Null, _) => {
@@ -227,15 +231,8 @@ impl Command {
             ours[i] = our_end;
         }
 
-        let spec = Spec {
-            program: self.program.clone(),
-            candidates,
-            argv,
-            envp,
-            cwd,
-            stdio: child_ends,
-            filter: Vec::new(),
-        };
+        let spec =
+            Spec { program: self.program.clone(), candidates, argv, envp, cwd, stdio: child_ends, filter: Vec::new() };
         let started = supervisor::start(&self.policy, spec)?;
         let [stdin, stdout, stderr] = ours;
         Ok(Child {

@@ -19,14 +19,8 @@ impl Identity {
     /// The host's `uname` with `hostname` as nodename (if given).
     pub fn new(hostname: Option<&str>) -> Result<Identity, Errno> {
         let host = nix::sys::utsname::uname()?;
-        let fields = [
-            host.sysname(),
-            host.nodename(),
-            host.release(),
-            host.version(),
-            host.machine(),
-            host.domainname(),
-        ];
+        let fields =
+            [host.sysname(), host.nodename(), host.release(), host.version(), host.machine(), host.domainname()];
         let mut utsname = [0u8; UTSNAME_LEN];
         for (i, f) in fields.iter().enumerate() {
             let mut bytes = std::os::unix::ffi::OsStrExt::as_bytes(*f);

@@ -23,7 +23,11 @@ pub struct GuestAddr(u64);
 impl GuestAddr {
     /// `None` for the null pointer.
     pub const fn new(raw: u64) -> Option<GuestAddr> {
-        if raw == 0 { None } else { Some(GuestAddr(raw)) }
+        if raw == 0 {
+            None
+        } else {
+            Some(GuestAddr(raw))
+        }
     }
 
     /// The raw value.

@@ -55,9 +55,8 @@ pub fn notif_recv(listener: BorrowedFd<'_>, out: &mut libc::seccomp_notif) -> Re
     *out = unsafe { std::mem::zeroed() };
     // SAFETY: `out` is a valid, exclusively borrowed seccomp_notif for the
     // duration of the ioctl, which writes at most sizeof(seccomp_notif).
-    let ret = unsafe {
-        libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, out as *mut libc::seccomp_notif)
-    };
+    let ret =
+        unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, out as *mut libc::seccomp_notif) };
     Errno::result(ret).map(drop)
 }
 
@@ -66,11 +65,7 @@ pub fn notif_send(listener: BorrowedFd<'_>, resp: &libc::seccomp_notif_resp) -> 
     // SAFETY: `resp` is a valid seccomp_notif_resp; SEND is declared _IOWR
     // but the kernel only reads it.
     let ret = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_SEND,
-            resp as *const libc::seccomp_notif_resp,
-        )
+        libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, resp as *const libc::seccomp_notif_resp)
     };
     Errno::result(ret).map(drop)
 }
@@ -81,9 +76,7 @@ pub fn notif_send(listener: BorrowedFd<'_>, resp: &libc::seccomp_notif_resp) -> 
 pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {
     // SAFETY: `id` lives on our stack for the duration of the call; the
     // kernel reads 8 bytes.
-    let ret = unsafe {
-        libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64)
-    };
+    let ret = unsafe { libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64) };
     ret == 0
 }
 
@@ -107,9 +100,7 @@ pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
 /// `pidfd_send_signal(2)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
     // SAFETY: integer arguments; a null siginfo means "as kill(2) would".
-    let ret = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, std::ptr::null::<u8>(), 0)
-    };
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, std::ptr::null::<u8>(), 0) };
     Errno::result(ret).map(drop)
 }
 
@@ -193,8 +184,8 @@ pub fn worker_wakeup_signal() -> Option<i32> {
         let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
         act.sa_sigaction = wake_noop as extern "C" fn(libc::c_int) as usize;
         act.sa_flags = 0; // no SA_RESTART: the ioctl must fail with EINTR
-        // SAFETY: `act` is fully initialised; the handler is async-signal-safe
-        // (it does nothing).
+                          // SAFETY: `act` is fully initialised; the handler is async-signal-safe
+                          // (it does nothing).
         if unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) } != 0 {
             return None;
         }

@@ -95,10 +95,8 @@ pub fn entry(s: Sysno) -> Entry {
         clone3 => deny(ENOSYS, "flags live in memory BPF cannot read; libc falls back to clone"),
         unshare | setns => deny(EPERM, "no new namespaces"),
         ptrace => deny(EPERM, "guests may not trace"),
-        process_vm_readv | process_vm_writev | pidfd_getfd | kcmp | process_madvise
-        | process_mrelease | move_pages | migrate_pages => {
-            deny(EPERM, "acts on another process's memory or files")
-        }
+        process_vm_readv | process_vm_writev | pidfd_getfd | kcmp | process_madvise | process_mrelease | move_pages
+        | migrate_pages => deny(EPERM, "acts on another process's memory or files"),
         personality => check(ArgRule::Personality, "only the default persona"),
         ioctl => check(ArgRule::IoctlRequest, "TIOCSTI/TIOCLINUX would type into the caller's terminal"),
 
@@ -111,8 +109,8 @@ pub fn entry(s: Sysno) -> Entry {
         perf_event_open => deny(EPERM, "kernel profiling interface"),
         kexec_load | kexec_file_load | reboot => deny(EPERM, "host power state"),
         init_module | finit_module | delete_module => deny(EPERM, "kernel modules"),
-        mount | umount2 | pivot_root | chroot | fsopen | fsconfig | fsmount | fspick | move_mount
-        | open_tree | open_tree_attr | mount_setattr => deny(EPERM, "mounts are the sandbox's"),
+        mount | umount2 | pivot_root | chroot | fsopen | fsconfig | fsmount | fspick | move_mount | open_tree
+        | open_tree_attr | mount_setattr => deny(EPERM, "mounts are the sandbox's"),
         swapon | swapoff => deny(EPERM, "host swap"),
         open_by_handle_at => deny(EPERM, "opens by inode, bypassing paths"),
         keyctl | add_key | request_key => deny(EPERM, "kernel keyrings are shared with the host user"),
@@ -122,79 +120,152 @@ pub fn entry(s: Sysno) -> Entry {
         vhangup => deny(EPERM, "hangs up the caller's terminal"),
         syslog => deny(EPERM, "host kernel log"),
         fanotify_init | fanotify_mark => deny(EPERM, "filesystem-wide monitoring"),
-        nfsservctl | uselib | _sysctl | create_module | get_kernel_syms | query_module
-        | afs_syscall | tuxcall | security | vserver | putpmsg | getpmsg | lookup_dcookie
-        | epoll_ctl_old | epoll_wait_old => deny(ENOSYS, "obsolete"),
+        nfsservctl | uselib | _sysctl | create_module | get_kernel_syms | query_module | afs_syscall | tuxcall
+        | security | vserver | putpmsg | getpmsg | lookup_dcookie | epoll_ctl_old | epoll_wait_old => {
+            deny(ENOSYS, "obsolete")
+        }
 
         // ---- everything else runs natively ---------------------------
-        read | write | readv | writev | pread64 | pwrite64 | preadv | pwritev | preadv2
-        | pwritev2 | lseek | sendfile | splice | tee | vmsplice | copy_file_range | close
-        | close_range | dup | dup2 | dup3 | fcntl | flock | fsync | fdatasync | sync | syncfs
-        | sync_file_range | fallocate | ftruncate | fadvise64 | readahead | pipe | pipe2
-        | getdents | getdents64 | fstat | fstatfs | fchmod | fchown | fchdir | fgetxattr
-        | fsetxattr | flistxattr | fremovexattr | memfd_create | memfd_secret | eventfd
-        | eventfd2 | signalfd | signalfd4 | timerfd_create | timerfd_settime
-        | timerfd_gettime | inotify_init | inotify_init1 | inotify_rm_watch | name_to_handle_at
-        | cachestat | file_getattr | file_setattr => allow("file descriptors"),
+        read | write | readv | writev | pread64 | pwrite64 | preadv | pwritev | preadv2 | pwritev2 | lseek
+        | sendfile | splice | tee | vmsplice | copy_file_range | close | close_range | dup | dup2 | dup3 | fcntl
+        | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fallocate | ftruncate | fadvise64
+        | readahead | pipe | pipe2 | getdents | getdents64 | fstat | fstatfs | fchmod | fchown | fchdir | fgetxattr
+        | fsetxattr | flistxattr | fremovexattr | memfd_create | memfd_secret | eventfd | eventfd2 | signalfd
+        | signalfd4 | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1
+        | inotify_rm_watch | name_to_handle_at | cachestat | file_getattr | file_setattr => allow("file descriptors"),
 
-        open | openat | openat2 | creat | stat | lstat | newfstatat | statx | access
-        | faccessat | faccessat2 | readlink | readlinkat | mkdir | mkdirat | mknod | mknodat
-        | rmdir | unlink | unlinkat | rename | renameat | renameat2 | link | linkat | symlink
-        | symlinkat | chmod | fchmodat | fchmodat2 | chown | lchown | fchownat | utime | utimes
-        | utimensat | futimesat | truncate | getxattr | lgetxattr | setxattr | lsetxattr
-        | listxattr | llistxattr | removexattr | lremovexattr | getxattrat | setxattrat
-        | listxattrat | removexattrat | statfs | chdir | getcwd | umask | inotify_add_watch
-        | ustat | sysfs | statmount | listmount => allow("paths: the host view (see the vfs issue)"),
+        open | openat | openat2 | creat | stat | lstat | newfstatat | statx | access | faccessat | faccessat2
+        | readlink | readlinkat | mkdir | mkdirat | mknod | mknodat | rmdir | unlink | unlinkat | rename | renameat
+        | renameat2 | link | linkat | symlink | symlinkat | chmod | fchmodat | fchmodat2 | chown | lchown
+        | fchownat | utime | utimes | utimensat | futimesat | truncate | getxattr | lgetxattr | setxattr
+        | lsetxattr | listxattr | llistxattr | removexattr | lremovexattr | getxattrat | setxattrat | listxattrat
+        | removexattrat | statfs | chdir | getcwd | umask | inotify_add_watch | ustat | sysfs | statmount
+        | listmount => allow("paths: the host view (see the vfs issue)"),
 
-        execve | execveat | exit | exit_group | fork | vfork | wait4 | waitid | getpid
-        | getppid | gettid | getpgid | getpgrp | setpgid | getsid | setsid | set_tid_address
-        | kill | tkill | tgkill | pidfd_open | pidfd_send_signal | rt_sigqueueinfo
-        | rt_tgsigqueueinfo | prctl | arch_prctl | seccomp | getrlimit | setrlimit | prlimit64
-        | getrusage | times | getpriority | setpriority | sched_yield | sched_setaffinity
-        | sched_getaffinity | sched_setscheduler | sched_getscheduler | sched_setparam
-        | sched_getparam | sched_setattr | sched_getattr | sched_get_priority_max
-        | sched_get_priority_min | sched_rr_get_interval | ioprio_get | ioprio_set | getcpu
-        | set_robust_list | get_robust_list | rseq | restart_syscall | set_thread_area
-        | get_thread_area | capget | capset | landlock_create_ruleset | landlock_add_rule
-        | landlock_restrict_self | lsm_get_self_attr | lsm_set_self_attr | lsm_list_modules
-        | uretprobe | uprobe => allow("processes (pid virtualization comes with the pids issue)"),
+        execve
+        | execveat
+        | exit
+        | exit_group
+        | fork
+        | vfork
+        | wait4
+        | waitid
+        | getpid
+        | getppid
+        | gettid
+        | getpgid
+        | getpgrp
+        | setpgid
+        | getsid
+        | setsid
+        | set_tid_address
+        | kill
+        | tkill
+        | tgkill
+        | pidfd_open
+        | pidfd_send_signal
+        | rt_sigqueueinfo
+        | rt_tgsigqueueinfo
+        | prctl
+        | arch_prctl
+        | seccomp
+        | getrlimit
+        | setrlimit
+        | prlimit64
+        | getrusage
+        | times
+        | getpriority
+        | setpriority
+        | sched_yield
+        | sched_setaffinity
+        | sched_getaffinity
+        | sched_setscheduler
+        | sched_getscheduler
+        | sched_setparam
+        | sched_getparam
+        | sched_setattr
+        | sched_getattr
+        | sched_get_priority_max
+        | sched_get_priority_min
+        | sched_rr_get_interval
+        | ioprio_get
+        | ioprio_set
+        | getcpu
+        | set_robust_list
+        | get_robust_list
+        | rseq
+        | restart_syscall
+        | set_thread_area
+        | get_thread_area
+        | capget
+        | capset
+        | landlock_create_ruleset
+        | landlock_add_rule
+        | landlock_restrict_self
+        | lsm_get_self_attr
+        | lsm_set_self_attr
+        | lsm_list_modules
+        | uretprobe
+        | uprobe => allow("processes (pid virtualization comes with the pids issue)"),
 
-        rt_sigaction | rt_sigprocmask | rt_sigreturn | rt_sigpending | rt_sigtimedwait
-        | rt_sigsuspend | sigaltstack | pause | alarm | getitimer | setitimer | timer_create
-        | timer_settime | timer_gettime | timer_getoverrun | timer_delete => allow("signals and timers"),
+        rt_sigaction | rt_sigprocmask | rt_sigreturn | rt_sigpending | rt_sigtimedwait | rt_sigsuspend
+        | sigaltstack | pause | alarm | getitimer | setitimer | timer_create | timer_settime | timer_gettime
+        | timer_getoverrun | timer_delete => allow("signals and timers"),
 
-        getuid | geteuid | getgid | getegid | getresuid | getresgid | getgroups | setuid
-        | setgid | setreuid | setregid | setresuid | setresgid | setfsuid | setfsgid
-        | setgroups => allow("credentials: the kernel refuses what the host user may not do"),
+        getuid | geteuid | getgid | getegid | getresuid | getresgid | getgroups | setuid | setgid | setreuid
+        | setregid | setresuid | setresgid | setfsuid | setfsgid | setgroups => {
+            allow("credentials: the kernel refuses what the host user may not do")
+        }
 
-        brk | mmap | munmap | mremap | mprotect | madvise | msync | mincore | mlock | mlock2
-        | munlock | mlockall | munlockall | remap_file_pages | mbind | get_mempolicy
-        | set_mempolicy | set_mempolicy_home_node | membarrier | pkey_alloc | pkey_free
-        | pkey_mprotect | map_shadow_stack | mseal => allow("memory"),
+        brk
+        | mmap
+        | munmap
+        | mremap
+        | mprotect
+        | madvise
+        | msync
+        | mincore
+        | mlock
+        | mlock2
+        | munlock
+        | mlockall
+        | munlockall
+        | remap_file_pages
+        | mbind
+        | get_mempolicy
+        | set_mempolicy
+        | set_mempolicy_home_node
+        | membarrier
+        | pkey_alloc
+        | pkey_free
+        | pkey_mprotect
+        | map_shadow_stack
+        | mseal => allow("memory"),
 
-        futex | futex_waitv | futex_wake | futex_wait | futex_requeue | nanosleep
-        | clock_nanosleep | clock_gettime | clock_getres | gettimeofday | time | sysinfo
-        | getrandom => allow("time, futexes, entropy"),
+        futex | futex_waitv | futex_wake | futex_wait | futex_requeue | nanosleep | clock_nanosleep | clock_gettime
+        | clock_getres | gettimeofday | time | sysinfo | getrandom => allow("time, futexes, entropy"),
 
-        poll | ppoll | select | pselect6 | epoll_create | epoll_create1 | epoll_ctl | epoll_wait
-        | epoll_pwait | epoll_pwait2 | io_setup | io_destroy | io_submit | io_cancel
-        | io_getevents | io_pgetevents => allow("polling and AIO"),
+        poll | ppoll | select | pselect6 | epoll_create | epoll_create1 | epoll_ctl | epoll_wait | epoll_pwait
+        | epoll_pwait2 | io_setup | io_destroy | io_submit | io_cancel | io_getevents | io_pgetevents => {
+            allow("polling and AIO")
+        }
 
-        socket | socketpair | bind | listen | accept | accept4 | connect | getsockname
-        | getpeername | sendto | recvfrom | sendmsg | recvmsg | sendmmsg | recvmmsg | shutdown
-        | setsockopt | getsockopt => allow("sockets (network policy comes with the net issue)"),
+        socket | socketpair | bind | listen | accept | accept4 | connect | getsockname | getpeername | sendto
+        | recvfrom | sendmsg | recvmsg | sendmmsg | recvmmsg | shutdown | setsockopt | getsockopt => {
+            allow("sockets (network policy comes with the net issue)")
+        }
 
-        mq_open | mq_unlink | mq_timedsend | mq_timedreceive | mq_notify | mq_getsetattr
-        | msgget | msgsnd | msgrcv | msgctl | semget | semop | semctl | semtimedop | shmget
-        | shmat | shmctl | shmdt => allow("System V and POSIX IPC"),
+        mq_open | mq_unlink | mq_timedsend | mq_timedreceive | mq_notify | mq_getsetattr | msgget | msgsnd | msgrcv
+        | msgctl | semget | semop | semctl | semtimedop | shmget | shmat | shmctl | shmdt => {
+            allow("System V and POSIX IPC")
+        }
     }
 }
 
 /// Registers a guest thread may use between installing the filter and
 /// `execve` in [`crate::launch`]: these must never be routed to notify,
 /// because the supervisor only starts answering after that point.
-pub const LAUNCH_SYSCALLS: &[Sysno] =
-    &[Sysno::sendmsg, Sysno::close, Sysno::execve, Sysno::write, Sysno::exit_group];
+pub const LAUNCH_SYSCALLS: &[Sysno] = &[Sysno::sendmsg, Sysno::close, Sysno::execve, Sysno::write, Sysno::exit_group];
 
 /// Resolves the table for `arch` under `policy`: the action of every
 /// syscall number, ready for [`crate::filter::emit`].
@@ -220,11 +291,9 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
                         Action::Plain(native(Verdict::Allow))
                     }
                 }
-                Route::Check(rule) => Action::Check {
-                    rule,
-                    pass: native(Verdict::Allow),
-                    fail: native(Verdict::Errno(EPERM as u16)),
-                },
+                Route::Check(rule) => {
+                    Action::Check { rule, pass: native(Verdict::Allow), fail: native(Verdict::Errno(EPERM as u16)) }
+                }
                 Route::Deny(Deny::Errno(e)) => Action::Plain(native(Verdict::Errno(e as u16))),
             };
             (nr, action)

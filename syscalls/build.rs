@@ -59,49 +59,29 @@ const INDEXED_KINDS: &[&str] = &["InBuf", "OutBuf", "SockAddr"];
 
 /// Rust keywords a syscall name could collide with (none does today).
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
+    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
+    "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do",
+    "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    for f in [
-        "x86_64.tsv",
-        "aarch64.tsv",
-        "signatures.tsv",
-        "signature_overrides.tsv",
-    ] {
+    for f in ["x86_64.tsv", "aarch64.tsv", "signatures.tsv", "signature_overrides.tsv"] {
         println!("cargo:rerun-if-changed=data/{f}");
     }
     println!("cargo:rerun-if-changed=build.rs");
 
-    let tables: Vec<Vec<(u32, String)>> = ARCHES
-        .iter()
-        .map(|a| read_table(&dir.join(format!("{a}.tsv"))))
-        .collect();
+    let tables: Vec<Vec<(u32, String)>> = ARCHES.iter().map(|a| read_table(&dir.join(format!("{a}.tsv")))).collect();
 
     let names: BTreeSet<String> = tables.iter().flatten().map(|(_, n)| n.clone()).collect();
     let names: Vec<String> = names.into_iter().collect(); // byte order, as `str::cmp`
-    let index: BTreeMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
+    let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
     for n in &names {
-        let ok = n
-            .chars()
-            .next()
-            .is_some_and(|c| c == '_' || c.is_ascii_lowercase())
-            && n.chars()
-                .all(|c| c == '_' || c.is_ascii_lowercase() || c.is_ascii_digit());
+        let ok = n.chars().next().is_some_and(|c| c == '_' || c.is_ascii_lowercase())
+            && n.chars().all(|c| c == '_' || c.is_ascii_lowercase() || c.is_ascii_digit());
         assert!(ok, "syscall name {n:?} is not a plain identifier");
-        assert!(
-            !KEYWORDS.contains(&n.as_str()),
-            "syscall name {n:?} is a Rust keyword"
-        );
+        assert!(!KEYWORDS.contains(&n.as_str()), "syscall name {n:?} is a Rust keyword");
     }
 
     // signatures: derived, then overrides replace whole rows
@@ -111,10 +91,7 @@ fn main() {
     }
     for key in sigs.keys() {
         let name = key.split('@').next().unwrap_or(key);
-        assert!(
-            index.contains_key(name),
-            "signature for unknown syscall {key:?}"
-        );
+        assert!(index.contains_key(name), "signature for unknown syscall {key:?}");
         if let Some(arch) = key.split('@').nth(1) {
             assert!(ARCHES.contains(&arch), "signature {key:?}: unknown arch");
         }
@@ -141,11 +118,7 @@ fn main() {
         let nrs: Vec<String> = ARCHES
             .iter()
             .zip(&tables)
-            .filter_map(|(a, t)| {
-                t.iter()
-                    .find(|(_, m)| m == n)
-                    .map(|(nr, _)| format!("{a} {nr}"))
-            })
+            .filter_map(|(a, t)| t.iter().find(|(_, m)| m == n).map(|(nr, _)| format!("{a} {nr}")))
             .collect();
         writeln!(out, "    /// `{n}` ({})", nrs.join(", ")).unwrap();
         writeln!(out, "    {n} = {i},").unwrap();
@@ -172,19 +145,10 @@ fn main() {
         for (nr, n) in table {
             nr_of[index[n.as_str()]] = u16::try_from(*nr).expect("syscall number fits u16");
         }
-        writeln!(
-            out,
-            "/// Number of each `Sysno` on {arch}, `u16::MAX` where absent."
-        )
-        .unwrap();
+        writeln!(out, "/// Number of each `Sysno` on {arch}, `u16::MAX` where absent.").unwrap();
         writeln!(out, "static {up}_NR_OF: [u16; SYSNO_COUNT] = {nr_of:?};").unwrap();
 
-        writeln!(
-            out,
-            "static {up}_TABLE: [(u32, Sysno); {}] = [",
-            table.len()
-        )
-        .unwrap();
+        writeln!(out, "static {up}_TABLE: [(u32, Sysno); {}] = [", table.len()).unwrap();
         for (nr, n) in table {
             writeln!(out, "    ({nr}, Sysno::{n}),").unwrap();
         }
@@ -218,30 +182,16 @@ fn main() {
         }
     }
     out.push_str("];\n\n");
-    assert!(
-        missing.is_empty(),
-        "no signature for {missing:?}: add rows to data/signature_overrides.tsv"
-    );
+    assert!(missing.is_empty(), "no signature for {missing:?}: add rows to data/signature_overrides.tsv");
 
     out.push_str("/// Signatures that differ on one arch from [`ARGS`].\n");
     out.push_str("fn arch_args(arch: Arch, sysno: Sysno) -> Option<&'static [Arg]> {\n");
     out.push_str("    match (arch, sysno) {\n");
     for (key, args) in &sigs {
         if let Some((name, arch)) = key.split_once('@') {
-            let args = args
-                .as_ref()
-                .unwrap_or_else(|| panic!("{key}: no signature; override it"));
-            let variant = if arch == "x86_64" {
-                "X86_64"
-            } else {
-                "Aarch64"
-            };
-            writeln!(
-                out,
-                "        (Arch::{variant}, Sysno::{name}) => Some({}),",
-                args_literal(key, args)
-            )
-            .unwrap();
+            let args = args.as_ref().unwrap_or_else(|| panic!("{key}: no signature; override it"));
+            let variant = if arch == "x86_64" { "X86_64" } else { "Aarch64" };
+            writeln!(out, "        (Arch::{variant}, Sysno::{name}) => Some({}),", args_literal(key, args)).unwrap();
         }
     }
     out.push_str("        _ => None,\n    }\n}\n");
@@ -267,21 +217,11 @@ fn read_table(path: &Path) -> Vec<(u32, String)> {
         let (Some(nr), Some(name), None) = (cols.next(), cols.next(), cols.next()) else {
             panic!("{}:{line}: expected `nr<TAB>name`", path.display());
         };
-        let nr: u32 = nr
-            .parse()
-            .unwrap_or_else(|_| panic!("{}:{line}: bad number", path.display()));
+        let nr: u32 = nr.parse().unwrap_or_else(|_| panic!("{}:{line}: bad number", path.display()));
         if let Some((prev, _)) = rows.last() {
-            assert!(
-                nr > *prev,
-                "{}:{line}: numbers must be strictly increasing",
-                path.display()
-            );
+            assert!(nr > *prev, "{}:{line}: numbers must be strictly increasing", path.display());
         }
-        assert!(
-            !rows.iter().any(|(_, n)| n == name),
-            "{}:{line}: duplicate name {name}",
-            path.display()
-        );
+        assert!(!rows.iter().any(|(_, n)| n == name), "{}:{line}: duplicate name {name}", path.display());
         rows.push((nr, name.to_string()));
     }
     assert!(!rows.is_empty(), "{}: empty table", path.display());
@@ -302,25 +242,15 @@ fn read_signatures(path: &Path) -> BTreeMap<String, Sig> {
         } else {
             let mut args = Vec::new();
             for c in &rest {
-                let (kind, name) = c
-                    .split_once(':')
-                    .unwrap_or_else(|| panic!("{}:{line}: `{c}` is not Kind:name", path.display()));
-                check_kind(kind, rest.len())
-                    .unwrap_or_else(|e| panic!("{}:{line}: {e}", path.display()));
+                let (kind, name) =
+                    c.split_once(':').unwrap_or_else(|| panic!("{}:{line}: `{c}` is not Kind:name", path.display()));
+                check_kind(kind, rest.len()).unwrap_or_else(|e| panic!("{}:{line}: {e}", path.display()));
                 args.push((kind.to_string(), name.to_string()));
             }
-            assert!(
-                args.len() <= 6,
-                "{}:{line}: more than 6 arguments",
-                path.display()
-            );
+            assert!(args.len() <= 6, "{}:{line}: more than 6 arguments", path.display());
             Some(args)
         };
-        assert!(
-            out.insert(key.clone(), sig).is_none(),
-            "{}:{line}: duplicate {key}",
-            path.display()
-        );
+        assert!(out.insert(key.clone(), sig).is_none(), "{}:{line}: duplicate {key}", path.display());
     }
     out
 }
@@ -329,10 +259,8 @@ fn check_kind(kind: &str, nargs: usize) -> Result<(), String> {
     if PLAIN_KINDS.contains(&kind) {
         return Ok(());
     }
-    let (base, idx) = kind
-        .strip_suffix(')')
-        .and_then(|k| k.split_once('('))
-        .ok_or_else(|| format!("unknown kind {kind:?}"))?;
+    let (base, idx) =
+        kind.strip_suffix(')').and_then(|k| k.split_once('(')).ok_or_else(|| format!("unknown kind {kind:?}"))?;
     if !INDEXED_KINDS.contains(&base) {
         return Err(format!("unknown kind {kind:?}"));
     }
@@ -347,16 +275,8 @@ fn args_literal(key: &str, args: &[(String, String)]) -> String {
     let mut s = String::from("&[");
     for (i, (kind, name)) in args.iter().enumerate() {
         if let Some((base, idx)) = kind.strip_suffix(')').and_then(|k| k.split_once('(')) {
-            assert_ne!(
-                idx.parse::<usize>().ok(),
-                Some(i),
-                "{key}: {kind} points at itself"
-            );
-            write!(
-                s,
-                "Arg {{ name: {name:?}, kind: ArgKind::{base} {{ len: {idx} }} }}, "
-            )
-            .unwrap();
+            assert_ne!(idx.parse::<usize>().ok(), Some(i), "{key}: {kind} points at itself");
+            write!(s, "Arg {{ name: {name:?}, kind: ArgKind::{base} {{ len: {idx} }} }}, ").unwrap();
         } else {
             write!(s, "Arg {{ name: {name:?}, kind: ArgKind::{kind} }}, ").unwrap();
         }

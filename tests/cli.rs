@@ -123,7 +123,11 @@ fn hostname_seen_by_python() {
     let out = run(&mut sandboxed(
         &sc,
         ["--hostname", "box"],
-        ["python3", "-c", "import os, platform, socket; print(socket.gethostname(), os.uname().nodename, platform.node())"],
+        [
+            "python3",
+            "-c",
+            "import os, platform, socket; print(socket.gethostname(), os.uname().nodename, platform.node())",
+        ],
     ));
     out.assert_code(0);
     assert_eq!(out.out(), "box box box\n");
@@ -245,12 +249,17 @@ fn json_trace() {
         .iter()
         .find(|l| l.syscall == "execve" && l.result == Some(0))
         .unwrap_or_else(|| panic!("no successful execve in the trace: {lines:#?}"));
-    assert!(exec.args.contains("/sh\"") && exec.args.contains("uname -n"), "the first execve is not the command's: {exec:?}");
+    assert!(
+        exec.args.contains("/sh\"") && exec.args.contains("uname -n"),
+        "the first execve is not the command's: {exec:?}"
+    );
     assert!(lines.iter().any(|l| l.syscall == "execve" && l.args.contains("uname")), "no execve of uname");
     let uname = lines.iter().find(|l| l.syscall == "uname").expect("uname traced");
     assert_eq!((uname.path.as_str(), uname.result), ("notify", Some(0)), "{uname:?}");
     assert!(lines.iter().all(|l| l.path != "denied"), "nothing here is denied");
-    assert!(lines.iter().any(|l| l.syscall == "openat" && l.args.contains("/etc/hostname") && l.result.is_some_and(|r| r >= 3)));
+    assert!(lines
+        .iter()
+        .any(|l| l.syscall == "openat" && l.args.contains("/etc/hostname") && l.result.is_some_and(|r| r >= 3)));
     assert!(lines
         .iter()
         .any(|l| l.syscall == "openat" && l.args.contains("/nonexistent") && l.errno.as_deref() == Some("ENOENT")));

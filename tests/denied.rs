@@ -81,8 +81,20 @@ fn documented_calls() -> Vec<Call> {
         eperm("mount_setattr", SYS_mount_setattr),
         // Reading one's own memory or comparing one's own fds succeeds
         // natively: only the filter fails these.
-        call("process_vm_readv(self)", "process_vm_readv", SYS_process_vm_readv, &["pid", "0", "0", "0", "0", "0"], "EPERM"),
-        call("process_vm_writev(self)", "process_vm_writev", SYS_process_vm_writev, &["pid", "0", "0", "0", "0", "0"], "EPERM"),
+        call(
+            "process_vm_readv(self)",
+            "process_vm_readv",
+            SYS_process_vm_readv,
+            &["pid", "0", "0", "0", "0", "0"],
+            "EPERM",
+        ),
+        call(
+            "process_vm_writev(self)",
+            "process_vm_writev",
+            SYS_process_vm_writev,
+            &["pid", "0", "0", "0", "0", "0"],
+            "EPERM",
+        ),
         eperm("pidfd_getfd", SYS_pidfd_getfd),
         call("kcmp(self, self)", "kcmp", SYS_kcmp, &["pid", "pid", "0", "1", "1"], "EPERM"),
         eperm("sethostname", SYS_sethostname),
@@ -100,8 +112,20 @@ fn documented_calls() -> Vec<Call> {
         call("io_uring_enter", "io_uring_enter", SYS_io_uring_enter, &[], "ENOSYS"),
         call("io_uring_register", "io_uring_register", SYS_io_uring_register, &[], "ENOSYS"),
         call("clone3", "clone3", SYS_clone3, &["buf", "88"], "ENOSYS"),
-        call("personality(ADDR_NO_RANDOMIZE)", "personality", SYS_personality, &[&hex(ADDR_NO_RANDOMIZE as u64)], "EPERM"),
-        call("personality(READ_IMPLIES_EXEC)", "personality", SYS_personality, &[&hex(READ_IMPLIES_EXEC as u64)], "EPERM"),
+        call(
+            "personality(ADDR_NO_RANDOMIZE)",
+            "personality",
+            SYS_personality,
+            &[&hex(ADDR_NO_RANDOMIZE as u64)],
+            "EPERM",
+        ),
+        call(
+            "personality(READ_IMPLIES_EXEC)",
+            "personality",
+            SYS_personality,
+            &[&hex(READ_IMPLIES_EXEC as u64)],
+            "EPERM",
+        ),
         allowed("personality(0xffffffff)", "personality", SYS_personality, &["0xffffffff"], "ok"),
         allowed("personality(0)", "personality", SYS_personality, &["0"], "ok"),
         call("ioctl(TIOCSTI)", "ioctl", SYS_ioctl, &["devnull", &hex(TIOCSTI), "buf"], "EPERM"),
@@ -146,11 +170,8 @@ fn run_calls(calls: &[Call], opts: &[&str], sc: &Scratch) -> Out {
     let out = run(&mut sandboxed(sc, opts, &argv));
     assert_eq!(out.code(), 0, "{out:?}");
     let text = out.out();
-    let got: HashMap<String, String> = text
-        .lines()
-        .filter_map(|l| l.rsplit_once(' '))
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
+    let got: HashMap<String, String> =
+        text.lines().filter_map(|l| l.rsplit_once(' ')).map(|(a, b)| (a.to_string(), b.to_string())).collect();
     let mut wrong = Vec::new();
     for c in calls {
         match got.get(&c.label) {

@@ -129,8 +129,7 @@ fn hostname_survives_a_storm_of_bad_unames() {
     );
     let out = run(&mut sandboxed(&sc, ["--hostname", "box"], ["sh", "-c", &script]));
     out.assert_code(0);
-    let mut expected: Vec<String> =
-        UNAME_LINES.lines().chain(["nodename box"]).map(|l| format!("8 {l}")).collect();
+    let mut expected: Vec<String> = UNAME_LINES.lines().chain(["nodename box"]).map(|l| format!("8 {l}")).collect();
     expected.sort();
     let mut got: Vec<String> = out.out().lines().map(String::from).collect();
     got.sort();

@@ -116,11 +116,8 @@ fn sigkill_of_sandbox_run_kills_the_whole_tree_within_a_second() {
                   while [ $(wc -l < pids) -lt 6 ]; do sleep 0.05; done; echo ready; wait";
     let mut r = start(&mut sandboxed(&sc, NO_OPTS, ["sh", "-c", script]));
     assert_eq!(r.read_line(), "ready");
-    let pids: Vec<i32> = std::fs::read_to_string(sc.join("pids"))
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().expect("a pid"))
-        .collect();
+    let pids: Vec<i32> =
+        std::fs::read_to_string(sc.join("pids")).unwrap().lines().map(|l| l.trim().parse().expect("a pid")).collect();
     assert_eq!(pids.len(), 6);
     let all_up = poll_until(Duration::from_secs(10), || pids.iter().all(|&p| alive_as(p, "sleep")));
     assert!(all_up, "the guest's sleeps did not all start: {pids:?}");
@@ -155,7 +152,8 @@ fn the_tree_dies_with_its_first_process() {
 
 #[test]
 fn signal_death_inside_the_tree_is_seen_by_the_parent() {
-    let (_, s) = differential(&["sh", "-c", "sh -c 'kill -KILL $$'; echo child $?; sh -c 'kill -USR1 $$'; echo child $?"]);
+    let (_, s) =
+        differential(&["sh", "-c", "sh -c 'kill -KILL $$'; echo child $?; sh -c 'kill -USR1 $$'; echo child $?"]);
     s.assert_code(0);
     assert_eq!(s.out(), "child 137\nchild 138\n");
 }

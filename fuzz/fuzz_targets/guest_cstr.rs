@@ -15,7 +15,11 @@ struct Region {
 
 impl GuestMemory for Region {
     fn read(&self, addr: GuestAddr, buf: &mut [u8]) -> Result<(), Errno> {
-        if self.read_partial(addr, buf)? == buf.len() { Ok(()) } else { Err(Errno::EFAULT) }
+        if self.read_partial(addr, buf)? == buf.len() {
+            Ok(())
+        } else {
+            Err(Errno::EFAULT)
+        }
     }
     fn read_partial(&self, addr: GuestAddr, buf: &mut [u8]) -> Result<usize, Errno> {
         let start = addr.get().checked_sub(self.base).ok_or(Errno::EFAULT)? as usize;

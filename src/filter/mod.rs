@@ -65,7 +65,11 @@ impl TraceData {
 
     /// Decodes what [`TraceData::encode`] produced.
     pub const fn decode(data: u16) -> TraceData {
-        if data == 0 { TraceData::Log } else { TraceData::Deny(data & 0x0fff) }
+        if data == 0 {
+            TraceData::Log
+        } else {
+            TraceData::Deny(data & 0x0fff)
+        }
     }
 }
 
@@ -205,7 +209,11 @@ impl Resolved {
             None => self.unknown,
             Some(Action::Plain(v)) => *v,
             Some(Action::Check { rule, pass, fail }) => {
-                if rule.passes(&data.args) { *pass } else { *fail }
+                if rule.passes(&data.args) {
+                    *pass
+                } else {
+                    *fail
+                }
             }
         }
     }
@@ -252,7 +260,10 @@ mod tests {
         assert_eq!(verdict(&prog, &data(AUDIT_ARCH_I386, 20, [0; 6])), libc::SECCOMP_RET_KILL_PROCESS);
         let clone_user = libc::CLONE_NEWUSER as u64;
         assert_eq!(verdict(&prog, &data(a, nr(S::clone), [clone_user, 0, 0, 0, 0, 0])), Verdict::Errno(1).ret());
-        assert_eq!(verdict(&prog, &data(a, nr(S::clone), [0x11 | 0x0100_0000, 0, 0, 0, 0, 0])), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(
+            verdict(&prog, &data(a, nr(S::clone), [0x11 | 0x0100_0000, 0, 0, 0, 0, 0])),
+            libc::SECCOMP_RET_ALLOW
+        );
         let tiocsti = 0xdead_0000_0000_0000 | libc::TIOCSTI;
         assert_eq!(verdict(&prog, &data(a, nr(S::ioctl), [0, tiocsti, 0, 0, 0, 0])), Verdict::Errno(1).ret());
         assert_eq!(verdict(&prog, &data(a, nr(S::personality), [0xffff_ffff, 0, 0, 0, 0, 0])), libc::SECCOMP_RET_ALLOW);
@@ -317,14 +328,17 @@ mod tests {
             any::<u64>(),
             Just(0),
             Just(0xffff_ffff),
-            (any::<u32>(), prop::sample::select(vec![
-                libc::CLONE_NEWUSER as u64,
-                libc::CLONE_NEWNS as u64,
-                libc::CLONE_UNTRACED as u64,
-                libc::TIOCSTI,
-                0x541C,
-                0x11,
-            ]))
+            (
+                any::<u32>(),
+                prop::sample::select(vec![
+                    libc::CLONE_NEWUSER as u64,
+                    libc::CLONE_NEWNS as u64,
+                    libc::CLONE_UNTRACED as u64,
+                    libc::TIOCSTI,
+                    0x541C,
+                    0x11,
+                ])
+            )
                 .prop_map(|(hi, lo)| (u64::from(hi) << 32) | lo),
         ]
     }

@@ -69,7 +69,11 @@ struct CheckedMemory<'a> {
 
 impl CheckedMemory<'_> {
     fn valid(&self) -> Result<(), Errno> {
-        if sys::notif_id_valid(self.listener, self.id) { Ok(()) } else { Err(Errno::ESRCH) }
+        if sys::notif_id_valid(self.listener, self.id) {
+            Ok(())
+        } else {
+            Err(Errno::ESRCH)
+        }
     }
 }
 
@@ -123,10 +127,7 @@ impl Worker {
     /// guest tree is gone.
     fn wait_readable(&self, listener: BorrowedFd<'_>) -> bool {
         loop {
-            let mut fds = [
-                PollFd::new(listener, PollFlags::POLLIN),
-                PollFd::new(self.done.as_fd(), PollFlags::POLLIN),
-            ];
+            let mut fds = [PollFd::new(listener, PollFlags::POLLIN), PollFd::new(self.done.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => continue,
@@ -148,11 +149,7 @@ impl Worker {
         {
             let pending = Pending { id: notif.id };
             let nr = u64::from(notif.data.nr as u32);
-            let call = arch.sysno(nr).map(|sysno| Call {
-                sysno,
-                args: notif.data.args,
-                tid: notif.pid as libc::pid_t,
-            });
+            let call = arch.sysno(nr).map(|sysno| Call { sysno, args: notif.data.args, tid: notif.pid as libc::pid_t });
             let handler = self.handlers.get(nr as usize).copied().flatten();
             let (call, handler) = match (call, handler) {
                 (Some(c), Some(h)) => (c, h),
@@ -167,8 +164,7 @@ impl Worker {
             let mut ctx = Ctx { mem: &mem, identity: &self.identity };
             // A handler bug must not take the supervisor (and with it every
             // guest) down: the guest gets an error for this call instead.
-            let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, &call)))
-                .unwrap_or(Err(Errno::ENOSYS));
+            let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, &call))).unwrap_or(Err(Errno::ENOSYS));
             if let Some(t) = &self.trace {
                 let args = decode_args(call.sysno, &call.args, Some(&mem.inner), &DecodeOptions::default());
                 let ret = match reply {

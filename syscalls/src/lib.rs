@@ -178,10 +178,7 @@ impl FromStr for Sysno {
     type Err = UnknownSyscall;
 
     fn from_str(s: &str) -> Result<Sysno, UnknownSyscall> {
-        Sysno::from_name(s).ok_or_else(|| UnknownSyscall {
-            name: s.to_string(),
-            suggestion: suggest(s),
-        })
+        Sysno::from_name(s).ok_or_else(|| UnknownSyscall { name: s.to_string(), suggestion: suggest(s) })
     }
 }
 
@@ -344,18 +341,9 @@ mod tests {
         assert_eq!(e.name, "opn");
         assert_eq!(e.suggestion, Some("open"));
         assert_eq!(e.to_string(), "unknown syscall `opn`; did you mean `open`?");
-        assert_eq!(
-            "OPENAT".parse::<Sysno>().unwrap_err().suggestion,
-            Some("openat")
-        );
-        assert_eq!(
-            "newfstatatt".parse::<Sysno>().unwrap_err().suggestion,
-            Some("newfstatat")
-        );
-        assert_eq!(
-            "xyzzy_frobnicate".parse::<Sysno>().unwrap_err().suggestion,
-            None
-        );
+        assert_eq!("OPENAT".parse::<Sysno>().unwrap_err().suggestion, Some("openat"));
+        assert_eq!("newfstatatt".parse::<Sysno>().unwrap_err().suggestion, Some("newfstatat"));
+        assert_eq!("xyzzy_frobnicate".parse::<Sysno>().unwrap_err().suggestion, None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
     }
@@ -385,10 +373,7 @@ mod tests {
                 let args = s.args_on(a);
                 assert!(args.len() <= 6, "{s}");
                 for (i, arg) in args.iter().enumerate() {
-                    if let ArgKind::InBuf { len }
-                    | ArgKind::OutBuf { len }
-                    | ArgKind::SockAddr { len } = arg.kind
-                    {
+                    if let ArgKind::InBuf { len } | ArgKind::OutBuf { len } | ArgKind::SockAddr { len } = arg.kind {
                         let len = usize::from(len);
                         assert!(len < args.len() && len != i, "{s}: {arg:?}");
                     }
@@ -406,40 +391,13 @@ mod tests {
             assert_eq!(kinds(Sysno::read, a), [Fd, OutBuf { len: 2 }, Size]);
             assert_eq!(kinds(Sysno::write, a), [Fd, InBuf { len: 2 }, Size]);
             assert_eq!(kinds(Sysno::execve, a), [Path, StrArray, StrArray]);
-            assert_eq!(
-                kinds(Sysno::mmap, a),
-                [Addr, Size, MmapProt, MmapFlags, Fd, Offset]
-            );
+            assert_eq!(kinds(Sysno::mmap, a), [Addr, Size, MmapProt, MmapFlags, Fd, Offset]);
             assert_eq!(kinds(Sysno::connect, a), [Fd, SockAddr { len: 2 }, Int]);
             assert_eq!(kinds(Sysno::kill, a), [Pid, Signal]);
         }
-        let names = |a: Arch| {
-            Sysno::clone
-                .args_on(a)
-                .iter()
-                .map(|a| a.name)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            names(Arch::X86_64),
-            [
-                "clone_flags",
-                "newsp",
-                "parent_tidptr",
-                "child_tidptr",
-                "tls"
-            ]
-        );
-        assert_eq!(
-            names(Arch::Aarch64),
-            [
-                "clone_flags",
-                "newsp",
-                "parent_tidptr",
-                "tls",
-                "child_tidptr"
-            ]
-        );
+        let names = |a: Arch| Sysno::clone.args_on(a).iter().map(|a| a.name).collect::<Vec<_>>();
+        assert_eq!(names(Arch::X86_64), ["clone_flags", "newsp", "parent_tidptr", "child_tidptr", "tls"]);
+        assert_eq!(names(Arch::Aarch64), ["clone_flags", "newsp", "parent_tidptr", "tls", "child_tidptr"]);
         assert!(Sysno::tuxcall.args().is_empty());
         assert!(Sysno::getpid.args().is_empty());
     }

@@ -74,10 +74,8 @@ pub struct Scratch {
 impl Scratch {
     /// A fresh, empty scratch directory.
     pub fn new() -> Scratch {
-        let dir = tempfile::Builder::new()
-            .prefix("condo-test-")
-            .tempdir_in("/tmp")
-            .expect("creating a scratch directory");
+        let dir =
+            tempfile::Builder::new().prefix("condo-test-").tempdir_in("/tmp").expect("creating a scratch directory");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod scratch");
         give_to_guest(dir.path());
         Scratch { dir }
@@ -468,11 +466,7 @@ where
     }
     let n = run(&mut nc);
     let s = run(&mut sc);
-    assert_eq!(
-        s.code(),
-        n.shell_code(),
-        "exit codes differ\n=== native ===\n{n:?}\n=== sandboxed ===\n{s:?}"
-    );
+    assert_eq!(s.code(), n.shell_code(), "exit codes differ\n=== native ===\n{n:?}\n=== sandboxed ===\n{s:?}");
     assert_eq!(s.out(), n.out(), "stdout differs\n=== native ===\n{n:?}\n=== sandboxed ===\n{s:?}");
     (n, s)
 }

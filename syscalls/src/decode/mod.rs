@@ -36,10 +36,7 @@ pub struct DecodeOptions {
 impl Default for DecodeOptions {
     /// strace's defaults: 32 bytes of strings.
     fn default() -> DecodeOptions {
-        DecodeOptions {
-            max_str: 32,
-            max_array: 16,
-        }
+        DecodeOptions { max_str: 32, max_array: 16 }
     }
 }
 
@@ -47,12 +44,7 @@ impl Default for DecodeOptions {
 /// one [`Value`] per declared argument (see [`Sysno::args`]).
 ///
 /// With `mem` of `None`, pointers are shown as addresses.
-pub fn decode_args(
-    sysno: Sysno,
-    raw: &[u64; 6],
-    mem: Option<&dyn Memory>,
-    opts: &DecodeOptions,
-) -> Vec<Value> {
+pub fn decode_args(sysno: Sysno, raw: &[u64; 6], mem: Option<&dyn Memory>, opts: &DecodeOptions) -> Vec<Value> {
     decode_args_on(Arch::native(), sysno, raw, mem, opts)
 }
 
@@ -65,19 +57,8 @@ pub fn decode_args_on(
     mem: Option<&dyn Memory>,
     opts: &DecodeOptions,
 ) -> Vec<Value> {
-    let cx = Cx {
-        arch,
-        sysno,
-        raw,
-        mem,
-        opts,
-    };
-    sysno
-        .args_on(arch)
-        .iter()
-        .enumerate()
-        .map(|(i, a)| cx.decode(a.kind, raw[i]))
-        .collect()
+    let cx = Cx { arch, sysno, raw, mem, opts };
+    sysno.args_on(arch).iter().enumerate().map(|(i, a)| cx.decode(a.kind, raw[i])).collect()
 }
 
 /// `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC)`.
@@ -206,11 +187,7 @@ impl Cx<'_> {
                 flags(names, rest)
             }
             ArgKind::AtFlags => {
-                let table = if self.sysno == Sysno::faccessat2 {
-                    t::AT_FLAGS_ACCESS
-                } else {
-                    t::AT_FLAGS
-                };
+                let table = if self.sysno == Sysno::faccessat2 { t::AT_FLAGS_ACCESS } else { t::AT_FLAGS };
                 let mut names = Vec::new();
                 let rest = t::split_flags(table, uint(v), &mut names);
                 flags(names, rest)
@@ -262,13 +239,9 @@ impl Cx<'_> {
                 flags(names, rest)
             }
             ArgKind::Signal => named_or(signal_name(int(v)), v, |v| Value::Int(i64::from(int(v)))),
-            ArgKind::FcntlCmd => {
-                named_or(t::fcntl_cmd(uint(v)), v, |v| Value::Int(i64::from(int(v))))
-            }
+            ArgKind::FcntlCmd => named_or(t::fcntl_cmd(uint(v)), v, |v| Value::Int(i64::from(int(v)))),
             ArgKind::Whence => named_or(t::whence(uint(v)), v, |v| Value::UInt(uint(v))),
-            ArgKind::SocketFamily => named_or(t::family_name(uint(v)), v, |v| {
-                Value::Int(i64::from(int(v)))
-            }),
+            ArgKind::SocketFamily => named_or(t::family_name(uint(v)), v, |v| Value::Int(i64::from(int(v)))),
             ArgKind::SocketType => {
                 let v = uint(v);
                 let mut names = Vec::new();
@@ -304,14 +277,9 @@ impl Cx<'_> {
         let Some(mem) = self.mem else {
             return Value::Omitted(addr);
         };
-        let want = usize::try_from(len)
-            .unwrap_or(usize::MAX)
-            .min(self.opts.max_str);
+        let want = usize::try_from(len).unwrap_or(usize::MAX).min(self.opts.max_str);
         match read_exact(mem, addr, want) {
-            Some(bytes) => Value::Str {
-                bytes,
-                truncated: len > want as u64,
-            },
+            Some(bytes) => Value::Str { bytes, truncated: len > want as u64 },
             None => Value::BadAddr(addr),
         }
     }
@@ -326,9 +294,7 @@ impl Cx<'_> {
         };
         let mut items = Vec::new();
         for i in 0..=self.opts.max_array {
-            let slot = (i as u64)
-                .checked_mul(8)
-                .and_then(|off| addr.checked_add(off));
+            let slot = (i as u64).checked_mul(8).and_then(|off| addr.checked_add(off));
             let Some(p) = slot.and_then(|a| read_exact(mem, a, 8)) else {
                 // the kernel would fail the whole call with EFAULT
                 return Value::BadAddr(addr);
@@ -367,11 +333,7 @@ impl Cx<'_> {
 
 fn u16_at(b: &[u8], at: usize, big_endian: bool) -> Option<u16> {
     let s: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
-    Some(if big_endian {
-        u16::from_be_bytes(s)
-    } else {
-        u16::from_le_bytes(s)
-    })
+    Some(if big_endian { u16::from_be_bytes(s) } else { u16::from_le_bytes(s) })
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
@@ -379,10 +341,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 }
 
 fn text(s: String) -> Value {
-    Value::Str {
-        bytes: s.into_bytes(),
-        truncated: false,
-    }
+    Value::Str { bytes: s.into_bytes(), truncated: false }
 }
 
 fn decode_sockaddr(b: &[u8]) -> Value {
@@ -390,11 +349,7 @@ fn decode_sockaddr(b: &[u8]) -> Value {
     let Some(family) = u16_at(b, 0, false) else {
         return Value::Struct(Vec::new());
     };
-    let fam = named_or(
-        t::family_name(u64::from(family)),
-        u64::from(family),
-        Value::UInt,
-    );
+    let fam = named_or(t::family_name(u64::from(family)), u64::from(family), Value::UInt);
     let mut fields = vec![("sa_family", fam)];
     match family {
         t::AF_UNIX => {
@@ -407,21 +362,12 @@ fn decode_sockaddr(b: &[u8]) -> Value {
             } else {
                 path.iter().take_while(|&&c| c != 0).copied().collect()
             };
-            fields.push((
-                "sun_path",
-                Value::Str {
-                    bytes: shown,
-                    truncated: false,
-                },
-            ));
+            fields.push(("sun_path", Value::Str { bytes: shown, truncated: false }));
         }
         t::AF_INET => {
             if let (Some(port), Some(a)) = (u16_at(b, 2, true), b.get(4..8)) {
                 fields.push(("sin_port", Value::UInt(u64::from(port))));
-                fields.push((
-                    "sin_addr",
-                    text(format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3])),
-                ));
+                fields.push(("sin_addr", text(format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3]))));
             }
         }
         t::AF_INET6 => {
@@ -488,18 +434,12 @@ fn read_cstr(mem: &dyn Memory, addr: u64, max: usize) -> Value {
             out.extend_from_slice(&got[..nul]);
             let truncated = out.len() > max;
             out.truncate(max);
-            return Value::Str {
-                bytes: out,
-                truncated,
-            };
+            return Value::Str { bytes: out, truncated };
         }
         out.extend_from_slice(got);
         if out.len() >= limit {
             out.truncate(max);
-            return Value::Str {
-                bytes: out,
-                truncated: true,
-            };
+            return Value::Str { bytes: out, truncated: true };
         }
         if n < want {
             return Value::BadAddr(addr);

@@ -107,11 +107,8 @@ pub(crate) const AT_FLAGS: FlagTable = &[
 ];
 
 /// `AT_*` flags as `faccessat2` means them (0x200 is `AT_EACCESS` there).
-pub(crate) const AT_FLAGS_ACCESS: FlagTable = &[
-    ("AT_SYMLINK_NOFOLLOW", 0x100),
-    ("AT_EACCESS", 0x200),
-    ("AT_EMPTY_PATH", 0x1000),
-];
+pub(crate) const AT_FLAGS_ACCESS: FlagTable =
+    &[("AT_SYMLINK_NOFOLLOW", 0x100), ("AT_EACCESS", 0x200), ("AT_EMPTY_PATH", 0x1000)];
 
 pub(crate) const ACCESS_MODE: FlagTable = &[("R_OK", 4), ("W_OK", 2), ("X_OK", 1)];
 
@@ -460,11 +457,7 @@ pub fn signal_name(sig: i32) -> Option<&'static str> {
         "SIGRTMIN+31",
         "SIGRTMAX",
     ];
-    usize::try_from(sig)
-        .ok()
-        .filter(|&i| i > 0)
-        .and_then(|i| NAMES.get(i))
-        .copied()
+    usize::try_from(sig).ok().filter(|&i| i > 0).and_then(|i| NAMES.get(i)).copied()
 }
 
 // ---- errno ----------------------------------------------------------------------
@@ -555,10 +548,7 @@ fn errno_entry(errno: i32) -> Option<(&'static str, &'static str)> {
         81 => ("ELIBSCN", ".lib section in a.out corrupted"),
         82 => ("ELIBMAX", "Attempting to link in too many shared libraries"),
         83 => ("ELIBEXEC", "Cannot exec a shared library directly"),
-        84 => (
-            "EILSEQ",
-            "Invalid or incomplete multibyte or wide character",
-        ),
+        84 => ("EILSEQ", "Invalid or incomplete multibyte or wide character"),
         85 => ("ERESTART", "Interrupted system call should be restarted"),
         86 => ("ESTRPIPE", "Streams pipe error"),
         87 => ("EUSERS", "Too many users"),
@@ -623,10 +613,7 @@ fn errno_entry(errno: i32) -> Option<(&'static str, &'static str)> {
         525 => ("ETOOSMALL", "Buffer or request is too small"),
         526 => ("ESERVERFAULT", "An untranslatable error occurred"),
         527 => ("EBADTYPE", "Type not supported by server"),
-        528 => (
-            "EJUKEBOX",
-            "Request initiated, but will not complete before timeout",
-        ),
+        528 => ("EJUKEBOX", "Request initiated, but will not complete before timeout"),
         529 => ("EIOCBQUEUED", "iocb queued, will get completion event"),
         530 => ("ERECALLCONFLICT", "Conflict with recalled state"),
         531 => ("ENOGRACE", "NFS file lock reclaim refused"),

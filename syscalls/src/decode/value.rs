@@ -83,11 +83,7 @@ impl fmt::Display for Value {
             }
             Value::Flags { names, rest } => {
                 if names.is_empty() {
-                    return if *rest == 0 {
-                        f.write_str("0")
-                    } else {
-                        write!(f, "{rest:#x}")
-                    };
+                    return if *rest == 0 { f.write_str("0") } else { write!(f, "{rest:#x}") };
                 }
                 f.write_str(&names.join("|"))?;
                 if *rest != 0 {
@@ -127,11 +123,7 @@ impl fmt::Display for Value {
 /// C's `%#03o`, which is how strace prints modes: `0644`, `000`, `007`.
 fn octal(m: u64) -> String {
     let digits = format!("{m:o}");
-    let s = if digits == "0" {
-        digits
-    } else {
-        format!("0{digits}")
-    };
+    let s = if digits == "0" { digits } else { format!("0{digits}") };
     format!("{s:0>3}")
 }
 
@@ -173,11 +165,7 @@ impl Value {
                     v.write_json(out);
                 }
                 if *truncated {
-                    out.push_str(if items.is_empty() {
-                        "\"...\""
-                    } else {
-                        ",\"...\""
-                    });
+                    out.push_str(if items.is_empty() { "\"...\"" } else { ",\"...\"" });
                 }
                 out.push(']');
             }
@@ -247,42 +235,14 @@ mod tests {
     #[test]
     fn display() {
         assert_eq!(
-            Value::Str {
-                bytes: b"a\"b\\\n\x1b\xff".to_vec(),
-                truncated: true
-            }
-            .to_string(),
+            Value::Str { bytes: b"a\"b\\\n\x1b\xff".to_vec(), truncated: true }.to_string(),
             r#""a\"b\\\n\x1b\xff"..."#
         );
-        assert_eq!(
-            Value::Flags {
-                names: vec![],
-                rest: 0
-            }
-            .to_string(),
-            "0"
-        );
-        assert_eq!(
-            Value::Flags {
-                names: vec![],
-                rest: 0x40
-            }
-            .to_string(),
-            "0x40"
-        );
-        assert_eq!(
-            Value::Flags {
-                names: vec!["A", "B"],
-                rest: 0x40
-            }
-            .to_string(),
-            "A|B|0x40"
-        );
+        assert_eq!(Value::Flags { names: vec![], rest: 0 }.to_string(), "0");
+        assert_eq!(Value::Flags { names: vec![], rest: 0x40 }.to_string(), "0x40");
+        assert_eq!(Value::Flags { names: vec!["A", "B"], rest: 0x40 }.to_string(), "A|B|0x40");
         assert_eq!(Value::Array(vec![], true).to_string(), "[...]");
-        assert_eq!(
-            Value::Array(vec![Value::Int(1)], true).to_string(),
-            "[1, ...]"
-        );
+        assert_eq!(Value::Array(vec![Value::Int(1)], true).to_string(), "[1, ...]");
         assert_eq!(Value::Octal(0o644).to_string(), "0644");
         assert_eq!(Value::Octal(0).to_string(), "000");
         assert_eq!(Value::Octal(7).to_string(), "007");
@@ -300,16 +260,10 @@ mod tests {
         assert_eq!(json(&Value::Null), "null");
         assert_eq!(json(&Value::Hex(255)), "\"0xff\"");
         assert_eq!(
-            json(&Value::Str {
-                bytes: b"\x00\x7f\xc3\xa9\xff\"".to_vec(),
-                truncated: false
-            }),
+            json(&Value::Str { bytes: b"\x00\x7f\xc3\xa9\xff\"".to_vec(), truncated: false }),
             r#""\u0000\u007fé\u00ff\"""#
         );
         assert_eq!(json(&Value::Array(vec![Value::Fd(3)], true)), "[3,\"...\"]");
-        assert_eq!(
-            json(&Value::Struct(vec![("k", Value::UInt(1))])),
-            "{\"k\":1}"
-        );
+        assert_eq!(json(&Value::Struct(vec![("k", Value::UInt(1))])), "{\"k\":1}");
     }
 }
