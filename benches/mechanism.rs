@@ -15,11 +15,12 @@ fn sandbox_run() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_sandbox-run"))
 }
 
-fn guest() -> PathBuf {
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("syscall_loop");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/guests/syscall_loop.c");
+/// Builds `benches/guests/NAME.c` (static) into the target directory.
+fn build(name: &str) -> PathBuf {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/guests/{name}.c"));
     let st = Command::new("gcc").args(["-O2", "-static", "-o"]).arg(&out).arg(&src).status().expect("gcc runs");
-    assert!(st.success(), "building the benchmark guest failed");
+    assert!(st.success(), "building benches/guests/{name}.c failed");
     out
 }
 
@@ -51,12 +52,7 @@ fn per_call(prefix: &[&str], guest: &Path, call: &str, n: u64) -> f64 {
 fn c_floor() -> Option<f64> {
     let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers");
     let bin = std::env::temp_dir().join("condo-mech-unotify");
-    let st = Command::new("gcc")
-        .args(["-O2", "-o"])
-        .arg(&bin)
-        .arg(peers.join("mech/unotify.c"))
-        .status()
-        .ok()?;
+    let st = Command::new("gcc").args(["-O2", "-o"]).arg(&bin).arg(peers.join("mech/unotify.c")).status().ok()?;
     if !st.success() {
         return None;
     }
@@ -70,7 +66,9 @@ fn c_floor() -> Option<f64> {
 fn bench(c: &mut Criterion) {
     let sr = sandbox_run();
     let sr = sr.to_str().expect("utf-8 path");
-    let g = guest();
+    let g = build("syscall_loop");
+    let allow_all = build("allow_all");
+    let allow_all = allow_all.to_str().expect("utf-8 path");
     let notify = [sr, "--hostname", "bench", "--"];
     let plain = [sr, "--"];
 
@@ -96,6 +94,7 @@ fn bench(c: &mut Criterion) {
     let us = per_call(&notify, &g, "uname", n);
     let gn = per_call(&[], &g, "getppid", 2_000_000);
     let gs = per_call(&plain, &g, "getppid", 2_000_000);
+    let gf = per_call(&[allow_all], &g, "getppid", 2_000_000);
     eprintln!("\n== condo mechanism summary (median of 5) ==");
     eprintln!("uname native            {un:8.0} ns/call");
     eprintln!("uname notified          {us:8.0} ns/call");
@@ -105,6 +104,7 @@ fn bench(c: &mut Criterion) {
     }
     eprintln!("getppid native          {gn:8.1} ns/call");
     eprintln!("getppid sandboxed       {gs:8.1} ns/call  -> {:.3}x native", gs / gn);
+    eprintln!("getppid 1-insn filter   {gf:8.1} ns/call  -> sandboxed/floor = {:.3}x", gs / gf);
 }
 
 criterion_group!(benches, bench);

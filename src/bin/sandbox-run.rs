@@ -26,7 +26,12 @@ enum Format {
 /// when the sandbox could not be set up; 126/127 when COMMAND could not be
 /// executed / found.
 #[derive(Debug, Parser)]
-#[command(name = "sandbox-run", version, arg_required_else_help = true, override_usage = "sandbox-run [OPTIONS] [--] COMMAND [ARG]...")]
+#[command(
+    name = "sandbox-run",
+    version,
+    arg_required_else_help = true,
+    override_usage = "sandbox-run [OPTIONS] [--] COMMAND [ARG]..."
+)]
 struct Cli {
     /// Hostname the guest sees (uname, hostname).
     #[arg(long, value_name = "NAME")]
@@ -65,6 +70,28 @@ fn sandbox(cli: &Cli) -> Sandbox {
     sb
 }
 
+/// The library's error, with what the user can do about the usual causes.
+fn explain(e: &Error) -> String {
+    use condo::launch::Stage;
+    use nix::errno::Errno;
+    match e {
+        Error::Launch(LaunchError::Attach { errno: Errno::EPERM }) => {
+            "ptrace is not permitted here: sandbox-run may already be traced (strace, gdb, \
+             another sandbox), or Yama's ptrace_scope is 3"
+                .to_string()
+        }
+        Error::Launch(LaunchError::Setup { stage: Stage::Seccomp, errno: Errno::EBUSY }) => {
+            "a seccomp listener already exists in this process's filter chain (a sandbox \
+             inside a sandbox?); only one is allowed"
+                .to_string()
+        }
+        Error::Launch(LaunchError::Setup { stage: Stage::Seccomp, errno: Errno::EINVAL }) => {
+            "this kernel has no seccomp user notification (Linux 5.0+ needed, 5.9+ recommended)".to_string()
+        }
+        e => e.to_string(),
+    }
+}
+
 fn fail(msg: impl std::fmt::Display, code: u8) -> ExitCode {
     eprintln!("sandbox-run: {msg}");
     ExitCode::from(code)
@@ -95,7 +122,7 @@ fn run(cli: Cli) -> ExitCode {
             let code = if errno == nix::errno::Errno::ENOENT { 127 } else { 126 };
             return fail(format!("cannot run '{}': {}", program.to_string_lossy(), errno.desc()), code);
         }
-        Err(e) => return fail(format!("cannot set up the sandbox: {e}"), EXIT_SETUP),
+        Err(e) => return fail(format!("cannot set up the sandbox: {}", explain(&e)), EXIT_SETUP),
     };
     let enf = child.enforcement();
     if enf.notify_routes && !enf.sync_wake_up {

@@ -128,9 +128,8 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     pub(crate) fn new(mut spec: Spec) -> Prepared {
-        let ptrs = |v: &[CString]| {
-            v.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect::<Vec<_>>()
-        };
+        let ptrs =
+            |v: &[CString]| v.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect::<Vec<_>>();
         let argv_ptrs = ptrs(&spec.argv);
         let envp_ptrs = ptrs(&spec.envp);
         let stdio = [0, 1, 2].map(|i| spec.stdio[i].as_ref().map(|f| f.as_raw_fd()));
@@ -171,7 +170,18 @@ pub enum LaunchError {
         /// Why.
         errno: Errno,
     },
-    /// fork, socketpair or ptrace attach failed in the parent.
+    /// The tracer could not attach (`PTRACE_SEIZE`): the supervisor is
+    /// itself traced, or ptrace is forbidden here.
+    #[error("attaching the tracer: {errno}")]
+    Attach {
+        /// Why.
+        errno: Errno,
+    },
+    /// The child died before it reported how the launch went (killed from
+    /// outside, or out of memory).
+    #[error("the sandboxed process died during setup")]
+    ChildDied,
+    /// fork or socketpair failed in the parent.
     #[error("{what}: {errno}")]
     Parent {
         /// What we were doing.
@@ -193,9 +203,8 @@ pub enum LaunchError {
 /// socket. Must run on the thread that will trace the child (PDEATHSIG and
 /// ptrace both belong to a thread, not a process).
 pub(crate) fn fork(p: &Prepared) -> Result<(Pid, OwnedFd), LaunchError> {
-    let (parent, childs) =
-        socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(|errno| LaunchError::Parent { what: "socketpair", errno })?;
+    let (parent, childs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(|errno| LaunchError::Parent { what: "socketpair", errno })?;
     let pid = child::fork(p, childs.as_raw_fd()).map_err(|errno| LaunchError::Parent { what: "fork", errno })?;
     drop(childs);
     Ok((pid, parent))
@@ -231,7 +240,7 @@ pub(crate) fn recv_listener(sock: BorrowedFd<'_>) -> Result<OwnedFd, LaunchError
     }
     match decode_failure(&buf[..n]) {
         Some((stage, errno)) => Err(LaunchError::Setup { stage, errno: Errno::from_raw(errno) }),
-        None => Err(LaunchError::Setup { stage: Stage::Pdeathsig, errno: Errno::ESRCH }),
+        None => Err(LaunchError::ChildDied),
     }
 }
 
@@ -253,7 +262,7 @@ pub(crate) fn wait_exec(sock: BorrowedFd<'_>, program: &OsStr) -> Result<(), Lau
             Err(LaunchError::Exec { program: program.to_owned(), errno: Errno::from_raw(errno) })
         }
         Some((stage, errno)) => Err(LaunchError::Setup { stage, errno: Errno::from_raw(errno) }),
-        None => Err(LaunchError::Setup { stage: Stage::Exec, errno: Errno::EIO }),
+        None => Err(LaunchError::ChildDied),
     }
 }
 
@@ -298,9 +307,6 @@ mod tests {
     fn path_search_is_like_execvp() {
         let p = |s: &str| PathBuf::from(s);
         assert_eq!(search_path(OsStr::new("./x"), None), vec![p("./x")]);
-        assert_eq!(
-            search_path(OsStr::new("ls"), Some(OsStr::new("/a::/b"))),
-            vec![p("/a/ls"), p("./ls"), p("/b/ls")]
-        );
+        assert_eq!(search_path(OsStr::new("ls"), Some(OsStr::new("/a::/b"))), vec![p("/a/ls"), p("./ls"), p("/b/ls")]);
     }
 }

@@ -135,7 +135,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             if let Err(errno) = ptrace::seize(pid, tracer::options(tracing)) {
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 let _ = nix::sys::wait::waitpid(pid, None);
-                let _ = tx.send(Err(LaunchError::Parent { what: "attaching with ptrace", errno }));
+                let _ = tx.send(Err(LaunchError::Attach { errno }));
                 signal_done(&tracer_done);
                 return libc::SIGKILL;
             }

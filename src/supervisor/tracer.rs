@@ -101,9 +101,7 @@ impl Tracer {
     fn handle(&mut self, status: WaitStatus) {
         match status {
             WaitStatus::Exited(pid, code) => self.gone(pid, (code & 0xff) << 8),
-            WaitStatus::Signaled(pid, sig, core) => {
-                self.gone(pid, sig as i32 | if core { 0x80 } else { 0 })
-            }
+            WaitStatus::Signaled(pid, sig, core) => self.gone(pid, sig as i32 | if core { 0x80 } else { 0 }),
             WaitStatus::PtraceEvent(pid, sig, event) => self.event(pid, sig, event),
             WaitStatus::PtraceSyscall(pid) => self.syscall_exit(pid),
             WaitStatus::Stopped(pid, sig) => {
@@ -118,8 +116,8 @@ impl Tracer {
     /// Records a task we had not seen (a new child's first stop can arrive
     /// before its parent's fork event).
     fn known(&mut self, pid: Pid) {
-        if !self.tasks.contains_key(&pid) {
-            self.tasks.insert(pid, Task::default());
+        if let std::collections::hash_map::Entry::Vacant(e) = self.tasks.entry(pid) {
+            e.insert(Task::default());
             if self.draining {
                 let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
             }
