@@ -15,7 +15,9 @@ use nix::unistd::Pid;
 
 use crate::error::Error;
 use crate::launch::{self, Spec, Stdio};
+use crate::limits::Limits;
 use crate::policy::{Policy, TraceConfig};
+use crate::report::Report;
 use crate::supervisor::{self, Enforcement};
 
 /// A sandbox policy, builder style. Cheap to clone; one `Sandbox` can run
@@ -40,6 +42,19 @@ impl Sandbox {
     /// Log the guest's system calls.
     pub fn trace(mut self, cfg: TraceConfig) -> Sandbox {
         self.policy.trace = Some(cfg);
+        self
+    }
+
+    /// What the guest tree may spend.
+    pub fn limits(mut self, limits: Limits) -> Sandbox {
+        self.policy.limits = limits;
+        self
+    }
+
+    /// Measure CPU time and peak memory for [`Child::wait_report`] even when
+    /// no limit needs them (costs a `/proc` sample of the tree every 20 ms).
+    pub fn account(mut self, on: bool) -> Sandbox {
+        self.policy.account = on;
         self
     }
 
@@ -231,8 +246,17 @@ impl Command {
             ours[i] = our_end;
         }
 
-        let spec =
-            Spec { program: self.program.clone(), candidates, argv, envp, cwd, stdio: child_ends, filter: Vec::new() };
+        let spec = Spec {
+            program: self.program.clone(),
+            candidates,
+            argv,
+            envp,
+            cwd,
+            stdio: child_ends,
+            filter: Vec::new(),
+            rlimits: self.policy.limits.rlimits(),
+        };
+        let start = std::time::Instant::now();
         let started = supervisor::start(&self.policy, spec)?;
         let [stdin, stdout, stderr] = ours;
         Ok(Child {
@@ -240,7 +264,10 @@ impl Command {
             pidfd: started.pidfd,
             tracer: Some(started.tracer),
             worker: started.worker,
-            status: None,
+            monitor: started.monitor,
+            tree: started.tree,
+            start,
+            report: None,
             enforcement: started.enforcement,
             stdin: stdin.map(ChildStdin::from),
             stdout: stdout.map(ChildStdout::from),
@@ -298,7 +325,10 @@ pub struct Child {
     pidfd: Option<OwnedFd>,
     tracer: Option<JoinHandle<i32>>,
     worker: Option<supervisor::WorkerHandle>,
-    status: Option<ExitStatus>,
+    monitor: Option<supervisor::MonitorHandle>,
+    tree: std::sync::Arc<supervisor::tree::Tree>,
+    start: std::time::Instant,
+    report: Option<Report>,
     enforcement: Enforcement,
     /// Our end of the guest's stdin, when piped.
     pub stdin: Option<ChildStdin>,
@@ -322,7 +352,7 @@ impl Child {
     /// Sends `sig` to the guest's first process (the rest of the tree dies
     /// with it when it exits). A no-op once the guest has exited.
     pub fn signal(&self, sig: i32) -> Result<(), Error> {
-        if self.status.is_some() || self.tracer.as_ref().is_none_or(|t| t.is_finished()) {
+        if self.report.is_some() || self.tracer.as_ref().is_none_or(|t| t.is_finished()) {
             return Ok(());
         }
         match supervisor::signal(self.pid, self.pidfd.as_ref(), sig) {
@@ -339,17 +369,41 @@ impl Child {
     /// Waits for the guest's first process to exit; by then every other
     /// process of the tree has been killed and reaped.
     pub fn wait(&mut self) -> Result<ExitStatus, Error> {
-        if let Some(s) = self.status {
-            return Ok(s);
+        self.wait_report().map(|r| r.status)
+    }
+
+    /// Like [`Child::wait`], with the account of the run: which limit ended
+    /// it, wall and CPU time, peak memory, tasks, calls answered.
+    pub fn wait_report(&mut self) -> Result<Report, Error> {
+        if let Some(r) = &self.report {
+            return Ok(r.clone());
         }
         drop(self.stdin.take());
         let raw = self.tracer.take().ok_or(Error::SupervisorDied)?.join().map_err(|_| Error::SupervisorDied)?;
-        if let Some(w) = self.worker.take() {
-            w.stop();
-        }
-        let status = ExitStatus::from_raw(raw);
-        self.status = Some(status);
-        Ok(status)
+        let wall = self.start.elapsed();
+        let counts = self.worker.take().map(|w| w.stop()).unwrap_or_default();
+        let sample = self.monitor.take().map(|m| m.stop());
+        let arch = condo_syscalls::Arch::native();
+        let syscalls = counts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .filter_map(|(nr, &n)| arch.sysno(nr as u64).map(|s| (s.name(), n)))
+            .collect();
+        let (peak_tasks, tasks, peak_memory) = self.tree.peaks();
+        let report = Report {
+            status: ExitStatus::from_raw(raw),
+            limit: self.tree.ended_by(),
+            wall,
+            cpu: sample.map(|s| s.cpu),
+            peak_memory: sample.map(|_| peak_memory),
+            peak_tasks: peak_tasks as u64,
+            tasks,
+            syscalls,
+            enforcement: self.enforcement.clone(),
+        };
+        self.report = Some(report.clone());
+        Ok(report)
     }
 
     /// The exit status if the guest has finished, without blocking.

@@ -61,6 +61,11 @@ pub struct Policy {
     pub hostname: Option<String>,
     /// Log the guest's system calls.
     pub trace: Option<TraceConfig>,
+    /// What the guest tree may spend.
+    pub limits: crate::limits::Limits,
+    /// Measure what the tree spends (CPU time, peak memory) even without
+    /// limits that need it, for the [`crate::Report`].
+    pub account: bool,
 }
 
 /// A policy that cannot be run, found before anything starts.
@@ -76,10 +81,20 @@ pub enum PolicyError {
         reason: &'static str,
     },
     /// Tracing needs register access this build does not have.
-    #[error("system call tracing is not supported on {arch}")]
+    #[error("{what} is not supported on {arch}")]
     TraceUnsupported {
+        /// The feature.
+        what: &'static str,
         /// The architecture.
         arch: &'static str,
+    },
+    /// A limit is out of range.
+    #[error("{what} must be {range}")]
+    Limit {
+        /// Which limit.
+        what: &'static str,
+        /// The accepted range.
+        range: &'static str,
     },
 }
 
@@ -101,8 +116,24 @@ impl Policy {
                 return bad("contains NUL, '/', whitespace or control characters");
             }
         }
-        if self.trace.is_some() && !cfg!(target_arch = "x86_64") {
-            return Err(PolicyError::TraceUnsupported { arch: condo_syscalls::Arch::native().name() });
+        let arch = condo_syscalls::Arch::native().name();
+        if !cfg!(target_arch = "x86_64") {
+            if self.trace.is_some() {
+                return Err(PolicyError::TraceUnsupported { what: "system call tracing", arch });
+            }
+            if self.limits.max_procs.is_some() {
+                return Err(PolicyError::TraceUnsupported { what: "a process limit", arch });
+            }
+        }
+        let l = &self.limits;
+        if l.max_procs == Some(0) {
+            return Err(PolicyError::Limit { what: "the process limit", range: "at least 1" });
+        }
+        if l.max_files.is_some_and(|n| !(3..=1 << 30).contains(&n)) {
+            return Err(PolicyError::Limit { what: "the open-file limit", range: "between 3 and 2^30" });
+        }
+        if l.memory.is_some_and(|m| m < 1 << 20) {
+            return Err(PolicyError::Limit { what: "the memory limit", range: "at least 1 MiB" });
         }
         Ok(())
     }

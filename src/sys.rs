@@ -199,3 +199,9 @@ pub fn kick_thread(thread: libc::pthread_t, sig: i32) {
     // so the id is valid.
     unsafe { libc::pthread_kill(thread, sig) };
 }
+
+/// The calling thread's `pthread_t`.
+pub fn current_thread() -> libc::pthread_t {
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() }
+}

@@ -267,6 +267,12 @@ pub fn entry(s: Sysno) -> Entry {
 /// because the supervisor only starts answering after that point.
 pub const LAUNCH_SYSCALLS: &[Sysno] = &[Sysno::sendmsg, Sysno::close, Sysno::execve, Sysno::write, Sysno::exit_group];
 
+/// Whether `s` creates a task when it succeeds: counted against the
+/// process limit by the tracer when one is set.
+pub fn creates_task(s: Sysno) -> bool {
+    matches!(s, Sysno::fork | Sysno::vfork | Sysno::clone | Sysno::clone3)
+}
+
 /// Resolves the table for `arch` under `policy`: the action of every
 /// syscall number, ready for [`crate::filter::emit`].
 pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
@@ -278,12 +284,20 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
             v => v,
         }
     };
+    let counting = policy.limits.max_procs.is_some();
     let actions = arch
         .syscalls()
         .iter()
         .map(|&(nr, s)| {
+            // What an allowed call does: run natively, or stop for the
+            // tracer when it creates a task that must be counted.
+            let pass = if counting && creates_task(s) {
+                Verdict::Trace(TraceData::Spawn.encode())
+            } else {
+                native(Verdict::Allow)
+            };
             let action = match entry(s).route {
-                Route::Allow => Action::Plain(native(Verdict::Allow)),
+                Route::Allow => Action::Plain(pass),
                 Route::Notify { when, .. } => {
                     if policy.facet_active(when) {
                         Action::Plain(Verdict::Notify)
@@ -291,9 +305,7 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
                         Action::Plain(native(Verdict::Allow))
                     }
                 }
-                Route::Check(rule) => {
-                    Action::Check { rule, pass: native(Verdict::Allow), fail: native(Verdict::Errno(EPERM as u16)) }
-                }
+                Route::Check(rule) => Action::Check { rule, pass, fail: native(Verdict::Errno(EPERM as u16)) },
                 Route::Deny(Deny::Errno(e)) => Action::Plain(native(Verdict::Errno(e as u16))),
             };
             (nr, action)
@@ -376,5 +388,19 @@ mod tests {
         let nr = |s: Sysno| s.nr(Arch::native()).expect("exists");
         assert_eq!(r.actions[&nr(Sysno::read)], Action::Plain(Verdict::Trace(0)));
         assert_eq!(r.actions[&nr(Sysno::mount)], Action::Plain(Verdict::Trace(EPERM as u16)));
+    }
+
+    #[test]
+    fn a_process_limit_sends_task_creation_to_the_tracer() {
+        let mut p = Policy::default();
+        p.limits.max_procs = Some(10);
+        let r = resolve(Arch::native(), &p);
+        let nr = |s: Sysno| s.nr(Arch::native()).expect("exists");
+        let spawn = Verdict::Trace(TraceData::Spawn.encode());
+        assert_eq!(r.actions[&nr(Sysno::vfork)], Action::Plain(spawn));
+        assert!(matches!(r.actions[&nr(Sysno::clone)], Action::Check { pass, .. } if pass == spawn));
+        // clone3 stays ENOSYS: libc falls back to clone, which is counted.
+        assert_eq!(r.actions[&nr(Sysno::clone3)], Action::Plain(Verdict::Errno(ENOSYS as u16)));
+        assert_eq!(r.actions[&nr(Sysno::read)], Action::Plain(Verdict::Allow));
     }
 }

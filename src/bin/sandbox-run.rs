@@ -4,12 +4,14 @@
 //! exit statuses. Nothing else lives here.
 
 use std::ffi::OsString;
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, ValueEnum};
-use condo::{Error, LaunchError, Sandbox, TraceConfig, TraceFormat, TraceTarget};
+use condo::limits::{human_bytes, parse_bytes, parse_duration};
+use condo::{Error, LaunchError, LimitKind, Limits, Report, Sandbox, TraceConfig, TraceFormat, TraceTarget};
 
 /// Exit status when the sandbox itself could not be set up.
 const EXIT_SETUP: u8 = 125;
@@ -45,6 +47,40 @@ struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
     trace_format: Format,
 
+    /// Wall-clock limit for the whole tree (e.g. 10s, 2m): SIGTERM, then
+    /// SIGKILL after --kill-after; exit status 124.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+
+    /// Time between the SIGTERM and the SIGKILL of --timeout [default: 2s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "timeout")]
+    kill_after: Option<Duration>,
+
+    /// CPU time for the whole tree (user + system, summed over processes).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    cpu_time: Option<Duration>,
+
+    /// Resident memory for the whole tree (e.g. 512M, 1G); also each
+    /// process's data-segment limit.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    memory: Option<u64>,
+
+    /// Processes and threads alive at once; forks beyond fail with EAGAIN.
+    #[arg(long, value_name = "N")]
+    max_procs: Option<u32>,
+
+    /// Open files per process (RLIMIT_NOFILE).
+    #[arg(long, value_name = "N")]
+    max_files: Option<u64>,
+
+    /// Largest file a process may write (RLIMIT_FSIZE).
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    max_file_size: Option<u64>,
+
+    /// Write a JSON report of the run to FILE ('-': a short summary on stderr).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+
     /// Print the routing table (every syscall's path and why) and exit.
     #[arg(long, exclusive = true)]
     list_syscalls: bool,
@@ -67,7 +103,39 @@ fn sandbox(cli: &Cli) -> Sandbox {
         };
         sb = sb.trace(TraceConfig { format, target });
     }
-    sb
+    let limits = Limits {
+        timeout: cli.timeout,
+        kill_grace: cli.kill_after,
+        cpu_time: cli.cpu_time,
+        memory: cli.memory,
+        max_procs: cli.max_procs,
+        max_files: cli.max_files,
+        max_file_size: cli.max_file_size,
+    };
+    sb.limits(limits).account(cli.report.is_some())
+}
+
+/// One line saying which limit ended the run.
+fn limit_message(cli: &Cli, kind: LimitKind) -> String {
+    let secs = |d: Option<Duration>| d.map_or(String::new(), |d| format!(" of {:.3} s", d.as_secs_f64()));
+    match kind {
+        LimitKind::Timeout => format!("time limit{} reached: the guest was stopped", secs(cli.timeout)),
+        LimitKind::CpuTime => format!("CPU time limit{} exceeded: the guest was killed", secs(cli.cpu_time)),
+        LimitKind::Memory => format!(
+            "memory limit{} exceeded: the guest was killed",
+            cli.memory.map_or(String::new(), |m| format!(" of {}", human_bytes(m)))
+        ),
+        _ => format!("the {} limit ended the run", kind.name()),
+    }
+}
+
+fn write_report(path: &std::path::Path, report: &Report) -> Result<(), String> {
+    if path.as_os_str() == "-" {
+        eprintln!("{}", report.summary());
+        return Ok(());
+    }
+    std::fs::write(path, report.to_json() + "\n")
+        .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))
 }
 
 /// The library's error, with what the user can do about the usual causes.
@@ -103,6 +171,14 @@ fn run(cli: Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let sb = sandbox(&cli);
+    if let Some(p) = &cli.report {
+        // Refuse an unwritable report path before running anything.
+        if p.as_os_str() != "-" {
+            if let Err(e) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
+                return fail(format!("cannot write the report to {}: {e}", p.display()), 2);
+            }
+        }
+    }
     if let Err(e) = sb.validate() {
         // A policy error is a usage error.
         eprintln!("sandbox-run: {e}");
@@ -134,14 +210,23 @@ fn run(cli: Cli) -> ExitCode {
     if let Err(e) = child.forward_signals(blocked) {
         eprintln!("sandbox-run: warning: signals will not be forwarded: {e}");
     }
-    match child.wait() {
-        Ok(status) => match (status.code(), status.signal()) {
-            (Some(c), _) => ExitCode::from((c & 0xff) as u8),
-            (None, Some(sig)) => ExitCode::from((128 + sig).min(255) as u8),
-            _ => ExitCode::from(EXIT_SETUP),
-        },
-        Err(e) => fail(format!("lost the guest: {e}"), EXIT_SETUP),
+    let report = match child.wait_report() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("lost the guest: {e}"), EXIT_SETUP),
+    };
+    if let Some(kind) = report.limit {
+        eprintln!("sandbox-run: {}", limit_message(&cli, kind));
     }
+    if let Some(path) = &cli.report {
+        if let Err(msg) = write_report(path, &report) {
+            eprintln!("sandbox-run: {msg}");
+        }
+    }
+    if report.limit == Some(LimitKind::Timeout) {
+        // As timeout(1) does.
+        return ExitCode::from(124);
+    }
+    ExitCode::from(report.shell_code().clamp(0, 255) as u8)
 }
 
 const USAGE: &str = "Usage: sandbox-run [OPTIONS] [--] COMMAND [ARG]...";

@@ -52,7 +52,13 @@ pub enum TraceData {
     Log,
     /// Log the call and fail it with this errno (a denied call, traced).
     Deny(u16),
+    /// A call that creates a task (fork, vfork, clone): the tracer counts
+    /// it against the process limit, failing it with EAGAIN past the limit
+    /// (and logs it when tracing).
+    Spawn,
 }
+
+const TRACE_SPAWN: u16 = 0x1000;
 
 impl TraceData {
     /// Encodes into the 16 bits carried by `SECCOMP_RET_TRACE`.
@@ -60,15 +66,16 @@ impl TraceData {
         match self {
             TraceData::Log => 0,
             TraceData::Deny(e) => e & 0x0fff,
+            TraceData::Spawn => TRACE_SPAWN,
         }
     }
 
     /// Decodes what [`TraceData::encode`] produced.
     pub const fn decode(data: u16) -> TraceData {
-        if data == 0 {
-            TraceData::Log
-        } else {
-            TraceData::Deny(data & 0x0fff)
+        match data {
+            0 => TraceData::Log,
+            TRACE_SPAWN => TraceData::Spawn,
+            d => TraceData::Deny(d & 0x0fff),
         }
     }
 }
@@ -232,7 +239,11 @@ mod tests {
         let mut v = Vec::new();
         for host in [None, Some("box".to_string())] {
             for trace in [None, Some(TraceConfig::default())] {
-                v.push(Policy { hostname: host.clone(), trace });
+                for procs in [None, Some(8)] {
+                    let mut p = Policy { hostname: host.clone(), trace: trace.clone(), ..Policy::default() };
+                    p.limits.max_procs = procs;
+                    v.push(p);
+                }
             }
         }
         v
@@ -244,6 +255,13 @@ mod tests {
 
     fn data(arch: u32, nr: u32, args: [u64; 6]) -> SeccompData {
         SeccompData { nr, arch, ip: 0, args }
+    }
+
+    #[test]
+    fn trace_data_round_trips() {
+        for d in [TraceData::Log, TraceData::Spawn, TraceData::Deny(1), TraceData::Deny(4095)] {
+            assert_eq!(TraceData::decode(d.encode()), d);
+        }
     }
 
     #[test]
@@ -393,7 +411,7 @@ mod tests {
         #[test]
         fn random_seccomp_data_gets_the_policy_verdict(
             arch_i in 0usize..2,
-            pol_i in 0usize..4,
+            pol_i in 0usize..8,
             arch in arb_arch(),
             nr in arb_nr(),
             args in prop::array::uniform6(arb_arg()),

@@ -95,6 +95,13 @@ pub(super) fn run(p: &Prepared, sock: RawFd) -> ! {
         }
     }
 
+    for (resource, lim) in &p.rlimits {
+        // SAFETY: `lim` is a valid rlimit prepared by the parent.
+        if unsafe { libc::setrlimit(*resource, lim) } != 0 {
+            fail(sock, Stage::Rlimit, errno(), 125);
+        }
+    }
+
     // SAFETY: prctl with integer arguments.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         fail(sock, Stage::NoNewPrivs, errno(), 125);

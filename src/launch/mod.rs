@@ -31,6 +31,8 @@ pub enum Stage {
     Chdir,
     /// `PR_SET_NO_NEW_PRIVS`.
     NoNewPrivs,
+    /// Setting resource limits.
+    Rlimit,
     /// Installing the seccomp filter.
     Seccomp,
     /// Handing the listener to the supervisor.
@@ -40,11 +42,12 @@ pub enum Stage {
 }
 
 impl Stage {
-    const ALL: [Stage; 7] = [
+    const ALL: [Stage; 8] = [
         Stage::Pdeathsig,
         Stage::Stdio,
         Stage::Chdir,
         Stage::NoNewPrivs,
+        Stage::Rlimit,
         Stage::Seccomp,
         Stage::SendListener,
         Stage::Exec,
@@ -57,6 +60,7 @@ impl Stage {
             Stage::Stdio => "setting up standard input/output",
             Stage::Chdir => "changing to the working directory",
             Stage::NoNewPrivs => "setting no_new_privs",
+            Stage::Rlimit => "setting resource limits",
             Stage::Seccomp => "installing the seccomp filter",
             Stage::SendListener => "passing the seccomp listener to the supervisor",
             Stage::Exec => "executing the program",
@@ -109,6 +113,8 @@ pub struct Spec {
     pub stdio: [Option<OwnedFd>; 3],
     /// The BPF program.
     pub filter: Vec<libc::sock_filter>,
+    /// rlimits to set: (resource, soft, hard).
+    pub rlimits: Vec<(crate::limits::RlimitResource, u64, u64)>,
 }
 
 /// [`Spec`] with the pointer arrays execve wants. Lives on the forking
@@ -122,6 +128,7 @@ pub(crate) struct Prepared {
     candidates: Vec<CString>,
     argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
+    rlimits: Vec<(crate::limits::RlimitResource, libc::rlimit)>,
     // Own the strings the pointers point into.
     _spec: Spec,
 }
@@ -145,6 +152,11 @@ impl Prepared {
             candidates: std::mem::take(&mut spec.candidates),
             argv_ptrs,
             envp_ptrs,
+            rlimits: spec
+                .rlimits
+                .iter()
+                .map(|&(r, soft, hard)| (r, libc::rlimit { rlim_cur: soft, rlim_max: hard }))
+                .collect(),
             _spec: spec,
         }
     }

@@ -12,8 +12,10 @@
 //! trace sink's, which is taken last and never held across a syscall on the
 //! guest's behalf.
 
+pub(crate) mod monitor;
 pub(crate) mod notify;
 pub(crate) mod tracer;
+pub(crate) mod tree;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::thread::JoinHandleExt;
@@ -53,13 +55,15 @@ pub(crate) struct Started {
     pub pidfd: Option<OwnedFd>,
     pub tracer: JoinHandle<i32>,
     pub worker: Option<WorkerHandle>,
+    pub monitor: Option<MonitorHandle>,
+    pub tree: Arc<tree::Tree>,
     pub enforcement: Enforcement,
 }
 
 /// The notify worker thread, and how to stop it once the tracer is done.
 #[derive(Debug)]
 pub(crate) struct WorkerHandle {
-    join: JoinHandle<()>,
+    join: JoinHandle<Vec<u64>>,
     stopping: Arc<AtomicBool>,
     signal: Option<i32>,
 }
@@ -67,7 +71,7 @@ pub(crate) struct WorkerHandle {
 impl WorkerHandle {
     /// Stops the worker. Call after the tracer finished: no guest is left,
     /// so no notification can still arrive.
-    pub(crate) fn stop(self) {
+    pub(crate) fn stop(self) -> Vec<u64> {
         self.stopping.store(true, Ordering::Release);
         if let Some(sig) = self.signal {
             // Since Linux 6.6 the worker has usually left on its own (RECV
@@ -85,7 +89,22 @@ impl WorkerHandle {
                 std::thread::sleep(Duration::from_micros(20 << round.min(6)));
             }
         }
-        let _ = self.join.join();
+        self.join.join().unwrap_or_default()
+    }
+}
+
+/// The monitor thread, stopped once the tracer is done.
+#[derive(Debug)]
+pub(crate) struct MonitorHandle {
+    join: JoinHandle<tree::Sample>,
+    done: Arc<AtomicBool>,
+}
+
+impl MonitorHandle {
+    pub(crate) fn stop(self) -> tree::Sample {
+        self.done.store(true, Ordering::Release);
+        self.join.thread().unpark();
+        self.join.join().unwrap_or_default()
     }
 }
 
@@ -117,7 +136,14 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
 
     let (tx, rx) = mpsc::channel::<Result<(Pid, Arc<OwnedFd>), LaunchError>>();
     let tracing = trace.is_some();
-    let tracer_trace = trace.clone();
+    let accounting = policy.account || policy.limits.needs_monitor();
+    let tree = Arc::new(tree::Tree::default());
+    let tracer_cfg = tracer::Config {
+        trace: trace.clone(),
+        tree: Arc::clone(&tree),
+        max_procs: policy.limits.max_procs,
+        accounting,
+    };
     let tracer_done = Arc::clone(&done);
     let tracer = std::thread::Builder::new()
         .name("condo-tracer".into())
@@ -132,7 +158,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
                 }
             };
             drop(prepared);
-            if let Err(errno) = ptrace::seize(pid, tracer::options(tracing)) {
+            if let Err(errno) = ptrace::seize(pid, tracer::options(tracing, accounting)) {
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 let _ = nix::sys::wait::waitpid(pid, None);
                 let _ = tx.send(Err(LaunchError::Attach { errno }));
@@ -144,7 +170,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             let _ = nix::unistd::write(sock.as_fd(), b"g");
             let _ = tx.send(Ok((pid, Arc::clone(&sock))));
             drop(sock);
-            let status = tracer::Tracer::new(pid, tracer_trace).run();
+            let status = tracer::Tracer::new(pid, tracer_cfg).run();
             signal_done(&tracer_done);
             status
         })
@@ -196,7 +222,23 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         drop(listener);
         None
     };
-    Ok(Started { pid, pidfd, tracer, worker, enforcement: Enforcement { sync_wake_up, notify_routes } })
+    let monitor = if accounting {
+        let done = Arc::new(AtomicBool::new(false));
+        let m = monitor::Monitor {
+            tree: Arc::clone(&tree),
+            limits: policy.limits.clone(),
+            start: std::time::Instant::now(),
+            done: Arc::clone(&done),
+            account: policy.account,
+            main: pidfd.as_ref().and_then(|fd| fd.try_clone().ok()),
+        };
+        let join =
+            std::thread::Builder::new().name("condo-monitor".into()).spawn(move || m.run()).map_err(Error::Thread)?;
+        Some(MonitorHandle { join, done })
+    } else {
+        None
+    };
+    Ok(Started { pid, pidfd, tracer, worker, monitor, tree, enforcement: Enforcement { sync_wake_up, notify_routes } })
 }
 
 /// Sends `sig` to the guest's main process, by pidfd when we have one (it

@@ -95,18 +95,20 @@ impl GuestMemory for CheckedMemory<'_> {
 }
 
 impl Worker {
-    /// Serves notifications until the guest tree is gone.
-    pub(crate) fn run(self) {
+    /// Serves notifications until the guest tree is gone; returns how many
+    /// calls of each number it answered.
+    pub(crate) fn run(self) -> Vec<u64> {
         let arch = Arch::native();
         let listener = self.listener.as_fd();
         let mut notif = empty_notif();
+        let mut counts = vec![0u64; self.handlers.len()];
         loop {
             if self.direct_recv {
                 if self.stopping.load(Ordering::Acquire) {
-                    return;
+                    return counts;
                 }
             } else if !self.wait_readable(listener) {
-                return;
+                return counts;
             }
             match sys::notif_recv(listener, &mut notif) {
                 Ok(()) => {}
@@ -115,9 +117,12 @@ impl Worker {
                 // Otherwise ENOENT means the caller died before we got its
                 // notification. Telling the two apart costs a syscall, but
                 // only on this rare path; without it the worker would spin.
-                Err(Errno::ENOENT) if orphaned(listener) => return,
+                Err(Errno::ENOENT) if orphaned(listener) => return counts,
                 Err(Errno::ENOENT | Errno::EINTR) => continue,
-                Err(_) => return,
+                Err(_) => return counts,
+            }
+            if let Some(c) = counts.get_mut(notif.data.nr as usize) {
+                *c += 1;
             }
             self.dispatch(listener, &notif, arch);
         }

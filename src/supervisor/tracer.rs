@@ -21,13 +21,14 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use super::tree::{Request, Tree};
 use crate::filter::TraceData;
 use crate::memory::ProcessMemory;
 use crate::sys;
 use crate::trace::{Event, Path, TraceSink};
 
 /// The ptrace options every guest task carries.
-pub(crate) fn options(tracing: bool) -> Options {
+pub(crate) fn options(tracing: bool, accounting: bool) -> Options {
     let mut o = Options::PTRACE_O_TRACESYSGOOD
         | Options::PTRACE_O_TRACEFORK
         | Options::PTRACE_O_TRACEVFORK
@@ -35,9 +36,10 @@ pub(crate) fn options(tracing: bool) -> Options {
         | Options::PTRACE_O_TRACEEXEC
         | Options::PTRACE_O_TRACESECCOMP
         | Options::PTRACE_O_EXITKILL;
-    if tracing {
+    if tracing || accounting {
         // An extra stop per exiting thread; only worth it to log calls that
-        // never return (exit_group, a thread killed mid-call).
+        // never return (exit_group, a thread killed mid-call) and to read a
+        // process's final CPU time while it still exists.
         o |= Options::PTRACE_O_TRACEEXIT;
     }
     o
@@ -52,6 +54,8 @@ struct InFlight {
 #[derive(Default)]
 struct Task {
     in_flight: Option<InFlight>,
+    /// Inside a fork/vfork/clone that was counted as pending.
+    spawning: bool,
 }
 
 /// The state of one traced tree.
@@ -64,23 +68,77 @@ pub(crate) struct Tracer {
     logging: bool,
     /// The main process is gone: kill everything that is left.
     draining: bool,
+    /// A timeout's SIGTERM went out: the rest of the tree keeps its grace
+    /// period even when the first process dies at once.
+    terminating: bool,
     main_status: Option<i32>,
+    tree: Arc<Tree>,
+    /// Tasks (threads included) allowed alive at once.
+    max_procs: Option<u32>,
+    /// Task-creating calls allowed but not finished: counted so that
+    /// concurrent forks cannot overshoot the limit.
+    pending_spawns: u32,
+    /// Read final CPU times at exit stops.
+    accounting: bool,
+}
+
+/// How the tracer is configured.
+pub(crate) struct Config {
+    pub trace: Option<Arc<TraceSink>>,
+    pub tree: Arc<Tree>,
+    pub max_procs: Option<u32>,
+    pub accounting: bool,
 }
 
 impl Tracer {
-    pub(crate) fn new(main: Pid, trace: Option<Arc<TraceSink>>) -> Tracer {
+    pub(crate) fn new(main: Pid, cfg: Config) -> Tracer {
         let mut tasks = HashMap::new();
         tasks.insert(main, Task::default());
-        Tracer { main, tasks, trace, logging: false, draining: false, main_status: None }
+        cfg.tree.add(main.as_raw());
+        Tracer {
+            main,
+            tasks,
+            trace: cfg.trace,
+            logging: false,
+            draining: false,
+            terminating: false,
+            main_status: None,
+            tree: cfg.tree,
+            max_procs: cfg.max_procs,
+            pending_spawns: 0,
+            accounting: cfg.accounting,
+        }
+    }
+
+    /// Carries out what the monitor asked for. Only the tracer signals
+    /// tasks by tid: it reaps them, so no tid in its table is recycled.
+    fn serve_request(&mut self) {
+        let sig = match self.tree.take_request() {
+            Request::None => return,
+            Request::TermAll => {
+                self.terminating = true;
+                Signal::SIGTERM
+            }
+            Request::KillAll => {
+                self.draining = true;
+                Signal::SIGKILL
+            }
+        };
+        for &p in self.tasks.keys() {
+            let _ = nix::sys::signal::kill(p, sig);
+        }
     }
 
     /// Runs until no traced task is left; returns the main process's wait
     /// status (as in `waitpid`).
     pub(crate) fn run(mut self) -> i32 {
+        self.tree.tracer_thread.store(sys::current_thread() as u64, std::sync::atomic::Ordering::Release);
         loop {
+            self.serve_request();
             let flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
             let status = match waitpid(None::<Pid>, Some(flags)) {
                 Ok(s) => s,
+                // The monitor interrupts us to hand over a request.
                 Err(Errno::EINTR) => continue,
                 // ECHILD: nothing left to wait for.
                 Err(_) => break,
@@ -118,6 +176,7 @@ impl Tracer {
     fn known(&mut self, pid: Pid) {
         if let std::collections::hash_map::Entry::Vacant(e) = self.tasks.entry(pid) {
             e.insert(Task::default());
+            self.tree.add(pid.as_raw());
             if self.draining {
                 let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
             }
@@ -126,15 +185,21 @@ impl Tracer {
 
     fn gone(&mut self, pid: Pid, raw_status: i32) {
         if let Some(task) = self.tasks.remove(&pid) {
+            self.tree.remove(pid.as_raw());
+            if task.spawning {
+                self.pending_spawns = self.pending_spawns.saturating_sub(1);
+            }
             if let (Some(f), Some(t)) = (task.in_flight, &self.trace) {
                 t.record(&Event { tid: pid.as_raw(), sysno: f.sysno, args: &f.args, ret: None, path: Path::Native });
             }
         }
         if pid == self.main {
             self.main_status = Some(raw_status);
-            self.draining = true;
-            for &p in self.tasks.keys() {
-                let _ = nix::sys::signal::kill(p, Signal::SIGKILL);
+            if !self.terminating {
+                self.draining = true;
+                for &p in self.tasks.keys() {
+                    let _ = nix::sys::signal::kill(p, Signal::SIGKILL);
+                }
             }
         }
     }
@@ -156,14 +221,19 @@ impl Tracer {
                 // its old tid vanishes without an exit notification.
                 if let Ok(former) = ptrace::getevent(pid) {
                     let former = Pid::from_raw(former as libc::pid_t);
-                    if former != pid {
-                        self.tasks.remove(&former);
+                    if former != pid && self.tasks.remove(&former).is_some() {
+                        self.tree.remove(former.as_raw());
                     }
                 }
                 self.resume(pid, None);
             }
             e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => self.seccomp_stop(pid),
-            e if e == PtraceEvent::PTRACE_EVENT_EXIT as i32 => self.resume(pid, None),
+            e if e == PtraceEvent::PTRACE_EVENT_EXIT as i32 => {
+                if self.accounting {
+                    self.tree.final_sample(pid.as_raw());
+                }
+                self.resume(pid, None)
+            }
             e if e == libc::PTRACE_EVENT_STOP => {
                 if matches!(sig, Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU) {
                     // Group stop: stay stopped, but let SIGCONT wake us.
@@ -181,7 +251,7 @@ impl Tracer {
 
     /// Resumes `pid`, through its syscall-exit stop if a call is in flight.
     fn resume(&mut self, pid: Pid, sig: Option<Signal>) {
-        let in_flight = self.tasks.get(&pid).is_some_and(|t| t.in_flight.is_some());
+        let in_flight = self.tasks.get(&pid).is_some_and(|t| t.in_flight.is_some() || t.spawning);
         let r = if in_flight { ptrace::syscall(pid, sig) } else { ptrace::cont(pid, sig) };
         // ESRCH: killed meanwhile; its exit notification follows.
         let _ = r;
@@ -189,14 +259,20 @@ impl Tracer {
 
     #[cfg(target_arch = "x86_64")]
     fn seccomp_stop(&mut self, pid: Pid) {
+        let data = TraceData::decode(ptrace::getevent(pid).unwrap_or(0) as u16);
+        if data == TraceData::Spawn && !self.admit_spawn(pid) {
+            return self.resume(pid, None);
+        }
         let Some(trace) = self.trace.clone() else {
+            if data == TraceData::Spawn {
+                return self.resume(pid, None);
+            }
             // Without --trace our filter never says TRACE: this verdict comes
             // from a filter the guest installed itself. Natively nobody would
             // trace it and the kernel would fail the call with ENOSYS.
             self.fail_call(pid, libc::ENOSYS);
             return self.resume(pid, None);
         };
-        let data = ptrace::getevent(pid).unwrap_or(0) as u16;
         let Ok(regs) = sys::ptrace_getregs(pid.as_raw()) else { return self.resume(pid, None) };
         let nr = regs.orig_rax;
         let Some(sysno) = Arch::native().sysno(nr) else { return self.resume(pid, None) };
@@ -204,7 +280,7 @@ impl Tracer {
             self.logging = true;
         }
         let raw = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-        match TraceData::decode(data) {
+        match data {
             TraceData::Deny(errno) => {
                 self.fail_call(pid, i32::from(errno));
                 if self.logging {
@@ -219,16 +295,52 @@ impl Tracer {
                     });
                 }
             }
-            TraceData::Log if self.logging => {
+            TraceData::Log | TraceData::Spawn if self.logging => {
                 let mem = ProcessMemory::new(pid.as_raw());
                 let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
                 if let Some(t) = self.tasks.get_mut(&pid) {
                     t.in_flight = Some(InFlight { sysno, args });
                 }
             }
-            TraceData::Log => {}
+            TraceData::Log | TraceData::Spawn => {}
         }
         self.resume(pid, None);
+    }
+
+    /// A fork/vfork/clone at its seccomp stop: admits it (counted as
+    /// pending until its syscall-exit stop) or fails it with EAGAIN, as
+    /// RLIMIT_NPROC would, when the tree is at its process limit. Threads
+    /// count. Returns whether the call may run.
+    #[cfg(target_arch = "x86_64")]
+    fn admit_spawn(&mut self, pid: Pid) -> bool {
+        let Some(max) = self.max_procs else { return true };
+        let live = self.tasks.len() as u64 + u64::from(self.pending_spawns);
+        if live >= u64::from(max) {
+            self.fail_call(pid, libc::EAGAIN);
+            if let (Some(t), true) = (&self.trace, self.logging) {
+                if let Ok(regs) = sys::ptrace_getregs(pid.as_raw()) {
+                    if let Some(sysno) = Arch::native().sysno(regs.orig_rax) {
+                        let mem = ProcessMemory::new(pid.as_raw());
+                        let raw = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+                        let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
+                        let ev = Event {
+                            tid: pid.as_raw(),
+                            sysno,
+                            args: &args,
+                            ret: Some(-i64::from(libc::EAGAIN)),
+                            path: Path::Denied,
+                        };
+                        t.record(&ev);
+                    }
+                }
+            }
+            return false;
+        }
+        self.pending_spawns += 1;
+        if let Some(t) = self.tasks.get_mut(&pid) {
+            t.spawning = true;
+        }
+        true
     }
 
     #[cfg(not(target_arch = "x86_64"))]
@@ -250,6 +362,11 @@ impl Tracer {
 
     fn syscall_exit(&mut self, pid: Pid) {
         self.known(pid);
+        if let Some(t) = self.tasks.get_mut(&pid) {
+            if std::mem::take(&mut t.spawning) {
+                self.pending_spawns = self.pending_spawns.saturating_sub(1);
+            }
+        }
         let in_flight = self.tasks.get_mut(&pid).and_then(|t| t.in_flight.take());
         if let (Some(f), Some(t)) = (in_flight, &self.trace) {
             #[cfg(target_arch = "x86_64")]

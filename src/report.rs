@@ -1,0 +1,164 @@
+//! What a run spent and how it ended: returned by
+//! [`crate::Child::wait_report`], written by `sandbox-run --report`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use crate::limits::{human_bytes, LimitKind};
+use crate::Enforcement;
+
+/// The account of one finished run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// How the guest's first process ended.
+    pub status: ExitStatus,
+    /// The limit that ended the run, if one did.
+    pub limit: Option<LimitKind>,
+    /// Wall-clock time from start to the end of the tree.
+    pub wall: Duration,
+    /// CPU time (user + system) of the whole tree, when measured.
+    pub cpu: Option<Duration>,
+    /// Peak resident memory of the tree (sampled), when measured.
+    pub peak_memory: Option<u64>,
+    /// Most tasks (processes and threads) alive at once.
+    pub peak_tasks: u64,
+    /// Tasks created, the first process included.
+    pub tasks: u64,
+    /// Calls answered by the supervisor, by name.
+    pub syscalls: BTreeMap<&'static str, u64>,
+    /// What the kernel let the sandbox enforce.
+    pub enforcement: Enforcement,
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl Report {
+    /// The exit status as a shell reports it: the code, or 128 + signal.
+    pub fn shell_code(&self) -> i32 {
+        match (self.status.code(), self.status.signal()) {
+            (Some(c), _) => c,
+            (None, Some(s)) => 128 + s,
+            _ => 125,
+        }
+    }
+
+    /// The report as one JSON object.
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{");
+        match (self.status.code(), self.status.signal()) {
+            (Some(c), _) => {
+                let _ = write!(o, "\"exit_code\":{c},\"signal\":null");
+            }
+            (None, Some(s)) => {
+                o.push_str("\"exit_code\":null,\"signal\":");
+                json_str(&mut o, condo_syscalls::decode::signal_name(s).unwrap_or("?"));
+            }
+            _ => o.push_str("\"exit_code\":null,\"signal\":null"),
+        }
+        o.push_str(",\"limit\":");
+        match self.limit {
+            Some(l) => json_str(&mut o, l.name()),
+            None => o.push_str("null"),
+        }
+        let _ = write!(o, ",\"wall_seconds\":{:.6}", self.wall.as_secs_f64());
+        match self.cpu {
+            Some(c) => {
+                let _ = write!(o, ",\"cpu_seconds\":{:.3}", c.as_secs_f64());
+            }
+            None => o.push_str(",\"cpu_seconds\":null"),
+        }
+        match self.peak_memory {
+            Some(m) => {
+                let _ = write!(o, ",\"peak_memory_bytes\":{m}");
+            }
+            None => o.push_str(",\"peak_memory_bytes\":null"),
+        }
+        let _ = write!(o, ",\"peak_tasks\":{},\"tasks\":{}", self.peak_tasks, self.tasks);
+        o.push_str(",\"syscalls\":{");
+        for (i, (name, n)) in self.syscalls.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            json_str(&mut o, name);
+            let _ = write!(o, ":{n}");
+        }
+        let _ = write!(o, "}},\"sync_wake_up\":{}}}", self.enforcement.sync_wake_up);
+        o
+    }
+
+    /// A short human summary (a few lines).
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let how = match (self.status.code(), self.status.signal()) {
+            (Some(c), _) => format!("exited with {c}"),
+            (None, Some(sig)) => {
+                format!("killed by {}", condo_syscalls::decode::signal_name(sig).unwrap_or("a signal"))
+            }
+            _ => "ended".to_string(),
+        };
+        let _ = write!(s, "sandbox: {how}");
+        if let Some(l) = self.limit {
+            let _ = write!(s, " (the {} limit ended the run)", l.name());
+        }
+        let _ = write!(s, "\nsandbox: wall {:.3} s", self.wall.as_secs_f64());
+        if let Some(c) = self.cpu {
+            let _ = write!(s, ", cpu {:.3} s", c.as_secs_f64());
+        }
+        if let Some(m) = self.peak_memory {
+            let _ = write!(s, ", peak memory {}", human_bytes(m));
+        }
+        let _ = write!(s, ", {} tasks (at most {} at once)", self.tasks, self.peak_tasks);
+        if !self.syscalls.is_empty() {
+            let calls: Vec<String> = self.syscalls.iter().map(|(n, c)| format!("{n} {c}")).collect();
+            let _ = write!(s, "\nsandbox: answered by the supervisor: {}", calls.join(", "));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_well_formed() {
+        let mut syscalls = BTreeMap::new();
+        syscalls.insert("uname", 3);
+        let r = Report {
+            status: ExitStatus::from_raw(libc::SIGKILL),
+            limit: Some(LimitKind::Memory),
+            wall: Duration::from_millis(1500),
+            cpu: Some(Duration::from_millis(250)),
+            peak_memory: Some(1 << 20),
+            peak_tasks: 2,
+            tasks: 5,
+            syscalls,
+            enforcement: Enforcement { sync_wake_up: true, notify_routes: true },
+        };
+        assert_eq!(
+            r.to_json(),
+            "{\"exit_code\":null,\"signal\":\"SIGKILL\",\"limit\":\"memory\",\"wall_seconds\":1.500000,\
+             \"cpu_seconds\":0.250,\"peak_memory_bytes\":1048576,\"peak_tasks\":2,\"tasks\":5,\
+             \"syscalls\":{\"uname\":3},\"sync_wake_up\":true}"
+        );
+        assert_eq!(r.shell_code(), 137);
+        assert!(r.summary().contains("memory limit"));
+    }
+}

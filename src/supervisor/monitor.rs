@@ -1,0 +1,99 @@
+//! The monitor: watches the guest tree over time. It samples CPU time and
+//! resident memory (every [`SAMPLE_INTERVAL`]) and enforces the wall-clock
+//! timeout. It never signals guest tasks itself: it records the limit and
+//! asks the tracer (see [`super::tree`]), which alone can name a tid safely.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::tree::{Request, Sample, Tree};
+use crate::limits::{LimitKind, Limits, DEFAULT_KILL_GRACE, SAMPLE_INTERVAL};
+use crate::sys;
+
+pub(crate) struct Monitor {
+    pub tree: Arc<Tree>,
+    pub limits: Limits,
+    pub start: Instant,
+    pub done: Arc<AtomicBool>,
+    /// Sample even without CPU or memory limits (for the report).
+    pub account: bool,
+    /// The guest's first process, for when the tracer cannot be
+    /// interrupted (see [`Monitor::ask`]).
+    pub main: Option<OwnedFd>,
+}
+
+impl Monitor {
+    /// Runs until `done`; returns the last sample.
+    pub(crate) fn run(self) -> Sample {
+        let sampling = self.account || self.limits.cpu_time.is_some() || self.limits.memory.is_some();
+        let deadline = self.limits.timeout.map(|t| self.start + t);
+        let grace = self.limits.kill_grace.unwrap_or(DEFAULT_KILL_GRACE);
+        let mut kill_at: Option<Instant> = None;
+        let mut last = Sample::default();
+        loop {
+            if self.done.load(Ordering::Acquire) {
+                break;
+            }
+            let now = Instant::now();
+            let mut wake = now + if sampling { SAMPLE_INTERVAL } else { Duration::from_secs(3600) };
+            if let Some(d) = deadline {
+                if now >= d && kill_at.is_none() {
+                    self.tree.end(LimitKind::Timeout);
+                    self.ask(Request::TermAll);
+                    kill_at = Some(now + grace);
+                }
+                if kill_at.is_none() {
+                    wake = wake.min(d);
+                }
+            }
+            if let Some(k) = kill_at {
+                if now >= k {
+                    self.ask(Request::KillAll);
+                    // Keep asking: the tracer may be between events.
+                    kill_at = Some(now + Duration::from_millis(100));
+                }
+                wake = wake.min(kill_at.unwrap_or(wake));
+            }
+            if sampling {
+                last = self.tree.sample();
+                if self.limits.cpu_time.is_some_and(|c| last.cpu > c) {
+                    self.exceeded(LimitKind::CpuTime);
+                }
+                if self.limits.memory.is_some_and(|m| last.memory > m) {
+                    self.exceeded(LimitKind::Memory);
+                }
+            }
+            let now = Instant::now();
+            if wake > now {
+                std::thread::park_timeout(wake - now);
+            }
+        }
+        if sampling {
+            // The tree is gone: CPU time is final, memory is zero.
+            last.cpu = last.cpu.max(self.tree.sample().cpu);
+        }
+        last
+    }
+
+    fn exceeded(&self, kind: LimitKind) {
+        self.tree.end(kind);
+        self.ask(Request::KillAll);
+    }
+
+    /// Hands `r` to the tracer and interrupts its `waitpid`.
+    fn ask(&self, r: Request) {
+        self.tree.request(r);
+        let thread = self.tree.tracer_thread.load(Ordering::Acquire);
+        if let (Some(sig), true) = (sys::worker_wakeup_signal(), thread != 0) {
+            sys::kick_thread(thread as libc::pthread_t, sig);
+        } else if let Some(fd) = &self.main {
+            // The tracer acts on its next event, which a busy guest may
+            // never produce: signal the first process directly (the tracer
+            // kills the rest when it exits).
+            let sig = if r == Request::TermAll { libc::SIGTERM } else { libc::SIGKILL };
+            let _ = sys::pidfd_send_signal(fd.as_fd(), sig);
+        }
+    }
+}

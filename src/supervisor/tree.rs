@@ -1,0 +1,194 @@
+//! What the tracer and the monitor share about the guest tree: the live
+//! processes, what they spent, and requests from the monitor to the tracer.
+//!
+//! Lock order: `Tree::state` is a leaf lock. It is never held across a
+//! ptrace call, a wait, or a signal; the tracer takes it for a few map
+//! operations per task creation or exit, the monitor once per sample.
+//!
+//! Only the tracer signals guest tasks by tid: it alone reaps them, so a tid
+//! in its table cannot have been recycled. The monitor asks the tracer to
+//! act ([`Request`]) and interrupts its `waitpid`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::limits::LimitKind;
+
+/// What the monitor asks the tracer to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Request {
+    None = 0,
+    /// SIGTERM every process of the tree (timeout, first step).
+    TermAll = 1,
+    /// SIGKILL every process of the tree.
+    KillAll = 2,
+}
+
+#[derive(Default)]
+struct State {
+    /// Every traced task (threads included).
+    tasks: HashSet<i32>,
+    /// Thread-group id of each task, learned when the monitor first sees it.
+    tgid: HashMap<i32, i32>,
+    /// Latest CPU time seen per process (never decreases), in clock ticks.
+    cpu_ticks: HashMap<i32, u64>,
+    peak_tasks: usize,
+    created: u64,
+    peak_memory: u64,
+    ended_by: Option<LimitKind>,
+}
+
+/// Shared state of one guest tree.
+#[derive(Default)]
+pub(crate) struct Tree {
+    state: Mutex<State>,
+    request: AtomicU8,
+    /// `pthread_t` of the tracer, for interrupting its `waitpid`.
+    pub tracer_thread: AtomicU64,
+}
+
+fn ticks_per_sec() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().map_or(100, |t| t.max(1) as u64)
+}
+
+fn page_size() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p.max(1) as u64)
+}
+
+/// `(utime + stime in ticks, rss in pages)` of a process from
+/// `/proc/<pid>/stat`; the thread group's own time, children excluded.
+fn read_stat(pid: i32) -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: fields start
+    // after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    // Field 3 is state (index 0 here); utime/stime are fields 14/15, rss 24.
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    let rss: u64 = f.get(21)?.parse().ok()?;
+    Some((utime + stime, rss))
+}
+
+fn read_tgid(tid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    s.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// One sample of the tree.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Sample {
+    pub cpu: Duration,
+    pub memory: u64,
+}
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tree").field("live_tasks", &self.live_tasks()).finish_non_exhaustive()
+    }
+}
+
+impl Tree {
+    pub(crate) fn add(&self, tid: i32) {
+        let mut s = self.lock();
+        if s.tasks.insert(tid) {
+            s.created += 1;
+            s.peak_tasks = s.peak_tasks.max(s.tasks.len());
+        }
+    }
+
+    pub(crate) fn remove(&self, tid: i32) {
+        self.lock().tasks.remove(&tid);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic elsewhere must not stop accounting; the data stays usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the final CPU time of thread-group leader `tid` while it is
+    /// still there (at its `PTRACE_EVENT_EXIT` stop), so processes too short
+    /// for any sample are still counted.
+    pub(crate) fn final_sample(&self, tid: i32) {
+        if read_tgid(tid) != Some(tid) {
+            return;
+        }
+        if let Some((ticks, _)) = read_stat(tid) {
+            let mut s = self.lock();
+            let e = s.cpu_ticks.entry(tid).or_insert(0);
+            *e = (*e).max(ticks);
+        }
+    }
+
+    /// Samples CPU time (everything the tree ever spent) and resident
+    /// memory (what is alive now) by reading `/proc`.
+    pub(crate) fn sample(&self) -> Sample {
+        let tasks: Vec<i32> = self.lock().tasks.iter().copied().collect();
+        // Learn thread-group ids outside the lock (one read per new task).
+        let unknown: Vec<i32> = {
+            let s = self.lock();
+            tasks.iter().copied().filter(|t| !s.tgid.contains_key(t)).collect()
+        };
+        let learned: Vec<(i32, i32)> = unknown.iter().filter_map(|&t| read_tgid(t).map(|g| (t, g))).collect();
+        let mut groups: HashSet<i32> = HashSet::new();
+        {
+            let mut s = self.lock();
+            s.tgid.extend(learned);
+            // Forget tasks that are gone, so the map stays bounded.
+            let live: HashSet<i32> = s.tasks.clone();
+            s.tgid.retain(|t, _| live.contains(t));
+            groups.extend(tasks.iter().filter_map(|t| s.tgid.get(t).copied()));
+        }
+        let stats: Vec<(i32, u64, u64)> =
+            groups.iter().filter_map(|&g| read_stat(g).map(|(ticks, rss)| (g, ticks, rss))).collect();
+        let mut s = self.lock();
+        let mut memory = 0;
+        for &(g, ticks, rss) in &stats {
+            let e = s.cpu_ticks.entry(g).or_insert(0);
+            *e = (*e).max(ticks);
+            memory += rss * page_size();
+        }
+        s.peak_memory = s.peak_memory.max(memory);
+        let total: u64 = s.cpu_ticks.values().sum();
+        Sample { cpu: Duration::from_secs_f64(total as f64 / ticks_per_sec() as f64), memory }
+    }
+
+    /// Records which limit ended the run (the first one wins).
+    pub(crate) fn end(&self, kind: LimitKind) {
+        let mut s = self.lock();
+        if s.ended_by.is_none() {
+            s.ended_by = Some(kind);
+        }
+    }
+
+    pub(crate) fn ended_by(&self) -> Option<LimitKind> {
+        self.lock().ended_by
+    }
+
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.lock().tasks.len()
+    }
+
+    /// (peak live tasks, tasks created, peak memory).
+    pub(crate) fn peaks(&self) -> (usize, u64, u64) {
+        let s = self.lock();
+        (s.peak_tasks, s.created, s.peak_memory)
+    }
+
+    pub(crate) fn request(&self, r: Request) {
+        // KillAll supersedes TermAll.
+        self.request.fetch_max(r as u8, Ordering::AcqRel);
+    }
+
+    /// Takes the pending request.
+    pub(crate) fn take_request(&self) -> Request {
+        match self.request.swap(Request::None as u8, Ordering::AcqRel) {
+            1 => Request::TermAll,
+            2 => Request::KillAll,
+            _ => Request::None,
+        }
+    }
+}

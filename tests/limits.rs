@@ -1,0 +1,199 @@
+//! Limits: each one exceeded by a real guest, with the exit status and the
+//! reason in the report (issue: limits, reports and resilience).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Reads the JSON report through python3 (the suite's JSON parser) and
+/// returns `field` as Python prints it.
+fn report_field(report: &Path, field: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(json.dumps(v))"])
+        .arg(report)
+        .arg(field)
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "report is not valid JSON with {field}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn num(report: &Path, field: &str) -> f64 {
+    report_field(report, field).parse().unwrap_or_else(|_| panic!("{field} is not a number"))
+}
+
+#[test]
+fn timeout_stops_an_infinite_loop_with_124() {
+    let sc = Scratch::new();
+    let o = run(&mut sandboxed(&sc, ["--timeout", "1s", "--report", "r.json"], ["sh", "-c", "while :; do :; done"]));
+    o.assert_code(124);
+    assert!(o.err().contains("time limit"), "{o:?}");
+    let r = sc.join("r.json");
+    assert_eq!(report_field(&r, "limit"), "\"timeout\"");
+    assert_eq!(report_field(&r, "signal"), "\"SIGTERM\"");
+    assert!(num(&r, "wall_seconds") >= 0.95, "stopped before its time");
+}
+
+#[test]
+fn timeout_kills_a_guest_that_ignores_sigterm() {
+    let sc = Scratch::new();
+    let o = run(&mut sandboxed(
+        &sc,
+        ["--timeout", "300ms", "--kill-after", "300ms", "--report", "r.json"],
+        ["sh", "-c", "trap '' TERM; while :; do :; done"],
+    ));
+    o.assert_code(124);
+    assert_eq!(report_field(&sc.join("r.json"), "signal"), "\"SIGKILL\"");
+}
+
+#[test]
+fn timeout_reaches_every_process_of_the_tree() {
+    let sc = Scratch::new();
+    // Background sleepers in their own session: TERM must reach them too.
+    let o = run(&mut sandboxed(
+        &sc,
+        ["--timeout", "500ms"],
+        ["sh", "-c", "setsid sh -c 'trap \"echo child got TERM; exit 0\" TERM; sleep 20 & wait' & sleep 20; wait"],
+    ));
+    o.assert_code(124);
+    assert!(o.out().contains("child got TERM"), "{o:?}");
+}
+
+#[test]
+fn cpu_time_is_summed_over_the_tree() {
+    let sc = Scratch::new();
+    // Four busy processes: each alone stays under the budget (and under
+    // RLIMIT_CPU), together they exceed it.
+    let o = run(&mut sandboxed(
+        &sc,
+        ["--cpu-time", "1s", "--report", "r.json"],
+        ["sh", "-c", "for i in 1 2 3 4; do (while :; do :; done) & done; wait"],
+    ));
+    o.assert_code(137);
+    assert!(o.err().contains("CPU time limit"), "{o:?}");
+    let r = sc.join("r.json");
+    assert_eq!(report_field(&r, "limit"), "\"cpu-time\"");
+    assert!(num(&r, "cpu_seconds") >= 1.0, "cpu {}", num(&r, "cpu_seconds"));
+    assert!(num(&r, "peak_tasks") >= 5.0);
+}
+
+#[test]
+fn memory_hog_in_twenty_processes_is_stopped_at_the_tree_limit() {
+    let sc = Scratch::new();
+    let g = guest("limit_hog");
+    // 20 x 40 MiB = 800 MiB wanted; each process alone stays under 128 MiB.
+    let o = run(&mut sandboxed(&sc, ["--memory", "128M", "--report", "r.json"], [s(&g), "20", "40"]));
+    o.assert_code(137);
+    assert!(!o.out().contains("hog finished"), "{o:?}");
+    assert!(o.err().contains("memory limit of 128 MiB"), "{o:?}");
+    let r = sc.join("r.json");
+    assert_eq!(report_field(&r, "limit"), "\"memory\"");
+    assert!(num(&r, "peak_memory_bytes") > 128.0 * 1048576.0);
+}
+
+#[test]
+fn shell_fork_bomb_is_held_at_max_procs() {
+    let sc = Scratch::new();
+    let o = run(&mut sandboxed(
+        &sc,
+        ["--max-procs", "40", "--timeout", "2s", "--report", "r.json"],
+        ["bash", "-c", ":(){ :|:& };:; sleep 10"],
+    ));
+    o.assert_code(124);
+    assert!(o.err().contains("Resource temporarily unavailable"), "{o:?}");
+    let r = sc.join("r.json");
+    let peak = num(&r, "peak_tasks");
+    assert!(peak <= 40.0, "peak {peak} tasks over a limit of 40");
+    assert!(peak >= 30.0, "the bomb never got going: {peak}");
+}
+
+#[test]
+fn c_fork_bomb_with_clone3_is_held_at_max_procs() {
+    let sc = Scratch::new();
+    let g = guest("limit_forkbomb");
+    let o = run(&mut sandboxed(&sc, ["--max-procs", "25", "--timeout", "1500ms", "--report", "r.json"], [s(&g)]));
+    o.assert_code(124);
+    assert_eq!(o.out(), "clone3: ENOSYS\n");
+    let peak = num(&sc.join("r.json"), "peak_tasks");
+    assert!((20.0..=25.0).contains(&peak), "peak {peak} tasks, limit 25");
+}
+
+#[test]
+fn threads_count_against_max_procs() {
+    let sc = Scratch::new();
+    let g = guest("limit_threads");
+    let o = run(&mut sandboxed(&sc, ["--max-procs", "10"], [s(&g), "50"]));
+    o.assert_code(0);
+    assert_eq!(o.out(), "threads 9, stopped by EAGAIN\n");
+    // Without the limit all 50 start.
+    let o = run(&mut sandboxed(&sc, NO_OPTS, [s(&g), "50"]));
+    assert_eq!(o.out(), "threads 50, stopped by nothing\n");
+}
+
+#[test]
+fn max_files_limits_open_descriptors() {
+    let sc = Scratch::new();
+    let script = "import os\nfs=[]\ntry:\n    while True: fs.append(open('/dev/null'))\nexcept OSError as e: print(len(fs), e.strerror)";
+    let o = run(&mut sandboxed(&sc, ["--max-files", "16"], ["python3", "-c", script]));
+    o.assert_code(0);
+    // 16 minus stdin/stdout/stderr.
+    assert_eq!(o.out(), "13 Too many open files\n");
+}
+
+#[test]
+fn max_file_size_stops_a_disk_filler() {
+    let sc = Scratch::new();
+    let o = run(&mut sandboxed(
+        &sc,
+        ["--max-file-size", "1M"],
+        ["sh", "-c", "head -c 5000000 /dev/zero > big; echo status $?; wc -c < big"],
+    ));
+    o.assert_code(0);
+    // head is killed by SIGXFSZ at the limit (128 + 25).
+    assert_eq!(o.out(), "status 153\n1048576\n");
+}
+
+#[test]
+fn report_dash_prints_a_summary_on_stderr() {
+    let sc = Scratch::new();
+    let o = run(&mut sandboxed(&sc, ["--report", "-", "--hostname", "box"], ["sh", "-c", "uname -n; exit 7"]));
+    o.assert_code(7);
+    assert_eq!(o.out(), "box\n");
+    assert!(o.err().contains("sandbox: exited with 7"), "{o:?}");
+    assert!(o.err().contains("answered by the supervisor: uname 1"), "{o:?}");
+}
+
+#[test]
+fn report_without_limits_has_every_field() {
+    let sc = Scratch::new();
+    let o = run(&mut sandboxed(&sc, ["--report", "r.json"], ["sh", "-c", "true | true; exit 3"]));
+    o.assert_code(3);
+    let r = sc.join("r.json");
+    assert_eq!(report_field(&r, "exit_code"), "3");
+    assert_eq!(report_field(&r, "limit"), "null");
+    assert!(num(&r, "tasks") >= 3.0);
+    assert!(num(&r, "cpu_seconds") >= 0.0);
+    assert!(num(&r, "wall_seconds") > 0.0);
+}
+
+#[test]
+fn bad_limit_values_are_usage_errors() {
+    let sc = Scratch::new();
+    for args in [
+        &["--timeout", "0s", "true"][..],
+        &["--timeout", "soon", "true"],
+        &["--memory", "1Q", "true"],
+        &["--memory", "10K", "true"],
+        &["--max-procs", "0", "true"],
+        &["--max-procs", "-3", "true"],
+        &["--max-files", "1", "true"],
+        &["--kill-after", "1s", "true"],
+        &["--report", "/nonexistent-dir/r.json", "true"],
+    ] {
+        let o = run(&mut sandbox_raw(&sc, args));
+        assert_eq!(o.code(), 2, "{args:?}: {o:?}");
+        assert!(o.err().contains("Usage") || o.err().contains("cannot write the report"), "{args:?}: {o:?}");
+    }
+}
