@@ -78,6 +78,7 @@ impl Sandbox {
             env_clear: false,
             cwd: None,
             stdio: [StdioSpec::Inherit, StdioSpec::Inherit, StdioSpec::Inherit],
+            output_limit: None,
         }
     }
 }
@@ -111,6 +112,7 @@ pub struct Command {
     env_clear: bool,
     cwd: Option<PathBuf>,
     stdio: [StdioSpec; 3],
+    output_limit: Option<u64>,
 }
 
 impl Command {
@@ -170,6 +172,14 @@ impl Command {
     /// The guest's standard error.
     pub fn stderr(&mut self, s: Stdio) -> &mut Command {
         self.stdio[2] = s.into();
+        self
+    }
+
+    /// Caps what [`Command::output`] captures of each stream: a guest that
+    /// writes more is killed (its tree with it), and the capture ends at the
+    /// limit. [`Output::limit`] says so.
+    pub fn output_limit(&mut self, bytes: u64) -> &mut Command {
+        self.output_limit = Some(bytes);
         self
     }
 
@@ -288,20 +298,50 @@ impl Command {
         }
         let mut child = self.spawn_with(true)?;
         drop(child.stdin.take());
-        let out = child.stdout.take().map(|s| reader(s, "stdout"));
-        let err = child.stderr.take().map(|s| reader(s, "stderr"));
-        let status = child.wait()?;
+        let limit = self.output_limit.unwrap_or(u64::MAX);
+        let out = child.stdout.take().map(|s| reader(s, "stdout", limit, child.stopper()));
+        let err = child.stderr.take().map(|s| reader(s, "stderr", limit, child.stopper()));
+        let report = child.wait_report()?;
         let collect = |h: Option<JoinHandle<Vec<u8>>>| h.map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        Ok(Output { status, stdout: collect(out), stderr: collect(err) })
+        Ok(Output { status: report.status, stdout: collect(out), stderr: collect(err), limit: report.limit })
     }
 }
 
-fn reader<R: Read + Send + 'static>(mut r: R, name: &str) -> JoinHandle<Vec<u8>> {
+/// Ends a guest tree from another thread because a limit was reached.
+struct Stopper {
+    tree: std::sync::Arc<supervisor::tree::Tree>,
+    main: Option<OwnedFd>,
+}
+
+impl Stopper {
+    fn stop(&self, kind: crate::limits::LimitKind) {
+        self.tree.end(kind);
+        self.tree.ask(supervisor::tree::Request::KillAll, self.main.as_ref());
+    }
+}
+
+/// Captures `r` up to `limit` bytes; past it, the guest is stopped.
+fn reader<R: Read + Send + 'static>(mut r: R, name: &str, limit: u64, stopper: Stopper) -> JoinHandle<Vec<u8>> {
     std::thread::Builder::new()
         .name(format!("condo-{name}"))
         .spawn(move || {
             let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let room = usize::try_from(limit.saturating_sub(v.len() as u64)).unwrap_or(usize::MAX);
+                        v.extend_from_slice(&buf[..n.min(room)]);
+                        if n > room {
+                            stopper.stop(crate::limits::LimitKind::Output);
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                }
+            }
             v
         })
         .unwrap_or_else(|_| std::thread::spawn(Vec::new))
@@ -316,6 +356,10 @@ pub struct Output {
     pub stdout: Vec<u8>,
     /// What it wrote to stderr.
     pub stderr: Vec<u8>,
+    /// The limit that ended the run, if one did (e.g.
+    /// [`crate::LimitKind::Output`] when a stream passed
+    /// [`Command::output_limit`]).
+    pub limit: Option<crate::limits::LimitKind>,
 }
 
 /// A running guest.
@@ -342,6 +386,10 @@ impl Child {
     /// The host pid of the guest's first process.
     pub fn id(&self) -> u32 {
         self.pid.as_raw() as u32
+    }
+
+    fn stopper(&self) -> Stopper {
+        Stopper { tree: std::sync::Arc::clone(&self.tree), main: self.pidfd.as_ref().and_then(|f| f.try_clone().ok()) }
     }
 
     /// What the kernel let the sandbox enforce.
@@ -391,6 +439,7 @@ impl Child {
             .filter_map(|(nr, &n)| arch.sysno(nr as u64).map(|s| (s.name(), n)))
             .collect();
         let (peak_tasks, tasks, peak_memory) = self.tree.peaks();
+        let (denied, denied_total) = self.tree.denied();
         let report = Report {
             status: ExitStatus::from_raw(raw),
             limit: self.tree.ended_by(),
@@ -400,6 +449,8 @@ impl Child {
             peak_tasks: peak_tasks as u64,
             tasks,
             syscalls,
+            denied,
+            denied_total,
             enforcement: self.enforcement.clone(),
         };
         self.report = Some(report.clone());

@@ -47,6 +47,8 @@ pub enum LimitKind {
     CpuTime,
     /// `memory`.
     Memory,
+    /// The library's cap on captured output ([`crate::Command::output_limit`]).
+    Output,
 }
 
 impl LimitKind {
@@ -56,6 +58,7 @@ impl LimitKind {
             LimitKind::Timeout => "timeout",
             LimitKind::CpuTime => "cpu-time",
             LimitKind::Memory => "memory",
+            LimitKind::Output => "output",
         }
     }
 }

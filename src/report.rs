@@ -10,6 +10,19 @@ use std::time::Duration;
 use crate::limits::{human_bytes, LimitKind};
 use crate::Enforcement;
 
+/// A call the sandbox refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denied {
+    /// The syscall.
+    pub syscall: &'static str,
+    /// Host thread id of the caller.
+    pub tid: i32,
+    /// The errno it got.
+    pub errno: i32,
+    /// Why the table denies it.
+    pub why: &'static str,
+}
+
 /// The account of one finished run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -30,6 +43,10 @@ pub struct Report {
     pub tasks: u64,
     /// Calls answered by the supervisor, by name.
     pub syscalls: BTreeMap<&'static str, u64>,
+    /// Denied calls (the first 64 in detail), when accounting was on.
+    pub denied: Vec<Denied>,
+    /// How many calls were denied in all, when accounting was on.
+    pub denied_total: u64,
     /// What the kernel let the sandbox enforce.
     pub enforcement: Enforcement,
 }
@@ -99,7 +116,21 @@ impl Report {
             json_str(&mut o, name);
             let _ = write!(o, ":{n}");
         }
-        let _ = write!(o, "}},\"sync_wake_up\":{}}}", self.enforcement.sync_wake_up);
+        o.push_str("},\"denied\":[");
+        for (i, d) in self.denied.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str("{\"syscall\":");
+            json_str(&mut o, d.syscall);
+            let _ = write!(o, ",\"pid\":{},\"errno\":", d.tid);
+            json_str(&mut o, condo_syscalls::decode::errno_name(d.errno).unwrap_or("E?"));
+            o.push_str(",\"why\":");
+            json_str(&mut o, d.why);
+            o.push('}');
+        }
+        let _ = write!(o, "],\"denied_total\":{}", self.denied_total);
+        let _ = write!(o, ",\"sync_wake_up\":{}}}", self.enforcement.sync_wake_up);
         o
     }
 
@@ -125,6 +156,19 @@ impl Report {
             let _ = write!(s, ", peak memory {}", human_bytes(m));
         }
         let _ = write!(s, ", {} tasks (at most {} at once)", self.tasks, self.peak_tasks);
+        if self.denied_total > 0 {
+            let mut seen: BTreeMap<(&str, i32), u64> = BTreeMap::new();
+            for d in &self.denied {
+                *seen.entry((d.syscall, d.errno)).or_default() += 1;
+            }
+            let list: Vec<String> = seen
+                .iter()
+                .map(|((name, e), n)| {
+                    format!("{name} ({}) x{n}", condo_syscalls::decode::errno_name(*e).unwrap_or("E?"))
+                })
+                .collect();
+            let _ = write!(s, "\nsandbox: denied {} call(s): {}", self.denied_total, list.join(", "));
+        }
         if !self.syscalls.is_empty() {
             let calls: Vec<String> = self.syscalls.iter().map(|(n, c)| format!("{n} {c}")).collect();
             let _ = write!(s, "\nsandbox: answered by the supervisor: {}", calls.join(", "));
@@ -150,14 +194,18 @@ mod tests {
             peak_tasks: 2,
             tasks: 5,
             syscalls,
+            denied: vec![Denied { syscall: "mount", tid: 7, errno: 1, why: "say \"why\"" }],
+            denied_total: 3,
             enforcement: Enforcement { sync_wake_up: true, notify_routes: true },
         };
         assert_eq!(
             r.to_json(),
             "{\"exit_code\":null,\"signal\":\"SIGKILL\",\"limit\":\"memory\",\"wall_seconds\":1.500000,\
              \"cpu_seconds\":0.250,\"peak_memory_bytes\":1048576,\"peak_tasks\":2,\"tasks\":5,\
-             \"syscalls\":{\"uname\":3},\"sync_wake_up\":true}"
+             \"syscalls\":{\"uname\":3},\"denied\":[{\"syscall\":\"mount\",\"pid\":7,\"errno\":\"EPERM\",\
+             \"why\":\"say \\\"why\\\"\"}],\"denied_total\":3,\"sync_wake_up\":true}"
         );
+        assert!(r.summary().contains("denied 3 call(s): mount (EPERM) x1"), "{}", r.summary());
         assert_eq!(r.shell_code(), 137);
         assert!(r.summary().contains("memory limit"));
     }

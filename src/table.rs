@@ -306,6 +306,9 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
                     }
                 }
                 Route::Check(rule) => Action::Check { rule, pass, fail: native(Verdict::Errno(EPERM as u16)) },
+                // With accounting on, the supervisor answers denied calls so
+                // the report can say what was refused, to whom, and why.
+                Route::Deny(Deny::Errno(_)) if policy.account && !tracing => Action::Plain(Verdict::Notify),
                 Route::Deny(Deny::Errno(e)) => Action::Plain(native(Verdict::Errno(e as u16))),
             };
             (nr, action)
@@ -349,6 +352,23 @@ pub fn listing(arch: Arch) -> String {
     out
 }
 
+/// For each syscall number of the native arch: the errno and reason of a
+/// denial the supervisor answers (and reports) under `policy`.
+pub fn supervisor_denials(policy: &Policy) -> Vec<Option<(i32, &'static str)>> {
+    let arch = Arch::native();
+    let max = arch.syscalls().iter().map(|&(nr, _)| nr as usize).max().unwrap_or(0);
+    let mut out = vec![None; max + 1];
+    if policy.account && !policy.trace_enabled() {
+        for &(nr, s) in arch.syscalls() {
+            let e = entry(s);
+            if let Route::Deny(Deny::Errno(errno)) = e.route {
+                out[nr as usize] = Some((errno, e.why));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +408,15 @@ mod tests {
         let nr = |s: Sysno| s.nr(Arch::native()).expect("exists");
         assert_eq!(r.actions[&nr(Sysno::read)], Action::Plain(Verdict::Trace(0)));
         assert_eq!(r.actions[&nr(Sysno::mount)], Action::Plain(Verdict::Trace(EPERM as u16)));
+    }
+
+    #[test]
+    fn accounting_routes_denials_to_the_supervisor() {
+        let p = Policy { account: true, ..Policy::default() };
+        let nr = Sysno::mount.nr(Arch::native()).expect("exists");
+        assert_eq!(resolve(Arch::native(), &p).actions[&nr], Action::Plain(Verdict::Notify));
+        assert_eq!(supervisor_denials(&p)[nr as usize].map(|d| d.0), Some(EPERM));
+        assert!(supervisor_denials(&Policy::default()).iter().all(Option::is_none));
     }
 
     #[test]

@@ -197,3 +197,26 @@ fn bad_limit_values_are_usage_errors() {
         assert!(o.err().contains("Usage") || o.err().contains("cannot write the report"), "{args:?}: {o:?}");
     }
 }
+
+#[test]
+fn report_lists_denied_operations_with_process_and_reason() {
+    let sc = Scratch::new();
+    let script = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n\
+                  for nr in (165, 272, 101):\n    r = libc.syscall(nr, 0, 0, 0, 0, 0)\n    print(nr, r, os.strerror(ctypes.get_errno()))\n\
+                  print('pid', os.getpid())";
+    let o = run(&mut sandboxed(&sc, ["--report", "r.json"], ["python3", "-c", script]));
+    o.assert_code(0);
+    let out = o.out();
+    assert!(out.contains("165 -1 Operation not permitted"), "{out}");
+    let pid = out.lines().last().and_then(|l| l.strip_prefix("pid ")).expect("pid line").to_string();
+    let r = sc.join("r.json");
+    let denied = report_field(&r, "denied");
+    // mount (165), unshare (272), ptrace (101), each by the python process.
+    for (name, why) in
+        [("mount", "mounts are the sandbox's"), ("unshare", "no new namespaces"), ("ptrace", "guests may not trace")]
+    {
+        let entry = format!("{{\"syscall\": \"{name}\", \"pid\": {pid}, \"errno\": \"EPERM\", \"why\": \"{why}\"}}");
+        assert!(denied.contains(&entry), "{entry} not in {denied}");
+    }
+    assert_eq!(report_field(&r, "denied_total"), "3");
+}

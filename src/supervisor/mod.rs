@@ -125,7 +125,8 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     let arch = condo_syscalls::Arch::native();
     spec.filter = crate::filter::emit(&table::resolve(arch, policy));
     let handlers = table::notify_handlers(policy);
-    let notify_routes = handlers.iter().any(Option::is_some);
+    let denials = table::supervisor_denials(policy);
+    let notify_routes = handlers.iter().any(Option::is_some) || denials.iter().any(Option::is_some);
     let identity = Identity::new(policy.hostname.as_deref()).map_err(|errno| Error::Host { what: "uname", errno })?;
     let trace = match &policy.trace {
         Some(cfg) => Some(Arc::new(TraceSink::open(cfg).map_err(Error::TraceOutput)?)),
@@ -211,6 +212,8 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             stopping: Arc::clone(&stopping),
             direct_recv: signal.is_some(),
             handlers,
+            denials,
+            tree: Arc::clone(&tree),
             identity,
             trace,
         };

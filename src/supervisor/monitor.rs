@@ -3,14 +3,13 @@
 //! timeout. It never signals guest tasks itself: it records the limit and
 //! asks the tracer (see [`super::tree`]), which alone can name a tid safely.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::tree::{Request, Sample, Tree};
 use crate::limits::{LimitKind, Limits, DEFAULT_KILL_GRACE, SAMPLE_INTERVAL};
-use crate::sys;
 
 pub(crate) struct Monitor {
     pub tree: Arc<Tree>,
@@ -82,18 +81,7 @@ impl Monitor {
         self.ask(Request::KillAll);
     }
 
-    /// Hands `r` to the tracer and interrupts its `waitpid`.
     fn ask(&self, r: Request) {
-        self.tree.request(r);
-        let thread = self.tree.tracer_thread.load(Ordering::Acquire);
-        if let (Some(sig), true) = (sys::worker_wakeup_signal(), thread != 0) {
-            sys::kick_thread(thread as libc::pthread_t, sig);
-        } else if let Some(fd) = &self.main {
-            // The tracer acts on its next event, which a busy guest may
-            // never produce: signal the first process directly (the tracer
-            // kills the rest when it exits).
-            let sig = if r == Request::TermAll { libc::SIGTERM } else { libc::SIGKILL };
-            let _ = sys::pidfd_send_signal(fd.as_fd(), sig);
-        }
+        self.tree.ask(r, self.main.as_ref());
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct Worker {
     /// poll first.
     pub direct_recv: bool,
     pub handlers: Vec<Option<Handler>>,
+    /// Calls the policy denies that the supervisor answers (to report them).
+    pub denials: Vec<Option<(i32, &'static str)>>,
+    pub tree: Arc<super::tree::Tree>,
     pub identity: Identity,
     pub trace: Option<Arc<TraceSink>>,
 }
@@ -101,7 +104,7 @@ impl Worker {
         let arch = Arch::native();
         let listener = self.listener.as_fd();
         let mut notif = empty_notif();
-        let mut counts = vec![0u64; self.handlers.len()];
+        let mut counts = vec![0u64; self.handlers.len().max(self.denials.len())];
         loop {
             if self.direct_recv {
                 if self.stopping.load(Ordering::Acquire) {
@@ -123,6 +126,10 @@ impl Worker {
             }
             if let Some(c) = counts.get_mut(notif.data.nr as usize) {
                 *c += 1;
+            }
+            if let Some(&Some((errno, why))) = self.denials.get(notif.data.nr as usize) {
+                self.deny(listener, &notif, arch, errno, why);
+                continue;
             }
             self.dispatch(listener, &notif, arch);
         }
@@ -146,6 +153,14 @@ impl Worker {
             if ready.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) || !done.is_empty() {
                 return false;
             }
+        }
+    }
+
+    /// Answers a call the policy denies, and records it for the report.
+    fn deny(&self, listener: BorrowedFd<'_>, notif: &libc::seccomp_notif, arch: Arch, errno: i32, why: &'static str) {
+        Pending { id: notif.id }.answer(listener, Err(Errno::from_raw(errno)));
+        if let Some(sysno) = arch.sysno(u64::from(notif.data.nr as u32)) {
+            self.tree.record_denied(crate::report::Denied { syscall: sysno.name(), tid: notif.pid as i32, errno, why });
         }
     }
 

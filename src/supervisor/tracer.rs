@@ -283,6 +283,13 @@ impl Tracer {
         match data {
             TraceData::Deny(errno) => {
                 self.fail_call(pid, i32::from(errno));
+                let why = crate::table::entry(sysno).why;
+                self.tree.record_denied(crate::report::Denied {
+                    syscall: sysno.name(),
+                    tid: pid.as_raw(),
+                    errno: i32::from(errno),
+                    why,
+                });
                 if self.logging {
                     let mem = ProcessMemory::new(pid.as_raw());
                     let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());

@@ -39,7 +39,12 @@ struct State {
     created: u64,
     peak_memory: u64,
     ended_by: Option<LimitKind>,
+    denied: Vec<crate::report::Denied>,
+    denied_total: u64,
 }
+
+/// Denials kept in detail; beyond, only counted.
+const DENIED_KEPT: usize = 64;
 
 /// Shared state of one guest tree.
 #[derive(Default)]
@@ -164,6 +169,21 @@ impl Tree {
         }
     }
 
+    /// Records a denied call for the report.
+    pub(crate) fn record_denied(&self, d: crate::report::Denied) {
+        let mut s = self.lock();
+        s.denied_total += 1;
+        if s.denied.len() < DENIED_KEPT {
+            s.denied.push(d);
+        }
+    }
+
+    /// The recorded denials and their total count.
+    pub(crate) fn denied(&self) -> (Vec<crate::report::Denied>, u64) {
+        let s = self.lock();
+        (s.denied.clone(), s.denied_total)
+    }
+
     pub(crate) fn ended_by(&self) -> Option<LimitKind> {
         self.lock().ended_by
     }
@@ -181,6 +201,22 @@ impl Tree {
     pub(crate) fn request(&self, r: Request) {
         // KillAll supersedes TermAll.
         self.request.fetch_max(r as u8, Ordering::AcqRel);
+    }
+
+    /// Hands `r` to the tracer and interrupts its `waitpid`. Without the
+    /// wake-up signal the tracer would only act on its next event, which a
+    /// busy guest may never produce: then the first process is signalled
+    /// directly through its pidfd (the tracer kills the rest when it exits).
+    pub(crate) fn ask(&self, r: Request, main: Option<&std::os::fd::OwnedFd>) {
+        use std::os::fd::AsFd;
+        self.request(r);
+        let thread = self.tracer_thread.load(Ordering::Acquire);
+        if let (Some(sig), true) = (crate::sys::worker_wakeup_signal(), thread != 0) {
+            crate::sys::kick_thread(thread as libc::pthread_t, sig);
+        } else if let Some(fd) = main {
+            let sig = if r == Request::TermAll { libc::SIGTERM } else { libc::SIGKILL };
+            let _ = crate::sys::pidfd_send_signal(fd.as_fd(), sig);
+        }
     }
 
     /// Takes the pending request.
