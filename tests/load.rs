@@ -1,0 +1,66 @@
+//! Load and faults: many sandboxes at once, thousands of threads making
+//! intercepted calls, and the supervisor killed at random moments.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn thirty_two_sandboxes_at_once_all_finish_correctly() {
+    let sc = Scratch::new();
+    // A syscall-heavy workload (a metadata walk), plus a notified call.
+    let script = "n=$(find /usr/lib -maxdepth 3 2>/dev/null | wc -l); h=$(uname -n); echo \"$h $n\"";
+    let native = run(&mut native(&sc, ["sh", "-c", "find /usr/lib -maxdepth 3 2>/dev/null | wc -l"]));
+    let expected = format!("box {}", native.out().trim());
+    let mut running: Vec<Running> =
+        (0..32).map(|_| start(&mut sandboxed(&sc, ["--hostname", "box"], ["sh", "-c", script]))).collect();
+    for (i, r) in running.drain(..).enumerate() {
+        let o = r.wait();
+        o.assert_code(0);
+        assert_eq!(o.out().trim(), expected, "sandbox {i}");
+    }
+}
+
+#[test]
+fn two_thousand_threads_make_intercepted_calls_concurrently() {
+    let sc = Scratch::new();
+    let g = guest("load_uname_threads");
+    let o = run(&mut sandboxed(&sc, ["--hostname", "many"], [s(&g), "2000", "20", "many"]));
+    o.assert_code(0);
+    assert_eq!(o.out(), "threads 2000 calls 40000 wrong 0\n");
+}
+
+/// A process is gone for good: no longer there, or a zombie.
+fn dead(pid: i32) -> bool {
+    proc_state(pid).is_none_or(|(state, _)| state == 'Z' || state == 'X')
+}
+
+#[test]
+fn killing_the_supervisor_at_random_moments_leaves_no_guest_alive() {
+    let sc = Scratch::new();
+    // Each round: a guest tree that keeps forking and recording its pids,
+    // killed with SIGKILL after a different delay.
+    let script = "while :; do sleep 30 & echo $! >> pids; (sleep 30 &); done";
+    let mut rounds_with_guests = 0;
+    for (round, delay_ms) in [30u64, 90, 150, 7, 260, 55].into_iter().enumerate() {
+        let pids = sc.join("pids");
+        let _ = std::fs::remove_file(&pids);
+        let mut r = start(&mut sandboxed(&sc, NO_OPTS, ["sh", "-c", script]));
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let supervisor = r.pid();
+        kill(supervisor, libc::SIGKILL);
+        let _ = r.try_wait();
+        let recorded: Vec<i32> =
+            std::fs::read_to_string(&pids).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if recorded.len() >= 3 {
+            rounds_with_guests += 1;
+        }
+        let all_dead = poll_until(Duration::from_secs(1), || recorded.iter().all(|&p| dead(p)));
+        let survivors: Vec<i32> = recorded.iter().copied().filter(|&p| !dead(p)).collect();
+        cleanup_pids(&survivors, "sleep");
+        assert!(all_dead, "round {round} (after {delay_ms} ms): guests outlived the supervisor: {survivors:?}");
+    }
+    assert!(rounds_with_guests >= 4, "the guest trees never got going ({rounds_with_guests} rounds)");
+}
