@@ -37,6 +37,18 @@ pub(super) fn run(p: &Prepared, sock: RawFd) -> ! {
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
         fail(sock, Stage::Pdeathsig, errno(), 125);
     }
+    if p.handshake_dumpable {
+        // exec makes a process dumpable again anyway (for a readable
+        // binary); until then ptrace needs it to attach.
+        // SAFETY: prctl with integer arguments; write of one byte from a
+        // static buffer.
+        unsafe {
+            if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 {
+                fail(sock, Stage::Pdeathsig, errno(), 125);
+            }
+            libc::write(sock, b"r".as_ptr().cast(), 1);
+        }
+    }
     // The supervisor may have died before PDEATHSIG was armed.
     // SAFETY: getppid has no arguments.
     if unsafe { libc::getppid() } != p.parent_pid {

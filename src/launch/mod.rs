@@ -129,6 +129,10 @@ pub(crate) struct Prepared {
     argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
     rlimits: Vec<(crate::limits::RlimitResource, libc::rlimit)>,
+    /// The caller is not dumpable (e.g. it dropped privileges), so neither
+    /// is the child, and ptrace would refuse to attach: the child makes
+    /// itself dumpable and says so before the tracer attaches.
+    pub(crate) handshake_dumpable: bool,
     // Own the strings the pointers point into.
     _spec: Spec,
 }
@@ -152,6 +156,7 @@ impl Prepared {
             candidates: std::mem::take(&mut spec.candidates),
             argv_ptrs,
             envp_ptrs,
+            handshake_dumpable: nix::sys::prctl::get_dumpable().map(|d| !d).unwrap_or(false),
             rlimits: spec
                 .rlimits
                 .iter()
@@ -219,6 +224,22 @@ pub(crate) fn fork(p: &Prepared) -> Result<(Pid, OwnedFd), LaunchError> {
         .map_err(|errno| LaunchError::Parent { what: "socketpair", errno })?;
     let pid = child::fork(p, childs.as_raw_fd()).map_err(|errno| LaunchError::Parent { what: "fork", errno })?;
     drop(childs);
+    if p.handshake_dumpable {
+        let mut b = [0u8; 8];
+        loop {
+            match nix::unistd::read(&parent, &mut b) {
+                Ok(1) => break,
+                Err(Errno::EINTR) => continue,
+                Ok(n) => {
+                    return Err(match decode_failure(&b[..n]) {
+                        Some((stage, errno)) => LaunchError::Setup { stage, errno: Errno::from_raw(errno) },
+                        None => LaunchError::ChildDied,
+                    })
+                }
+                Err(errno) => return Err(LaunchError::Parent { what: "waiting for the child", errno }),
+            }
+        }
+    }
     Ok((pid, parent))
 }
 
