@@ -284,6 +284,15 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
             v => v,
         }
     };
+    // With accounting on, the supervisor answers refused calls so the
+    // report can say what was refused, to whom, and why.
+    let refuse = |errno: i32| -> Verdict {
+        if policy.account && !tracing {
+            Verdict::Notify
+        } else {
+            native(Verdict::Errno(errno as u16))
+        }
+    };
     let counting = policy.limits.max_procs.is_some();
     let actions = arch
         .syscalls()
@@ -305,11 +314,12 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
                         Action::Plain(native(Verdict::Allow))
                     }
                 }
-                Route::Check(rule) => Action::Check { rule, pass, fail: native(Verdict::Errno(EPERM as u16)) },
+                // Only the failing branch goes to the supervisor (to be
+                // reported); the passing one stays on its fast path.
+                Route::Check(rule) => Action::Check { rule, pass, fail: refuse(EPERM) },
                 // With accounting on, the supervisor answers denied calls so
                 // the report can say what was refused, to whom, and why.
-                Route::Deny(Deny::Errno(_)) if policy.account && !tracing => Action::Plain(Verdict::Notify),
-                Route::Deny(Deny::Errno(e)) => Action::Plain(native(Verdict::Errno(e as u16))),
+                Route::Deny(Deny::Errno(e)) => Action::Plain(refuse(e)),
             };
             (nr, action)
         })
@@ -361,8 +371,11 @@ pub fn supervisor_denials(policy: &Policy) -> Vec<Option<(i32, &'static str)>> {
     if policy.account && !policy.trace_enabled() {
         for &(nr, s) in arch.syscalls() {
             let e = entry(s);
-            if let Route::Deny(Deny::Errno(errno)) = e.route {
-                out[nr as usize] = Some((errno, e.why));
+            match e.route {
+                Route::Deny(Deny::Errno(errno)) => out[nr as usize] = Some((errno, e.why)),
+                // Only calls that failed the check reach the supervisor.
+                Route::Check(_) => out[nr as usize] = Some((EPERM, e.why)),
+                Route::Allow | Route::Notify { .. } => {}
             }
         }
     }

@@ -203,6 +203,8 @@ fn report_lists_denied_operations_with_process_and_reason() {
     let sc = Scratch::new();
     let script = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n\
                   for nr in (165, 272, 101):\n    r = libc.syscall(nr, 0, 0, 0, 0, 0)\n    print(nr, r, os.strerror(ctypes.get_errno()))\n\
+                  r = libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)\n\
+                  print('clone', r, os.strerror(ctypes.get_errno()))\n\
                   print('pid', os.getpid())";
     let o = run(&mut sandboxed(&sc, ["--report", "r.json"], ["python3", "-c", script]));
     o.assert_code(0);
@@ -218,5 +220,5 @@ fn report_lists_denied_operations_with_process_and_reason() {
         let entry = format!("{{\"syscall\": \"{name}\", \"pid\": {pid}, \"errno\": \"EPERM\", \"why\": \"{why}\"}}");
         assert!(denied.contains(&entry), "{entry} not in {denied}");
     }
-    assert_eq!(report_field(&r, "denied_total"), "3");
+    assert_eq!(report_field(&r, "denied_total"), "4");
 }
