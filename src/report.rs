@@ -130,7 +130,13 @@ impl Report {
             o.push('}');
         }
         let _ = write!(o, "],\"denied_total\":{}", self.denied_total);
-        let _ = write!(o, ",\"sync_wake_up\":{}}}", self.enforcement.sync_wake_up);
+        let _ = write!(o, ",\"sync_wake_up\":{}", self.enforcement.sync_wake_up);
+        match self.enforcement.landlock_abi {
+            Some(v) => {
+                let _ = write!(o, ",\"landlock_abi\":{v}}}");
+            }
+            None => o.push_str(",\"landlock_abi\":null}"),
+        }
         o
     }
 
@@ -196,14 +202,14 @@ mod tests {
             syscalls,
             denied: vec![Denied { syscall: "mount", tid: 7, errno: 1, why: "say \"why\"" }],
             denied_total: 3,
-            enforcement: Enforcement { sync_wake_up: true, notify_routes: true },
+            enforcement: Enforcement { sync_wake_up: true, notify_routes: true, landlock_abi: Some(7) },
         };
         assert_eq!(
             r.to_json(),
             "{\"exit_code\":null,\"signal\":\"SIGKILL\",\"limit\":\"memory\",\"wall_seconds\":1.500000,\
              \"cpu_seconds\":0.250,\"peak_memory_bytes\":1048576,\"peak_tasks\":2,\"tasks\":5,\
              \"syscalls\":{\"uname\":3},\"denied\":[{\"syscall\":\"mount\",\"pid\":7,\"errno\":\"EPERM\",\
-             \"why\":\"say \\\"why\\\"\"}],\"denied_total\":3,\"sync_wake_up\":true}"
+             \"why\":\"say \\\"why\\\"\"}],\"denied_total\":3,\"sync_wake_up\":true,\"landlock_abi\":7}"
         );
         assert!(r.summary().contains("denied 3 call(s): mount (EPERM) x1"), "{}", r.summary());
         assert_eq!(r.shell_code(), 137);

@@ -48,10 +48,7 @@ impl Blocked {
             }
             let r = match &pidfd {
                 Some(fd) => sys::pidfd_send_signal(fd.as_fd(), sig),
-                None => match nix::sys::signal::Signal::try_from(sig) {
-                    Ok(s) => nix::sys::signal::kill(pid, s),
-                    Err(e) => Err(e),
-                },
+                None => sys::kill(pid.as_raw(), sig),
             };
             if r == Err(nix::errno::Errno::ESRCH) {
                 return;

@@ -34,16 +34,21 @@ pub const USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 pub fn seccomp_install_with_listener(prog: &[libc::sock_filter]) -> Result<RawFd, Errno> {
     let len = u16::try_from(prog.len()).map_err(|_| Errno::E2BIG)?;
     let fprog = libc::sock_fprog { len, filter: prog.as_ptr().cast_mut() };
-    // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel
-    // copies the program before returning.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
-            &fprog as *const libc::sock_fprog,
-        )
+    // WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has taken a
+    // notification, only a fatal signal interrupts the guest's wait, so a
+    // signal handler cannot make a notified call fail with EINTR (which it
+    // never does natively) or run a handler twice.
+    let install = |flags: libc::c_ulong| {
+        // SAFETY: `fprog` points at `prog`, which outlives the call; the
+        // kernel copies the program before returning.
+        unsafe {
+            libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &fprog as *const libc::sock_fprog)
+        }
     };
+    let mut ret = install(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+    if ret < 0 && Errno::last() == Errno::EINVAL {
+        ret = install(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    }
     let fd = Errno::result(ret)?;
     RawFd::try_from(fd).map_err(|_| Errno::EBADF)
 }
@@ -204,4 +209,47 @@ pub fn kick_thread(thread: libc::pthread_t, sig: i32) {
 pub fn current_thread() -> libc::pthread_t {
     // SAFETY: pthread_self has no preconditions and cannot fail.
     unsafe { libc::pthread_self() }
+}
+
+/// `waitpid(-1, __WALL | __WNOTHREAD)`: any tracee or child of the calling
+/// thread. Returns the pid and the raw wait status (nix's `WaitStatus`
+/// cannot represent real-time signals, which guests do use: glibc's
+/// SIGCANCEL and SIGSETXID, POSIX timers).
+pub fn wait_any_tracee() -> Result<(libc::pid_t, i32), Errno> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid int on our stack for the call.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::__WNOTHREAD) };
+    Errno::result(pid).map(|p| (p, status))
+}
+
+/// Resumes a stopped tracee, delivering `sig` (0 for none; any signal
+/// number, real-time ones included), through its next syscall-exit stop
+/// when `to_syscall_exit`.
+pub fn ptrace_resume(tid: libc::pid_t, to_syscall_exit: bool, sig: i32) -> Result<(), Errno> {
+    let req = if to_syscall_exit { libc::PTRACE_SYSCALL } else { libc::PTRACE_CONT };
+    // SAFETY: integer arguments; `data` carries the signal number.
+    let ret = unsafe { libc::ptrace(req, tid, 0usize, sig as usize) };
+    Errno::result(ret).map(drop)
+}
+
+/// `kill(2)` with any signal number (real-time ones included).
+pub fn kill(pid: libc::pid_t, sig: i32) -> Result<(), Errno> {
+    // SAFETY: integer arguments.
+    Errno::result(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`: the
+/// Landlock ABI version the kernel offers, or `None` without Landlock.
+pub fn landlock_abi() -> Option<u32> {
+    // SAFETY: a NULL attribute with size 0 and the VERSION flag is the
+    // documented probe; it reads no memory.
+    let r = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) };
+    u32::try_from(r).ok().filter(|&v| v > 0)
+}
+
+/// Whether the calling process may be ptrace-attached / have its memory
+/// opened by processes of the same user (`PR_SET_DUMPABLE`).
+pub fn set_dumpable(on: bool) -> Result<(), Errno> {
+    // SAFETY: prctl with integer arguments.
+    Errno::result(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0) }).map(drop)
 }

@@ -98,6 +98,7 @@ pub fn entry(s: Sysno) -> Entry {
         process_vm_readv | process_vm_writev | pidfd_getfd | kcmp | process_madvise | process_mrelease | move_pages
         | migrate_pages => deny(EPERM, "acts on another process's memory or files"),
         personality => check(ArgRule::Personality, "only the default persona"),
+        prctl => check(ArgRule::PrctlDumpable, "PR_SET_DUMPABLE 0 is answered 0: the supervisor must keep access"),
         ioctl => check(ArgRule::IoctlRequest, "TIOCSTI/TIOCLINUX would type into the caller's terminal"),
 
         // ---- kernel attack surface -----------------------------------
@@ -166,7 +167,6 @@ pub fn entry(s: Sysno) -> Entry {
         | pidfd_send_signal
         | rt_sigqueueinfo
         | rt_tgsigqueueinfo
-        | prctl
         | arch_prctl
         | seccomp
         | getrlimit
@@ -316,6 +316,7 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
                 }
                 // Only the failing branch goes to the supervisor (to be
                 // reported); the passing one stays on its fast path.
+                Route::Check(rule) if rule.pretends() => Action::Check { rule, pass, fail: Verdict::Errno(0) },
                 Route::Check(rule) => Action::Check { rule, pass, fail: refuse(EPERM) },
                 // With accounting on, the supervisor answers denied calls so
                 // the report can say what was refused, to whom, and why.
@@ -374,7 +375,8 @@ pub fn supervisor_denials(policy: &Policy) -> Vec<Option<(i32, &'static str)>> {
             match e.route {
                 Route::Deny(Deny::Errno(errno)) => out[nr as usize] = Some((errno, e.why)),
                 // Only calls that failed the check reach the supervisor.
-                Route::Check(_) => out[nr as usize] = Some((EPERM, e.why)),
+                Route::Check(rule) if !rule.pretends() => out[nr as usize] = Some((EPERM, e.why)),
+                Route::Check(_) => {}
                 Route::Allow | Route::Notify { .. } => {}
             }
         }

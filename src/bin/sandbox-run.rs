@@ -207,6 +207,12 @@ fn run(cli: Cli) -> ExitCode {
              intercepted calls may be slower"
         );
     }
+    if enf.landlock_abi.is_none() {
+        eprintln!(
+            "sandbox-run: warning: this kernel has no Landlock; the guest is confined by seccomp only \
+             and is not kept from other processes of this user"
+        );
+    }
     if let Err(e) = child.forward_signals(blocked) {
         eprintln!("sandbox-run: warning: signals will not be forwarded: {e}");
     }

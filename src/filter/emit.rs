@@ -130,6 +130,14 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
+                ArgRule::PrctlDumpable => vec![
+                    stmt(LD_W_ABS, off_arg_lo(0)),
+                    jump(JEQ_K, libc::PR_SET_DUMPABLE as u32, 0, 3),
+                    stmt(LD_W_ABS, off_arg_lo(1)),
+                    jump(JEQ_K, 0, 0, 1),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
                 ArgRule::IoctlRequest => {
                     let n = DENIED_IOCTLS.len();
                     let mut v = vec![stmt(LD_W_ABS, off_arg_lo(1))];

@@ -106,6 +106,11 @@ pub enum ArgRule {
     /// `ioctl(fd, request, ...)`: fail `TIOCSTI` and `TIOCLINUX`, which push
     /// input into a terminal the guest shares with its caller.
     IoctlRequest,
+    /// `prctl(PR_SET_DUMPABLE, 0)`: answered 0 without running it. A
+    /// non-dumpable guest would lock the supervisor out of its memory (and
+    /// every notified call with it); the guest's protection from the host
+    /// user's other processes is not the sandbox's to give.
+    PrctlDumpable,
 }
 
 /// Namespace flags of clone(2) (CLONE_NEWTIME is omitted: on clone(2) its
@@ -135,7 +140,14 @@ impl ArgRule {
             ArgRule::CloneFlags => lo(0) & CLONE_DENIED_FLAGS == 0,
             ArgRule::Personality => lo(0) == 0 || lo(0) == 0xffff_ffff,
             ArgRule::IoctlRequest => !DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
+            ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
         }
+    }
+
+    /// Whether failing the rule is answered with success (0) rather than
+    /// refused.
+    pub const fn pretends(self) -> bool {
+        matches!(self, ArgRule::PrctlDumpable)
     }
 }
 
@@ -307,7 +319,8 @@ mod tests {
     /// values that hit each argument rule both ways.
     #[test]
     fn every_number_of_every_arch_agrees_with_the_policy() {
-        let arg_sets: [[u64; 6]; 5] = [
+        let arg_sets: [[u64; 6]; 6] = [
+            [libc::PR_SET_DUMPABLE as u64, 0, 0, 0, 0, 0],
             [0; 6],
             [libc::CLONE_NEWNET as u64, libc::TIOCSTI, 0, 0, 0, 0],
             [0xffff_ffff, 0x541C, 0, 0, 0, 0],
@@ -349,6 +362,7 @@ mod tests {
             (
                 any::<u32>(),
                 prop::sample::select(vec![
+                    libc::PR_SET_DUMPABLE as u64,
                     libc::CLONE_NEWUSER as u64,
                     libc::CLONE_NEWNS as u64,
                     libc::CLONE_UNTRACED as u64,
@@ -375,7 +389,12 @@ mod tests {
         prop_oneof![
             3 => arb_verdict().prop_map(Action::Plain),
             1 => (
-                prop::sample::select(vec![ArgRule::CloneFlags, ArgRule::Personality, ArgRule::IoctlRequest]),
+                prop::sample::select(vec![
+                    ArgRule::CloneFlags,
+                    ArgRule::Personality,
+                    ArgRule::IoctlRequest,
+                    ArgRule::PrctlDumpable
+                ]),
                 arb_verdict(),
                 arb_verdict()
             )

@@ -33,6 +33,8 @@ pub enum Stage {
     NoNewPrivs,
     /// Setting resource limits.
     Rlimit,
+    /// Entering the Landlock domain.
+    Landlock,
     /// Installing the seccomp filter.
     Seccomp,
     /// Handing the listener to the supervisor.
@@ -42,7 +44,8 @@ pub enum Stage {
 }
 
 impl Stage {
-    const ALL: [Stage; 8] = [
+    const ALL: [Stage; 9] = [
+        Stage::Landlock,
         Stage::Pdeathsig,
         Stage::Stdio,
         Stage::Chdir,
@@ -61,6 +64,7 @@ impl Stage {
             Stage::Chdir => "changing to the working directory",
             Stage::NoNewPrivs => "setting no_new_privs",
             Stage::Rlimit => "setting resource limits",
+            Stage::Landlock => "entering the Landlock domain",
             Stage::Seccomp => "installing the seccomp filter",
             Stage::SendListener => "passing the seccomp listener to the supervisor",
             Stage::Exec => "executing the program",
@@ -133,6 +137,8 @@ pub(crate) struct Prepared {
     /// is the child, and ptrace would refuse to attach: the child makes
     /// itself dumpable and says so before the tracer attaches.
     pub(crate) handshake_dumpable: bool,
+    /// Landlock ABI to use for the guest's domain (0: none).
+    pub(crate) landlock_abi: u32,
     // Own the strings the pointers point into.
     _spec: Spec,
 }
@@ -157,6 +163,7 @@ impl Prepared {
             argv_ptrs,
             envp_ptrs,
             handshake_dumpable: nix::sys::prctl::get_dumpable().map(|d| !d).unwrap_or(false),
+            landlock_abi: crate::sys::landlock_abi().unwrap_or(0),
             rlimits: spec
                 .rlimits
                 .iter()

@@ -47,6 +47,10 @@ pub struct Enforcement {
     pub sync_wake_up: bool,
     /// Whether any syscall is routed to the notify worker in this sandbox.
     pub notify_routes: bool,
+    /// The Landlock ABI of the guest's domain (`None`: no Landlock, so the
+    /// guest is not kept from same-user processes by the kernel; ABI 6+ also
+    /// confines its signals and abstract unix sockets).
+    pub landlock_abi: Option<u32>,
 }
 
 /// A running guest and the threads watching it.
@@ -122,8 +126,16 @@ fn signal_done(done: &OwnedFd) {
 /// `execve` succeeded) or with the reason it could not.
 pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     policy.validate()?;
+    // The guest runs as our user. A dumpable supervisor could have its
+    // memory written through /proc/<pid>/mem by its own guest wherever
+    // Landlock does not scope ptrace: make this process non-dumpable (the
+    // launcher then makes each child dumpable until exec, which does so
+    // anyway for readable binaries).
+    let _ = sys::set_dumpable(false);
+    let landlock_abi = sys::landlock_abi();
     let arch = condo_syscalls::Arch::native();
-    spec.filter = crate::filter::emit(&table::resolve(arch, policy));
+    let resolved = Arc::new(table::resolve(arch, policy));
+    spec.filter = crate::filter::emit(&resolved);
     let handlers = table::notify_handlers(policy);
     let denials = table::supervisor_denials(policy);
     let notify_routes = handlers.iter().any(Option::is_some) || denials.iter().any(Option::is_some);
@@ -135,11 +147,13 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     let done = Arc::new(eventfd().map_err(|errno| Error::Host { what: "eventfd", errno })?);
     let program = spec.program.clone();
 
-    let (tx, rx) = mpsc::channel::<Result<(Pid, Arc<OwnedFd>), LaunchError>>();
+    type Launched = (Pid, Option<OwnedFd>, Arc<OwnedFd>);
+    let (tx, rx) = mpsc::channel::<Result<Launched, LaunchError>>();
     let tracing = trace.is_some();
     let accounting = policy.account || policy.limits.needs_monitor();
     let tree = Arc::new(tree::Tree::default());
     let tracer_cfg = tracer::Config {
+        resolved,
         trace: trace.clone(),
         tree: Arc::clone(&tree),
         max_procs: policy.limits.max_procs,
@@ -159,6 +173,8 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
                 }
             };
             drop(prepared);
+            // Before anything can reap the child, so the pidfd names it.
+            let pidfd = sys::pidfd_open(pid.as_raw()).ok();
             if let Err(errno) = ptrace::seize(pid, tracer::options(tracing, accounting)) {
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 let _ = nix::sys::wait::waitpid(pid, None);
@@ -169,7 +185,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             let sock = Arc::new(sock);
             // The child waits for this byte before it installs the filter.
             let _ = nix::unistd::write(sock.as_fd(), b"g");
-            let _ = tx.send(Ok((pid, Arc::clone(&sock))));
+            let _ = tx.send(Ok((pid, pidfd, Arc::clone(&sock))));
             drop(sock);
             let status = tracer::Tracer::new(pid, tracer_cfg).run();
             signal_done(&tracer_done);
@@ -177,7 +193,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         })
         .map_err(Error::Thread)?;
 
-    let (pid, sock) = match rx.recv() {
+    let (pid, pidfd, sock) = match rx.recv() {
         Ok(Ok(x)) => x,
         Ok(Err(e)) => {
             let _ = tracer.join();
@@ -188,8 +204,6 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             return Err(Error::SupervisorDied);
         }
     };
-    // Before the child can exit and be reaped, so the pidfd names it.
-    let pidfd = sys::pidfd_open(pid.as_raw()).ok();
     let fail = |e: LaunchError, tracer: JoinHandle<i32>| -> Error {
         let _ = tracer.join();
         e.into()
@@ -217,8 +231,10 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             identity,
             trace,
         };
-        let join =
-            std::thread::Builder::new().name("condo-notify".into()).spawn(move || w.run()).map_err(Error::Thread)?;
+        let join = match std::thread::Builder::new().name("condo-notify".into()).spawn(move || w.run()) {
+            Ok(j) => j,
+            Err(e) => return Err(abandon(pid, pidfd.as_ref(), tracer, Error::Thread(e))),
+        };
         Some(WorkerHandle { join, stopping, signal })
     } else {
         // Nothing is ever notified; the listener only has to exist.
@@ -235,13 +251,40 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             account: policy.account,
             main: pidfd.as_ref().and_then(|fd| fd.try_clone().ok()),
         };
-        let join =
-            std::thread::Builder::new().name("condo-monitor".into()).spawn(move || m.run()).map_err(Error::Thread)?;
+        let join = match std::thread::Builder::new().name("condo-monitor".into()).spawn(move || m.run()) {
+            Ok(j) => j,
+            Err(e) => {
+                // The guest runs: it must not run on unsupervised.
+                if let Some(w) = worker {
+                    let _ = signal(pid, pidfd.as_ref(), libc::SIGKILL);
+                    let _ = tracer.join();
+                    w.stop();
+                    return Err(Error::Thread(e));
+                }
+                return Err(abandon(pid, pidfd.as_ref(), tracer, Error::Thread(e)));
+            }
+        };
         Some(MonitorHandle { join, done })
     } else {
         None
     };
-    Ok(Started { pid, pidfd, tracer, worker, monitor, tree, enforcement: Enforcement { sync_wake_up, notify_routes } })
+    Ok(Started {
+        pid,
+        pidfd,
+        tracer,
+        worker,
+        monitor,
+        tree,
+        enforcement: Enforcement { sync_wake_up, notify_routes, landlock_abi },
+    })
+}
+
+/// Kills a guest that runs but cannot be fully supervised, and waits for
+/// its tree to be gone, then returns `err`.
+fn abandon(pid: Pid, pidfd: Option<&OwnedFd>, tracer: JoinHandle<i32>, err: Error) -> Error {
+    let _ = signal(pid, pidfd, libc::SIGKILL);
+    let _ = tracer.join();
+    err
 }
 
 /// Sends `sig` to the guest's main process, by pidfd when we have one (it
@@ -249,9 +292,6 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
 pub(crate) fn signal(pid: Pid, pidfd: Option<&OwnedFd>, sig: i32) -> Result<(), Errno> {
     match pidfd {
         Some(fd) => sys::pidfd_send_signal(fd.as_fd(), sig),
-        None => {
-            let sig = nix::sys::signal::Signal::try_from(sig)?;
-            nix::sys::signal::kill(pid, sig)
-        }
+        None => sys::kill(pid.as_raw(), sig),
     }
 }

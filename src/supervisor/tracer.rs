@@ -18,11 +18,10 @@ use condo_syscalls::{Arch, Sysno};
 use nix::errno::Errno;
 use nix::sys::ptrace::{self, Event as PtraceEvent, Options};
 use nix::sys::signal::Signal;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::tree::{Request, Tree};
-use crate::filter::TraceData;
+use crate::filter::{Resolved, SeccompData, TraceData, Verdict};
 use crate::memory::ProcessMemory;
 use crate::sys;
 use crate::trace::{Event, Path, TraceSink};
@@ -78,12 +77,18 @@ pub(crate) struct Tracer {
     /// Task-creating calls allowed but not finished: counted so that
     /// concurrent forks cannot overshoot the limit.
     pending_spawns: u32,
+    /// Exited processes their parent has not reaped yet: a zombie still
+    /// holds a pid, so it counts against the process limit.
+    zombies: std::collections::HashSet<Pid>,
     /// Read final CPU times at exit stops.
     accounting: bool,
+    /// What our filter decides, to re-derive verdicts at seccomp stops.
+    resolved: Arc<Resolved>,
 }
 
 /// How the tracer is configured.
 pub(crate) struct Config {
+    pub resolved: Arc<Resolved>,
     pub trace: Option<Arc<TraceSink>>,
     pub tree: Arc<Tree>,
     pub max_procs: Option<u32>,
@@ -106,7 +111,9 @@ impl Tracer {
             tree: cfg.tree,
             max_procs: cfg.max_procs,
             pending_spawns: 0,
+            zombies: std::collections::HashSet::new(),
             accounting: cfg.accounting,
+            resolved: cfg.resolved,
         }
     }
 
@@ -132,22 +139,22 @@ impl Tracer {
     /// Runs until no traced task is left; returns the main process's wait
     /// status (as in `waitpid`).
     pub(crate) fn run(mut self) -> i32 {
-        self.tree.tracer_thread.store(sys::current_thread() as u64, std::sync::atomic::Ordering::Release);
+        self.tree.set_tracer_thread(Some(sys::current_thread()));
         loop {
             self.serve_request();
-            let flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
-            let status = match waitpid(None::<Pid>, Some(flags)) {
+            let (pid, status) = match sys::wait_any_tracee() {
                 Ok(s) => s,
                 // The monitor interrupts us to hand over a request.
                 Err(Errno::EINTR) => continue,
                 // ECHILD: nothing left to wait for.
                 Err(_) => break,
             };
-            self.handle(status);
+            self.handle(Pid::from_raw(pid), status);
             if self.main_status.is_some() && self.tasks.is_empty() {
                 break;
             }
         }
+        self.tree.set_tracer_thread(None);
         if let Some(t) = &self.trace {
             t.flush();
         }
@@ -156,18 +163,24 @@ impl Tracer {
         self.main_status.unwrap_or(libc::SIGKILL)
     }
 
-    fn handle(&mut self, status: WaitStatus) {
-        match status {
-            WaitStatus::Exited(pid, code) => self.gone(pid, (code & 0xff) << 8),
-            WaitStatus::Signaled(pid, sig, core) => self.gone(pid, sig as i32 | if core { 0x80 } else { 0 }),
-            WaitStatus::PtraceEvent(pid, sig, event) => self.event(pid, sig, event),
-            WaitStatus::PtraceSyscall(pid) => self.syscall_exit(pid),
-            WaitStatus::Stopped(pid, sig) => {
-                // Signal-delivery stop: pass the signal on.
-                self.known(pid);
-                self.resume(pid, Some(sig));
-            }
-            WaitStatus::Continued(_) | WaitStatus::StillAlive => {}
+    /// One wait status, raw (see [`sys::wait_any_tracee`]).
+    fn handle(&mut self, pid: Pid, status: i32) {
+        if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            return self.gone(pid, status);
+        }
+        if !libc::WIFSTOPPED(status) {
+            return;
+        }
+        let sig = libc::WSTOPSIG(status);
+        let event = (status >> 16) & 0xff;
+        if event != 0 {
+            self.event(pid, sig, event);
+        } else if sig == libc::SIGTRAP | 0x80 {
+            self.syscall_exit(pid);
+        } else {
+            // Signal-delivery stop: pass the signal on.
+            self.known(pid);
+            self.resume(pid, sig);
         }
     }
 
@@ -186,6 +199,9 @@ impl Tracer {
     fn gone(&mut self, pid: Pid, raw_status: i32) {
         if let Some(task) = self.tasks.remove(&pid) {
             self.tree.remove(pid.as_raw());
+            if self.max_procs.is_some() && pid != self.main && is_zombie(pid) {
+                self.zombies.insert(pid);
+            }
             if task.spawning {
                 self.pending_spawns = self.pending_spawns.saturating_sub(1);
             }
@@ -204,7 +220,7 @@ impl Tracer {
         }
     }
 
-    fn event(&mut self, pid: Pid, sig: Signal, event: i32) {
+    fn event(&mut self, pid: Pid, sig: i32, event: i32) {
         self.known(pid);
         match event {
             e if e == PtraceEvent::PTRACE_EVENT_FORK as i32
@@ -214,7 +230,7 @@ impl Tracer {
                 if let Ok(child) = ptrace::getevent(pid) {
                     self.known(Pid::from_raw(child as libc::pid_t));
                 }
-                self.resume(pid, None);
+                self.resume(pid, 0);
             }
             e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
                 // A non-leader thread that execs takes over the leader's tid;
@@ -225,93 +241,107 @@ impl Tracer {
                         self.tree.remove(former.as_raw());
                     }
                 }
-                self.resume(pid, None);
+                self.resume(pid, 0);
             }
             e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => self.seccomp_stop(pid),
             e if e == PtraceEvent::PTRACE_EVENT_EXIT as i32 => {
                 if self.accounting {
                     self.tree.final_sample(pid.as_raw());
                 }
-                self.resume(pid, None)
+                self.resume(pid, 0)
             }
             e if e == libc::PTRACE_EVENT_STOP => {
-                if matches!(sig, Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU) {
+                if matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
                     // Group stop: stay stopped, but let SIGCONT wake us.
                     if sys::ptrace_listen(pid.as_raw()).is_err() {
-                        self.resume(pid, None);
+                        self.resume(pid, 0);
                     }
                 } else {
                     // The stop a new task starts with, or an interrupt.
-                    self.resume(pid, None);
+                    self.resume(pid, 0);
                 }
             }
-            _ => self.resume(pid, None),
+            _ => self.resume(pid, 0),
         }
     }
 
     /// Resumes `pid`, through its syscall-exit stop if a call is in flight.
-    fn resume(&mut self, pid: Pid, sig: Option<Signal>) {
+    fn resume(&mut self, pid: Pid, sig: i32) {
         let in_flight = self.tasks.get(&pid).is_some_and(|t| t.in_flight.is_some() || t.spawning);
-        let r = if in_flight { ptrace::syscall(pid, sig) } else { ptrace::cont(pid, sig) };
+        let r = sys::ptrace_resume(pid.as_raw(), in_flight, sig);
         // ESRCH: killed meanwhile; its exit notification follows.
         let _ = r;
     }
 
     #[cfg(target_arch = "x86_64")]
     fn seccomp_stop(&mut self, pid: Pid) {
-        let data = TraceData::decode(ptrace::getevent(pid).unwrap_or(0) as u16);
-        if data == TraceData::Spawn && !self.admit_spawn(pid) {
-            return self.resume(pid, None);
-        }
-        let Some(trace) = self.trace.clone() else {
-            if data == TraceData::Spawn {
-                return self.resume(pid, None);
+        // The 16 data bits of the stop are not trusted: among equal actions
+        // the kernel keeps the value of the guest's newest filter, so a
+        // guest filter returning TRACE|0 would turn our Deny into Log. The
+        // verdict is re-derived from the registers with the very table the
+        // filter was emitted from.
+        let Ok(regs) = sys::ptrace_getregs(pid.as_raw()) else { return self.resume(pid, 0) };
+        // The kernel runs (int)orig_rax and BPF saw those same 32 bits;
+        // garbage in the upper half must not change the lookup.
+        let nr = regs.orig_rax as u32;
+        let raw = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+        let data = SeccompData { nr, arch: Arch::native().audit_arch(), ip: regs.rip, args: raw };
+        let ours = match self.resolved.expected(&data) {
+            Verdict::Trace(d) => TraceData::decode(d),
+            // Our filter allows it: the TRACE came from a filter the guest
+            // installed itself. Natively nobody would trace it and the
+            // kernel would fail the call with ENOSYS.
+            Verdict::Allow => {
+                self.fail_call(pid, libc::ENOSYS);
+                return self.resume(pid, 0);
             }
-            // Without --trace our filter never says TRACE: this verdict comes
-            // from a filter the guest installed itself. Natively nobody would
-            // trace it and the kernel would fail the call with ENOSYS.
-            self.fail_call(pid, libc::ENOSYS);
-            return self.resume(pid, None);
+            // Anything stronger in our filter wins over TRACE in the kernel,
+            // so these cannot happen; refuse rather than run the call.
+            Verdict::Errno(e) => TraceData::Deny(e),
+            Verdict::Notify | Verdict::Kill => TraceData::Deny(libc::ENOSYS as u16),
         };
-        let Ok(regs) = sys::ptrace_getregs(pid.as_raw()) else { return self.resume(pid, None) };
-        let nr = regs.orig_rax;
-        let Some(sysno) = Arch::native().sysno(nr) else { return self.resume(pid, None) };
-        if !self.logging && pid == self.main && sysno == Sysno::execve {
+        let sysno = Arch::native().sysno(u64::from(nr));
+        if ours == TraceData::Spawn && !self.admit_spawn(pid, sysno, &raw) {
+            return self.resume(pid, 0);
+        }
+        if !self.logging && pid == self.main && sysno == Some(Sysno::execve) {
             self.logging = true;
         }
-        let raw = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
-        match data {
+        match ours {
             TraceData::Deny(errno) => {
+                // Always refused, even if the number does not decode.
                 self.fail_call(pid, i32::from(errno));
-                let why = crate::table::entry(sysno).why;
+                let Some(sysno) = sysno else { return self.resume(pid, 0) };
                 self.tree.record_denied(crate::report::Denied {
                     syscall: sysno.name(),
                     tid: pid.as_raw(),
                     errno: i32::from(errno),
-                    why,
+                    why: crate::table::entry(sysno).why,
                 });
-                if self.logging {
+                if let (Some(t), true) = (&self.trace, self.logging) {
                     let mem = ProcessMemory::new(pid.as_raw());
                     let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
-                    trace.record(&Event {
+                    let ev = Event {
                         tid: pid.as_raw(),
                         sysno,
                         args: &args,
                         ret: Some(-i64::from(errno)),
                         path: Path::Denied,
-                    });
+                    };
+                    t.record(&ev);
                 }
             }
-            TraceData::Log | TraceData::Spawn if self.logging => {
-                let mem = ProcessMemory::new(pid.as_raw());
-                let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
-                if let Some(t) = self.tasks.get_mut(&pid) {
-                    t.in_flight = Some(InFlight { sysno, args });
+            TraceData::Log | TraceData::Spawn => {
+                if let (Some(sysno), true, true) = (sysno, self.logging, self.trace.is_some()) {
+                    let mem = ProcessMemory::new(pid.as_raw());
+                    let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
+                    if let Some(t) = self.tasks.get_mut(&pid) {
+                        t.in_flight = Some(InFlight { sysno, args });
+                    }
                 }
             }
-            TraceData::Log | TraceData::Spawn => {}
         }
-        self.resume(pid, None);
+        self.resume(pid, 0);
     }
 
     /// A fork/vfork/clone at its seccomp stop: admits it (counted as
@@ -319,16 +349,20 @@ impl Tracer {
     /// RLIMIT_NPROC would, when the tree is at its process limit. Threads
     /// count. Returns whether the call may run.
     #[cfg(target_arch = "x86_64")]
-    fn admit_spawn(&mut self, pid: Pid) -> bool {
+    fn admit_spawn(&mut self, pid: Pid, sysno: Option<Sysno>, raw: &[u64; 6]) -> bool {
         let Some(max) = self.max_procs else { return true };
-        let live = self.tasks.len() as u64 + u64::from(self.pending_spawns);
+        // Zombies reaped since (or whose pid a live task now holds) no
+        // longer count.
+        let tasks = &self.tasks;
+        self.zombies.retain(|z| !tasks.contains_key(z) && is_zombie(*z));
+        let live = self.tasks.len() as u64 + u64::from(self.pending_spawns) + self.zombies.len() as u64;
         if live >= u64::from(max) {
             self.fail_call(pid, libc::EAGAIN);
             if let (Some(t), true) = (&self.trace, self.logging) {
-                if let Ok(regs) = sys::ptrace_getregs(pid.as_raw()) {
-                    if let Some(sysno) = Arch::native().sysno(regs.orig_rax) {
+                {
+                    if let Some(sysno) = sysno {
                         let mem = ProcessMemory::new(pid.as_raw());
-                        let raw = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
+                        let raw = *raw;
                         let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
                         let ev = Event {
                             tid: pid.as_raw(),
@@ -354,7 +388,7 @@ impl Tracer {
     fn seccomp_stop(&mut self, pid: Pid) {
         // Policy::validate refuses --trace here; a guest's own TRACE filter
         // gets the kernel's no-tracer answer.
-        self.resume(pid, None);
+        self.resume(pid, 0);
     }
 
     /// Skips the current syscall and makes it return `-errno`.
@@ -382,6 +416,14 @@ impl Tracer {
             let ret = None;
             t.record(&Event { tid: pid.as_raw(), sysno: f.sysno, args: &f.args, ret, path: Path::Native });
         }
-        self.resume(pid, None);
+        self.resume(pid, 0);
     }
+}
+
+/// Whether `pid` is a zombie (exited, not yet reaped by its parent).
+fn is_zombie(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rfind(')').and_then(|i| s.get(i + 2..i + 3)).map(|st| st == "Z"))
+        .unwrap_or(false)
 }

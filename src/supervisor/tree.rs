@@ -10,7 +10,7 @@
 //! act ([`Request`]) and interrupts its `waitpid`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -33,8 +33,9 @@ struct State {
     tasks: HashSet<i32>,
     /// Thread-group id of each task, learned when the monitor first sees it.
     tgid: HashMap<i32, i32>,
-    /// Latest CPU time seen per process (never decreases), in clock ticks.
-    cpu_ticks: HashMap<i32, u64>,
+    /// Latest CPU time seen per process (never decreases), in clock ticks,
+    /// keyed by (pid, start time) so a recycled pid is a new process.
+    cpu_ticks: HashMap<(i32, u64), u64>,
     peak_tasks: usize,
     created: u64,
     peak_memory: u64,
@@ -51,8 +52,10 @@ const DENIED_KEPT: usize = 64;
 pub(crate) struct Tree {
     state: Mutex<State>,
     request: AtomicU8,
-    /// `pthread_t` of the tracer, for interrupting its `waitpid`.
-    pub tracer_thread: AtomicU64,
+    /// `pthread_t` of the tracer while it runs, for interrupting its
+    /// `waitpid`. Kicks happen under this lock and the tracer clears it
+    /// before it returns, so a kick never targets a finished thread.
+    tracer_thread: Mutex<Option<libc::pthread_t>>,
 }
 
 fn ticks_per_sec() -> u64 {
@@ -63,9 +66,9 @@ fn page_size() -> u64 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p.max(1) as u64)
 }
 
-/// `(utime + stime in ticks, rss in pages)` of a process from
+/// `(utime + stime in ticks, rss in pages, start time)` of a process from
 /// `/proc/<pid>/stat`; the thread group's own time, children excluded.
-fn read_stat(pid: i32) -> Option<(u64, u64)> {
+fn read_stat(pid: i32) -> Option<(u64, u64, u64)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces and parentheses: fields start
     // after the last ')'.
@@ -74,8 +77,9 @@ fn read_stat(pid: i32) -> Option<(u64, u64)> {
     // Field 3 is state (index 0 here); utime/stime are fields 14/15, rss 24.
     let utime: u64 = f.get(11)?.parse().ok()?;
     let stime: u64 = f.get(12)?.parse().ok()?;
+    let start: u64 = f.get(19)?.parse().ok()?;
     let rss: u64 = f.get(21)?.parse().ok()?;
-    Some((utime + stime, rss))
+    Some((utime + stime, rss, start))
 }
 
 fn read_tgid(tid: i32) -> Option<i32> {
@@ -121,9 +125,9 @@ impl Tree {
         if read_tgid(tid) != Some(tid) {
             return;
         }
-        if let Some((ticks, _)) = read_stat(tid) {
+        if let Some((ticks, _, start)) = read_stat(tid) {
             let mut s = self.lock();
-            let e = s.cpu_ticks.entry(tid).or_insert(0);
+            let e = s.cpu_ticks.entry((tid, start)).or_insert(0);
             *e = (*e).max(ticks);
         }
     }
@@ -147,12 +151,12 @@ impl Tree {
             s.tgid.retain(|t, _| live.contains(t));
             groups.extend(tasks.iter().filter_map(|t| s.tgid.get(t).copied()));
         }
-        let stats: Vec<(i32, u64, u64)> =
-            groups.iter().filter_map(|&g| read_stat(g).map(|(ticks, rss)| (g, ticks, rss))).collect();
+        let stats: Vec<(i32, u64, u64, u64)> =
+            groups.iter().filter_map(|&g| read_stat(g).map(|(ticks, rss, start)| (g, ticks, rss, start))).collect();
         let mut s = self.lock();
         let mut memory = 0;
-        for &(g, ticks, rss) in &stats {
-            let e = s.cpu_ticks.entry(g).or_insert(0);
+        for &(g, ticks, rss, start) in &stats {
+            let e = s.cpu_ticks.entry((g, start)).or_insert(0);
             *e = (*e).max(ticks);
             memory += rss * page_size();
         }
@@ -198,6 +202,12 @@ impl Tree {
         (s.peak_tasks, s.created, s.peak_memory)
     }
 
+    /// Called by the tracer thread when it starts (`Some`) and right before
+    /// it returns (`None`).
+    pub(crate) fn set_tracer_thread(&self, t: Option<libc::pthread_t>) {
+        *self.tracer_thread.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
     pub(crate) fn request(&self, r: Request) {
         // KillAll supersedes TermAll.
         self.request.fetch_max(r as u8, Ordering::AcqRel);
@@ -210,9 +220,9 @@ impl Tree {
     pub(crate) fn ask(&self, r: Request, main: Option<&std::os::fd::OwnedFd>) {
         use std::os::fd::AsFd;
         self.request(r);
-        let thread = self.tracer_thread.load(Ordering::Acquire);
-        if let (Some(sig), true) = (crate::sys::worker_wakeup_signal(), thread != 0) {
-            crate::sys::kick_thread(thread as libc::pthread_t, sig);
+        let thread = self.tracer_thread.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(sig), Some(t)) = (crate::sys::worker_wakeup_signal(), *thread) {
+            crate::sys::kick_thread(t, sig);
         } else if let Some(fd) = main {
             let sig = if r == Request::TermAll { libc::SIGTERM } else { libc::SIGKILL };
             let _ = crate::sys::pidfd_send_signal(fd.as_fd(), sig);
