@@ -45,6 +45,7 @@ mod supervisor;
 pub mod sys;
 pub mod table;
 pub mod trace;
+pub mod vfs;
 
 pub use command::{Child, Command, Output, Sandbox};
 pub use error::Error;

@@ -230,10 +230,16 @@ const LANDLOCK_SCOPE_SIGNAL: u64 = 1 << 1;
 /// the ruleset handles only `MAKE_BLOCK` (which needs CAP_MKNOD anyway) so a
 /// domain exists on kernels without scoping.
 fn enter_landlock_domain(sock: RawFd, abi: u32) {
-    let attr = RulesetAttr {
-        handled_access_fs: LANDLOCK_ACCESS_FS_MAKE_BLOCK,
-        handled_access_net: 0,
-        scoped: if abi >= 6 { LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET } else { 0 },
+    // With scopes (ABI 6+) the domain needs no filesystem right at all,
+    // which keeps Landlock's file hooks out of every open.
+    let attr = if abi >= 6 {
+        RulesetAttr {
+            handled_access_fs: 0,
+            handled_access_net: 0,
+            scoped: LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET,
+        }
+    } else {
+        RulesetAttr { handled_access_fs: LANDLOCK_ACCESS_FS_MAKE_BLOCK, handled_access_net: 0, scoped: 0 }
     };
     // SAFETY: `attr` is a valid ruleset_attr on our stack, its size given.
     let fd = unsafe {
