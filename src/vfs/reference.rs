@@ -209,10 +209,22 @@ impl Model {
                 }
                 MountSpec::Bind { src, dest, writable } => (normal(dest)?, host_kind(src, *writable)?),
                 MountSpec::Tmpfs { dest, size } => (normal(dest)?, MountKind::Tmpfs { size: *size }),
-                MountSpec::Overlay { src, dest, upper: None } => {
-                    (normal(dest)?, MountKind::Overlay { lower: bytes_of(&normal(src)?).into_os(), upper: None })
+                MountSpec::Overlay { src, dest, upper } => {
+                    let lower = normal(src)?;
+                    let upper = match upper {
+                        None => None,
+                        Some(u) => {
+                            // Writing an upper that overlaps the source would
+                            // change the source: no view.
+                            let u = normal(u)?;
+                            if u.starts_with(&lower) || lower.starts_with(&u) {
+                                return None;
+                            }
+                            Some(bytes_of(&u).into_os())
+                        }
+                    };
+                    (normal(dest)?, MountKind::Overlay { lower: bytes_of(&lower).into_os(), upper })
                 }
-                MountSpec::Overlay { .. } => unimplemented!("the model has no --upper"),
                 MountSpec::Hide { path } => {
                     let path = normal(path)?;
                     if path.is_empty() {
@@ -784,10 +796,10 @@ mod tests {
                     writable
                 }),
                 2 => abs(3).prop_map(|dest| MountSpec::Tmpfs { dest: dest.into(), size: None }),
-                1 => (abs(3), abs(3)).prop_map(|(src, dest)| MountSpec::Overlay {
+                1 => (abs(3), abs(3), prop::option::of(abs(3))).prop_map(|(src, dest, upper)| MountSpec::Overlay {
                     src: src.into(),
                     dest: dest.into(),
-                    upper: None
+                    upper: upper.map(Into::into)
                 }),
                 3 => abs(3).prop_map(|path| MountSpec::Hide { path: path.into() }),
                 1 => Just(MountSpec::Dev),
