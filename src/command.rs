@@ -265,6 +265,7 @@ impl Command {
             stdio: child_ends,
             filter: Vec::new(),
             rlimits: self.policy.limits.rlimits(),
+            landlock_abi: 0,
         };
         let start = std::time::Instant::now();
         let started = supervisor::start(&self.policy, spec)?;

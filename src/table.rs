@@ -331,15 +331,20 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
 /// The handler of every syscall number the filter routes to notify on the
 /// native arch under `policy`, indexed by number.
 pub fn notify_handlers(policy: &Policy) -> Vec<Option<Handler>> {
+    by_number(|e| match e.route {
+        Route::Notify { handler, when } if policy.facet_active(when) => Some(handler),
+        _ => None,
+    })
+}
+
+/// A value per syscall number of the native arch (indexed by number), from
+/// each row of the table.
+fn by_number<T: Clone>(f: impl Fn(Entry) -> Option<T>) -> Vec<Option<T>> {
     let arch = Arch::native();
     let max = arch.syscalls().iter().map(|&(nr, _)| nr as usize).max().unwrap_or(0);
     let mut out = vec![None; max + 1];
     for &(nr, s) in arch.syscalls() {
-        if let Route::Notify { handler, when } = entry(s).route {
-            if policy.facet_active(when) {
-                out[nr as usize] = Some(handler);
-            }
-        }
+        out[nr as usize] = f(entry(s));
     }
     out
 }
@@ -366,22 +371,14 @@ pub fn listing(arch: Arch) -> String {
 /// For each syscall number of the native arch: the errno and reason of a
 /// denial the supervisor answers (and reports) under `policy`.
 pub fn supervisor_denials(policy: &Policy) -> Vec<Option<(i32, &'static str)>> {
-    let arch = Arch::native();
-    let max = arch.syscalls().iter().map(|&(nr, _)| nr as usize).max().unwrap_or(0);
-    let mut out = vec![None; max + 1];
-    if policy.account && !policy.trace_enabled() {
-        for &(nr, s) in arch.syscalls() {
-            let e = entry(s);
-            match e.route {
-                Route::Deny(Deny::Errno(errno)) => out[nr as usize] = Some((errno, e.why)),
-                // Only calls that failed the check reach the supervisor.
-                Route::Check(rule) if !rule.pretends() => out[nr as usize] = Some((EPERM, e.why)),
-                Route::Check(_) => {}
-                Route::Allow | Route::Notify { .. } => {}
-            }
-        }
-    }
-    out
+    let answered = policy.account && !policy.trace_enabled();
+    by_number(|e| match e.route {
+        _ if !answered => None,
+        Route::Deny(Deny::Errno(errno)) => Some((errno, e.why)),
+        // Only calls that failed the check reach the supervisor.
+        Route::Check(rule) if !rule.pretends() => Some((EPERM, e.why)),
+        Route::Check(_) | Route::Allow | Route::Notify { .. } => None,
+    })
 }
 
 #[cfg(test)]

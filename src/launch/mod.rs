@@ -119,6 +119,9 @@ pub struct Spec {
     pub filter: Vec<libc::sock_filter>,
     /// rlimits to set: (resource, soft, hard).
     pub rlimits: Vec<(crate::limits::RlimitResource, u64, u64)>,
+    /// Landlock ABI for the guest's domain (0: none); the supervisor sets
+    /// it from the probe it reports.
+    pub landlock_abi: u32,
 }
 
 /// [`Spec`] with the pointer arrays execve wants. Lives on the forking
@@ -163,7 +166,7 @@ impl Prepared {
             argv_ptrs,
             envp_ptrs,
             handshake_dumpable: nix::sys::prctl::get_dumpable().map(|d| !d).unwrap_or(false),
-            landlock_abi: crate::sys::landlock_abi().unwrap_or(0),
+            landlock_abi: spec.landlock_abi,
             rlimits: spec
                 .rlimits
                 .iter()
@@ -237,12 +240,7 @@ pub(crate) fn fork(p: &Prepared) -> Result<(Pid, OwnedFd), LaunchError> {
             match nix::unistd::read(&parent, &mut b) {
                 Ok(1) => break,
                 Err(Errno::EINTR) => continue,
-                Ok(n) => {
-                    return Err(match decode_failure(&b[..n]) {
-                        Some((stage, errno)) => LaunchError::Setup { stage, errno: Errno::from_raw(errno) },
-                        None => LaunchError::ChildDied,
-                    })
-                }
+                Ok(n) => return Err(failure(&b[..n])),
                 Err(errno) => return Err(LaunchError::Parent { what: "waiting for the child", errno }),
             }
         }
@@ -278,9 +276,15 @@ pub(crate) fn recv_listener(sock: BorrowedFd<'_>) -> Result<OwnedFd, LaunchError
     if let Some(fd) = fd {
         return Ok(fd);
     }
-    match decode_failure(&buf[..n]) {
-        Some((stage, errno)) => Err(LaunchError::Setup { stage, errno: Errno::from_raw(errno) }),
-        None => Err(LaunchError::ChildDied),
+    Err(failure(&buf[..n]))
+}
+
+/// What a failure message from the child (or its absence: EOF or a short
+/// read, the child died) means.
+fn failure(msg: &[u8]) -> LaunchError {
+    match decode_failure(msg) {
+        Some((stage, errno)) => LaunchError::Setup { stage, errno: Errno::from_raw(errno) },
+        None => LaunchError::ChildDied,
     }
 }
 
@@ -301,8 +305,7 @@ pub(crate) fn wait_exec(sock: BorrowedFd<'_>, program: &OsStr) -> Result<(), Lau
         Some((Stage::Exec, errno)) => {
             Err(LaunchError::Exec { program: program.to_owned(), errno: Errno::from_raw(errno) })
         }
-        Some((stage, errno)) => Err(LaunchError::Setup { stage, errno: Errno::from_raw(errno) }),
-        None => Err(LaunchError::ChildDied),
+        _ => Err(failure(&buf[..n])),
     }
 }
 

@@ -136,6 +136,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     let arch = condo_syscalls::Arch::native();
     let resolved = Arc::new(table::resolve(arch, policy));
     spec.filter = crate::filter::emit(&resolved);
+    spec.landlock_abi = landlock_abi.unwrap_or(0);
     let handlers = table::notify_handlers(policy);
     let denials = table::supervisor_denials(policy);
     let notify_routes = handlers.iter().any(Option::is_some) || denials.iter().any(Option::is_some);
@@ -255,13 +256,11 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             Ok(j) => j,
             Err(e) => {
                 // The guest runs: it must not run on unsupervised.
+                let err = abandon(pid, pidfd.as_ref(), tracer, Error::Thread(e));
                 if let Some(w) = worker {
-                    let _ = signal(pid, pidfd.as_ref(), libc::SIGKILL);
-                    let _ = tracer.join();
                     w.stop();
-                    return Err(Error::Thread(e));
                 }
-                return Err(abandon(pid, pidfd.as_ref(), tracer, Error::Thread(e)));
+                return Err(err);
             }
         };
         Some(MonitorHandle { join, done })

@@ -131,6 +131,10 @@ impl Tracer {
                 Signal::SIGKILL
             }
         };
+        self.signal_all(sig);
+    }
+
+    fn signal_all(&self, sig: Signal) {
         for &p in self.tasks.keys() {
             let _ = nix::sys::signal::kill(p, sig);
         }
@@ -213,9 +217,7 @@ impl Tracer {
             self.main_status = Some(raw_status);
             if !self.terminating {
                 self.draining = true;
-                for &p in self.tasks.keys() {
-                    let _ = nix::sys::signal::kill(p, Signal::SIGKILL);
-                }
+                self.signal_all(Signal::SIGKILL);
             }
         }
     }
@@ -268,9 +270,8 @@ impl Tracer {
     /// Resumes `pid`, through its syscall-exit stop if a call is in flight.
     fn resume(&mut self, pid: Pid, sig: i32) {
         let in_flight = self.tasks.get(&pid).is_some_and(|t| t.in_flight.is_some() || t.spawning);
-        let r = sys::ptrace_resume(pid.as_raw(), in_flight, sig);
         // ESRCH: killed meanwhile; its exit notification follows.
-        let _ = r;
+        let _ = sys::ptrace_resume(pid.as_raw(), in_flight, sig);
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -292,7 +293,7 @@ impl Tracer {
             // installed itself. Natively nobody would trace it and the
             // kernel would fail the call with ENOSYS.
             Verdict::Allow => {
-                self.fail_call(pid, libc::ENOSYS);
+                fail_call(pid, regs, libc::ENOSYS);
                 return self.resume(pid, 0);
             }
             // Anything stronger in our filter wins over TRACE in the kernel,
@@ -301,7 +302,9 @@ impl Tracer {
             Verdict::Notify | Verdict::Kill => TraceData::Deny(libc::ENOSYS as u16),
         };
         let sysno = Arch::native().sysno(u64::from(nr));
-        if ours == TraceData::Spawn && !self.admit_spawn(pid, sysno, &raw) {
+        if ours == TraceData::Spawn && !self.admit_spawn(pid) {
+            fail_call(pid, regs, libc::EAGAIN);
+            self.log_refusal(pid, sysno, &raw, libc::EAGAIN);
             return self.resume(pid, 0);
         }
         if !self.logging && pid == self.main && sysno == Some(Sysno::execve) {
@@ -310,31 +313,21 @@ impl Tracer {
         match ours {
             TraceData::Deny(errno) => {
                 // Always refused, even if the number does not decode.
-                self.fail_call(pid, i32::from(errno));
-                let Some(sysno) = sysno else { return self.resume(pid, 0) };
-                self.tree.record_denied(crate::report::Denied {
-                    syscall: sysno.name(),
-                    tid: pid.as_raw(),
-                    errno: i32::from(errno),
-                    why: crate::table::entry(sysno).why,
-                });
-                if let (Some(t), true) = (&self.trace, self.logging) {
-                    let mem = ProcessMemory::new(pid.as_raw());
-                    let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
-                    let ev = Event {
+                let errno = i32::from(errno);
+                fail_call(pid, regs, errno);
+                if let Some(sysno) = sysno {
+                    self.tree.record_denied(crate::report::Denied {
+                        syscall: sysno.name(),
                         tid: pid.as_raw(),
-                        sysno,
-                        args: &args,
-                        ret: Some(-i64::from(errno)),
-                        path: Path::Denied,
-                    };
-                    t.record(&ev);
+                        errno,
+                        why: crate::table::entry(sysno).why,
+                    });
                 }
+                self.log_refusal(pid, sysno, &raw, errno);
             }
             TraceData::Log | TraceData::Spawn => {
                 if let (Some(sysno), true, true) = (sysno, self.logging, self.trace.is_some()) {
-                    let mem = ProcessMemory::new(pid.as_raw());
-                    let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
+                    let args = decode(pid, sysno, &raw);
                     if let Some(t) = self.tasks.get_mut(&pid) {
                         t.in_flight = Some(InFlight { sysno, args });
                     }
@@ -344,12 +337,12 @@ impl Tracer {
         self.resume(pid, 0);
     }
 
-    /// A fork/vfork/clone at its seccomp stop: admits it (counted as
-    /// pending until its syscall-exit stop) or fails it with EAGAIN, as
-    /// RLIMIT_NPROC would, when the tree is at its process limit. Threads
-    /// count. Returns whether the call may run.
+    /// A fork/vfork/clone at its seccomp stop: whether the process limit
+    /// admits it. An admitted call counts as pending until its syscall-exit
+    /// stop, so concurrent forks cannot overshoot; the caller fails a
+    /// refused one with EAGAIN, as RLIMIT_NPROC would. Threads count.
     #[cfg(target_arch = "x86_64")]
-    fn admit_spawn(&mut self, pid: Pid, sysno: Option<Sysno>, raw: &[u64; 6]) -> bool {
+    fn admit_spawn(&mut self, pid: Pid) -> bool {
         let Some(max) = self.max_procs else { return true };
         // Zombies reaped since (or whose pid a live task now holds) no
         // longer count.
@@ -357,24 +350,6 @@ impl Tracer {
         self.zombies.retain(|z| !tasks.contains_key(z) && is_zombie(*z));
         let live = self.tasks.len() as u64 + u64::from(self.pending_spawns) + self.zombies.len() as u64;
         if live >= u64::from(max) {
-            self.fail_call(pid, libc::EAGAIN);
-            if let (Some(t), true) = (&self.trace, self.logging) {
-                {
-                    if let Some(sysno) = sysno {
-                        let mem = ProcessMemory::new(pid.as_raw());
-                        let raw = *raw;
-                        let args = decode_args(sysno, &raw, Some(&mem), &DecodeOptions::default());
-                        let ev = Event {
-                            tid: pid.as_raw(),
-                            sysno,
-                            args: &args,
-                            ret: Some(-i64::from(libc::EAGAIN)),
-                            path: Path::Denied,
-                        };
-                        t.record(&ev);
-                    }
-                }
-            }
             return false;
         }
         self.pending_spawns += 1;
@@ -384,21 +359,25 @@ impl Tracer {
         true
     }
 
+    /// Logs a call the tracer refused (when tracing and logging).
+    fn log_refusal(&self, pid: Pid, sysno: Option<Sysno>, raw: &[u64; 6], errno: i32) {
+        if let (Some(t), Some(sysno), true) = (&self.trace, sysno, self.logging) {
+            let args = decode(pid, sysno, raw);
+            t.record(&Event {
+                tid: pid.as_raw(),
+                sysno,
+                args: &args,
+                ret: Some(-i64::from(errno)),
+                path: Path::Denied,
+            });
+        }
+    }
+
     #[cfg(not(target_arch = "x86_64"))]
     fn seccomp_stop(&mut self, pid: Pid) {
         // Policy::validate refuses --trace here; a guest's own TRACE filter
         // gets the kernel's no-tracer answer.
         self.resume(pid, 0);
-    }
-
-    /// Skips the current syscall and makes it return `-errno`.
-    #[cfg(target_arch = "x86_64")]
-    fn fail_call(&self, pid: Pid, errno: i32) {
-        if let Ok(mut regs) = sys::ptrace_getregs(pid.as_raw()) {
-            regs.orig_rax = u64::MAX; // -1: no syscall
-            regs.rax = (-i64::from(errno)) as u64;
-            let _ = sys::ptrace_setregs(pid.as_raw(), regs);
-        }
     }
 
     fn syscall_exit(&mut self, pid: Pid) {
@@ -426,4 +405,19 @@ fn is_zombie(pid: Pid) -> bool {
         .ok()
         .and_then(|s| s.rfind(')').and_then(|i| s.get(i + 2..i + 3)).map(|st| st == "Z"))
         .unwrap_or(false)
+}
+
+/// Skips the call `pid` is stopped in and makes it return `-errno`; `regs`
+/// are its registers as read at this stop.
+#[cfg(target_arch = "x86_64")]
+fn fail_call(pid: Pid, mut regs: libc::user_regs_struct, errno: i32) {
+    regs.orig_rax = u64::MAX; // -1: no syscall
+    regs.rax = (-i64::from(errno)) as u64;
+    let _ = sys::ptrace_setregs(pid.as_raw(), regs);
+}
+
+/// The arguments of a call, decoded from the stopped task's registers and
+/// memory for the trace.
+fn decode(pid: Pid, sysno: Sysno, raw: &[u64; 6]) -> Vec<Value> {
+    decode_args(sysno, raw, Some(&ProcessMemory::new(pid.as_raw())), &DecodeOptions::default())
 }
