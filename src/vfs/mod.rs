@@ -24,12 +24,14 @@
 
 #[cfg(test)]
 mod kernel_check;
+pub mod grants;
 pub mod mount;
 mod path;
 #[cfg(test)]
 mod reference;
 pub mod resolve;
 
+pub use grants::{covered, grants, Grant};
 pub use mount::{Base, Lookup, Mount, MountError, MountId, MountKind, MountSpec, Origin, Synthetic, View};
 pub use path::{GuestPath, PathError, NAME_MAX, PATH_MAX};
 pub use resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved, MAX_SYMLINKS};
