@@ -22,15 +22,40 @@ use crate::supervisor::{self, Enforcement};
 
 /// A sandbox policy, builder style. Cheap to clone; one `Sandbox` can run
 /// many commands.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Sandbox {
     policy: Policy,
 }
 
+impl Default for Sandbox {
+    fn default() -> Sandbox {
+        Sandbox::new()
+    }
+}
+
 impl Sandbox {
-    /// The default sandbox: the host's view, the dangerous syscalls denied.
+    /// The default sandbox: the default filesystem view (the host's `/`
+    /// read-only, a private `/tmp`, a minimal `/dev` and `/proc`), the
+    /// dangerous syscalls denied.
     pub fn new() -> Sandbox {
-        Sandbox::default()
+        let view = crate::vfs::View::build(crate::vfs::Base::HostReadOnly, &[]).expect("the default view is valid");
+        Sandbox { policy: Policy { view: Some(view), ..Policy::default() } }
+    }
+
+    /// The filesystem view: the default view changed by `specs` in order
+    /// (bubblewrap-like: `--root`/`--empty` first, later mounts cover
+    /// earlier ones). Relative host paths, and relative destinations, are
+    /// taken from the caller's working directory; sources must exist.
+    pub fn mounts(mut self, specs: &[crate::vfs::MountSpec]) -> Result<Sandbox, Error> {
+        self.policy.view = Some(crate::vfs::build_view(specs)?);
+        Ok(self)
+    }
+
+    /// No filesystem view: the guest sees and may change whatever the
+    /// caller's user may. For callers that confine files some other way.
+    pub fn host_filesystem(mut self) -> Sandbox {
+        self.policy.view = None;
+        self
     }
 
     /// The hostname the guest sees (`uname`, `hostname`).
@@ -266,6 +291,7 @@ impl Command {
             filter: Vec::new(),
             rlimits: self.policy.limits.rlimits(),
             landlock_abi: 0,
+            landlock_ruleset: None,
         };
         let start = std::time::Instant::now();
         let started = supervisor::start(&self.policy, spec)?;

@@ -33,6 +33,22 @@ pub enum Error {
     /// A supervisor thread ended before the guest did.
     #[error("the supervisor thread died")]
     SupervisorDied,
+    /// A mount flag is invalid; nothing was started.
+    #[error(transparent)]
+    Mount(#[from] crate::vfs::MountError),
+    /// The filesystem view could not be made real on the host.
+    #[error(transparent)]
+    View(#[from] crate::vfs::HostError),
+    /// The working directory or the program is not in the guest's view.
+    #[error("{what} {path:?} is not in the sandbox's filesystem view ({hint})")]
+    NotInView {
+        /// What it is.
+        what: &'static str,
+        /// The path.
+        path: std::path::PathBuf,
+        /// What to do about it.
+        hint: &'static str,
+    },
     /// Setting up pipes for the guest's standard streams failed.
     #[error("setting up {what}: {source}")]
     Stdio {

@@ -66,6 +66,10 @@ pub struct Policy {
     /// Measure what the tree spends (CPU time, peak memory) even without
     /// limits that need it, for the [`crate::Report`].
     pub account: bool,
+    /// The filesystem the guest sees; the host's own, unconfined, when
+    /// `None` (only by explicit choice: [`crate::Sandbox`] starts from the
+    /// default view).
+    pub view: Option<crate::vfs::View>,
 }
 
 /// A policy that cannot be run, found before anything starts.
@@ -147,6 +151,7 @@ impl Policy {
     pub fn facet_active(&self, facet: Facet) -> bool {
         match facet {
             Facet::Hostname => self.hostname.is_some(),
+            Facet::Vfs => self.view.is_some(),
         }
     }
 }

@@ -253,3 +253,177 @@ pub fn set_dumpable(on: bool) -> Result<(), Errno> {
     // SAFETY: prctl with integer arguments.
     Errno::result(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0) }).map(drop)
 }
+
+/// `SECCOMP_IOCTL_NOTIF_ADDFD` with `SECCOMP_ADDFD_FLAG_SEND` (Linux 5.14):
+/// installs a duplicate of `fd` in the guest and answers notification `id`
+/// with its number, atomically, so the guest never holds an fd it was not
+/// told about. Returns the guest's fd number.
+pub fn notif_addfd_send(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>, cloexec: bool) -> Result<i32, Errno> {
+    let addfd = libc::seccomp_notif_addfd {
+        id,
+        flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32,
+        srcfd: fd.as_raw_fd() as u32,
+        newfd: 0,
+        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+    };
+    // SAFETY: `addfd` is a valid seccomp_notif_addfd on our stack for the
+    // duration of the ioctl; the kernel only reads it.
+    let ret = unsafe {
+        libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, &addfd as *const libc::seccomp_notif_addfd)
+    };
+    Errno::result(ret)
+}
+
+/// `openat2(2)` with a byte path, returning an owned fd.
+pub fn openat2(dir: BorrowedFd<'_>, path: &[u8], flags: u64, mode: u64, resolve: u64) -> Result<OwnedFd, Errno> {
+    let c = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: open_how is plain data; all-zero is valid.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    // SAFETY: `c` is NUL-terminated and `how` is a valid open_how; both live
+    // across the call, which only reads them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    let fd = RawFd::try_from(Errno::result(ret)?).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel just returned this fd to us; we are its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `statx(2)` on an fd (`AT_EMPTY_PATH`), the guest's mask and sync flags.
+pub fn statx_fd(fd: BorrowedFd<'_>, flags: i32, mask: u32) -> Result<libc::statx, Errno> {
+    // SAFETY: statx is plain data; all-zero is valid.
+    let mut out: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: the empty path is a static NUL-terminated string and `out` is
+    // exclusively borrowed for the call.
+    let ret = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), flags | libc::AT_EMPTY_PATH, mask, &mut out) };
+    Errno::result(ret).map(|_| out)
+}
+
+/// `fstat(2)` as the kernel's `struct stat` bytes.
+pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut out: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `out` is exclusively borrowed for the call.
+    let ret = unsafe { libc::fstat(fd.as_raw_fd(), &mut out) };
+    Errno::result(ret).map(|_| out)
+}
+
+/// The bytes of a plain-data kernel struct, to copy into guest memory.
+pub fn struct_bytes<T: Copy>(v: &T) -> &[u8] {
+    // SAFETY: `T: Copy` kernel structs (stat, statx, statfs) are plain data
+    // without padding the kernel would not also copy out; the slice borrows
+    // `v` for its lifetime.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
+}
+
+/// `fstatfs(2)`.
+pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<libc::statfs, Errno> {
+    // SAFETY: statfs is plain data; all-zero is valid.
+    let mut out: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `out` is exclusively borrowed for the call.
+    let ret = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut out) };
+    Errno::result(ret).map(|_| out)
+}
+
+/// Landlock access rights for files (`LANDLOCK_ACCESS_FS_*`).
+pub mod landlock {
+    /// Execute a file.
+    pub const EXECUTE: u64 = 1 << 0;
+    /// Open a file for writing.
+    pub const WRITE_FILE: u64 = 1 << 1;
+    /// Open a file for reading.
+    pub const READ_FILE: u64 = 1 << 2;
+    /// List a directory.
+    pub const READ_DIR: u64 = 1 << 3;
+    /// Every right that changes the tree (remove, make), for ABI 1.
+    pub const CHANGE_V1: u64 =
+        (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+    /// Link or rename across directories (ABI 2).
+    pub const REFER: u64 = 1 << 13;
+    /// Truncate (ABI 3).
+    pub const TRUNCATE: u64 = 1 << 14;
+    /// ioctl on device files (ABI 5).
+    pub const IOCTL_DEV: u64 = 1 << 15;
+    /// Rights that make sense on a file (not a directory) rule.
+    pub const FILE_RIGHTS: u64 = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV;
+}
+
+/// Creates a Landlock ruleset handling `fs` rights and `scoped` scopes.
+pub fn landlock_create_ruleset(fs: u64, scoped: u64) -> Result<OwnedFd, Errno> {
+    #[repr(C)]
+    struct Attr {
+        fs: u64,
+        net: u64,
+        scoped: u64,
+    }
+    let attr = Attr { fs, net: 0, scoped };
+    // Older ABIs reject a struct larger than they know unless the tail is 0;
+    // pass the short size when nothing is scoped.
+    let size = if scoped == 0 { 8 } else { std::mem::size_of::<Attr>() };
+    // SAFETY: `attr` lives across the call and `size` does not exceed it.
+    let ret = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, &attr as *const Attr, size, 0u32) };
+    let fd = RawFd::try_from(Errno::result(ret)?).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel just returned this fd to us; we are its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds a path-beneath rule: `allowed` rights beneath the file or directory
+/// `parent` (an `O_PATH` fd).
+pub fn landlock_add_path_rule(ruleset: BorrowedFd<'_>, parent: BorrowedFd<'_>, allowed: u64) -> Result<(), Errno> {
+    #[repr(C, packed)]
+    struct PathBeneath {
+        allowed: u64,
+        parent: i32,
+    }
+    let attr = PathBeneath { allowed, parent: parent.as_raw_fd() };
+    // SAFETY: `attr` is the packed landlock_path_beneath_attr layout and
+    // lives across the call; 1 is LANDLOCK_RULE_PATH_BENEATH.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_landlock_add_rule, ruleset.as_raw_fd(), 1u32, &attr as *const PathBeneath, 0u32)
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// `utimensat(AT_FDCWD, path, times, flags)`; `times` may be null (now).
+pub fn utimensat(path: &std::ffi::CStr, times: *const libc::timespec, flags: i32) -> i32 {
+    // SAFETY: `path` is NUL-terminated; `times` is null or points at two
+    // timespecs the caller keeps alive across the call.
+    unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times, flags) }
+}
+
+/// `getxattr(2)` into `buf` (size 0: the size needed).
+pub fn getxattr(path: &std::ffi::CStr, name: &std::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: NUL-terminated strings and a buffer of the given length.
+    let r = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    Errno::result(r).map(|n| n as usize)
+}
+
+/// `listxattr(2)` into `buf` (size 0: the size needed).
+pub fn listxattr(path: &std::ffi::CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: a NUL-terminated string and a buffer of the given length.
+    let r = unsafe { libc::listxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    Errno::result(r).map(|n| n as usize)
+}
+
+/// `setxattr(2)`.
+pub fn setxattr(path: &std::ffi::CStr, name: &std::ffi::CStr, value: &[u8], flags: i32) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated strings and a value of the given length.
+    let r = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), flags) };
+    Errno::result(r).map(drop)
+}
+
+/// `removexattr(2)`.
+pub fn removexattr(path: &std::ffi::CStr, name: &std::ffi::CStr) -> Result<(), Errno> {
+    // SAFETY: NUL-terminated strings.
+    let r = unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) };
+    Errno::result(r).map(drop)
+}

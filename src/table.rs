@@ -19,7 +19,7 @@
 use condo_syscalls::{Arch, Sysno};
 
 use crate::filter::{Action, ArgRule, Resolved, TraceData, Verdict};
-use crate::handlers::{self, Handler};
+use crate::handlers::{self, fs, Handler};
 use crate::policy::Policy;
 
 /// When a notify route is active.
@@ -27,6 +27,8 @@ use crate::policy::Policy;
 pub enum Facet {
     /// The sandbox has its own hostname (`Policy::hostname`).
     Hostname,
+    /// The sandbox has a filesystem view (`Policy::view`).
+    Vfs,
 }
 
 /// How the filter treats a denied call.
@@ -47,11 +49,19 @@ pub enum Route {
         handler: Handler,
         /// The policy facet that turns this route on.
         when: Facet,
+        /// Arguments for which the call stays native because the kernel
+        /// enforces the same rule (Landlock, for `*at` calls relative to a
+        /// directory fd the guest holds); `None`: always notified.
+        native_if: Option<ArgRule>,
     },
     /// Native unless the arguments fail `rule`, then `EPERM`.
     Check(ArgRule),
     /// Never reaches the kernel.
     Deny(Deny),
+    /// With a view: the tracer resolves the path argument in the view and
+    /// rewrites it to the host path (the kernel resolves these paths
+    /// itself, so the supervisor cannot answer them); native otherwise.
+    TracePath,
 }
 
 /// One row: the route and the reason for it.
@@ -76,7 +86,22 @@ const fn check(rule: ArgRule, why: &'static str) -> Entry {
 }
 
 const fn notify(handler: Handler, when: Facet, why: &'static str) -> Entry {
-    Entry { route: Route::Notify { handler, when }, why }
+    Entry { route: Route::Notify { handler, when, native_if: None }, why }
+}
+
+/// A path call answered in the view.
+const fn path(handler: Handler) -> Entry {
+    Entry { route: Route::Notify { handler, when: Facet::Vfs, native_if: None }, why: "a path: the guest's view" }
+}
+
+/// A path call relative to a directory fd: native when every directory fd
+/// argument is a real fd (Landlock confines what it reaches), answered in
+/// the view for `AT_FDCWD`.
+const fn path_at(handler: Handler, rule: ArgRule) -> Entry {
+    Entry {
+        route: Route::Notify { handler, when: Facet::Vfs, native_if: Some(rule) },
+        why: "a path: the view (native beneath a directory fd, under Landlock)",
+    }
 }
 
 const EPERM: i32 = libc::EPERM;
@@ -135,17 +160,58 @@ pub fn entry(s: Sysno) -> Entry {
         | signalfd4 | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1
         | inotify_rm_watch | name_to_handle_at | cachestat | file_getattr | file_setattr => allow("file descriptors"),
 
-        open | openat | openat2 | creat | stat | lstat | newfstatat | statx | access | faccessat | faccessat2
-        | readlink | readlinkat | mkdir | mkdirat | mknod | mknodat | rmdir | unlink | unlinkat | rename | renameat
-        | renameat2 | link | linkat | symlink | symlinkat | chmod | fchmodat | fchmodat2 | chown | lchown
-        | fchownat | utime | utimes | utimensat | futimesat | truncate | getxattr | lgetxattr | setxattr
-        | lsetxattr | listxattr | llistxattr | removexattr | lremovexattr | getxattrat | setxattrat | listxattrat
-        | removexattrat | statfs | chdir | getcwd | umask | inotify_add_watch | ustat | sysfs | statmount
-        | listmount => allow("paths: the host view (see the vfs issue)"),
+        open => path(fs::open),
+        creat => path(fs::creat),
+        openat => path_at(fs::openat, ArgRule::DirFd(0)),
+        openat2 => path_at(fs::openat2, ArgRule::DirFd(0)),
+        stat => path(fs::stat),
+        lstat => path(fs::lstat),
+        newfstatat => path_at(fs::newfstatat, ArgRule::DirFd(0)),
+        statx => path_at(fs::statx, ArgRule::DirFd(0)),
+        access => path(fs::access),
+        faccessat => path_at(fs::faccessat, ArgRule::DirFd(0)),
+        faccessat2 => path_at(fs::faccessat2, ArgRule::DirFd(0)),
+        readlink => path(fs::readlink),
+        // Landlock does not cover reading links, modes, owners or times:
+        // these are always answered in the view.
+        readlinkat => path(fs::readlinkat),
+        mkdir => path(fs::mkdir),
+        mkdirat => path_at(fs::mkdirat, ArgRule::DirFd(0)),
+        mknod => path(fs::mknod),
+        mknodat => path_at(fs::mknodat, ArgRule::DirFd(0)),
+        rmdir => path(fs::rmdir),
+        unlink => path(fs::unlink),
+        unlinkat => path_at(fs::unlinkat, ArgRule::DirFd(0)),
+        rename => path(fs::rename),
+        renameat => path_at(fs::renameat, ArgRule::DirFds(0, 2)),
+        renameat2 => path_at(fs::renameat2, ArgRule::DirFds(0, 2)),
+        link => path(fs::link),
+        linkat => path_at(fs::linkat, ArgRule::DirFds(0, 2)),
+        symlink => path(fs::symlink),
+        symlinkat => path_at(fs::symlinkat, ArgRule::DirFd(1)),
+        chmod => path(fs::chmod),
+        fchmodat => path(fs::fchmodat),
+        fchmodat2 => path(fs::fchmodat2),
+        chown => path(fs::chown),
+        lchown => path(fs::lchown),
+        fchownat => path(fs::fchownat),
+        utime => path(fs::utime),
+        utimes => path(fs::utimes),
+        utimensat => path(fs::utimensat),
+        futimesat => path(fs::futimesat),
+        truncate => path(fs::truncate),
+        getxattr | setxattr | listxattr | removexattr => path(fs::xattr),
+        lgetxattr | lsetxattr | llistxattr | lremovexattr => path(fs::lxattr),
+        statfs => path(fs::statfs),
+        getcwd => path(fs::getcwd),
+        getxattrat | setxattrat | listxattrat | removexattrat => {
+            deny(ENOSYS, "not answered in the view yet; libc falls back to the path calls")
+        }
+        chdir => Entry { route: Route::TracePath, why: "the tracer points it at the view's directory" },
+        umask | inotify_add_watch | ustat | sysfs | statmount | listmount => allow("no file contents"),
 
-        execve
-        | execveat
-        | exit
+        execve | execveat => Entry { route: Route::TracePath, why: "the tracer points it at the view's file" },
+        exit
         | exit_group
         | fork
         | vfork
@@ -276,6 +342,13 @@ pub fn creates_task(s: Sysno) -> bool {
 /// Resolves the table for `arch` under `policy`: the action of every
 /// syscall number, ready for [`crate::filter::emit`].
 pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
+    resolve_with(arch, policy, true)
+}
+
+/// [`resolve`], saying whether the guest's Landlock domain enforces the
+/// view's filesystem rules; without it every path call is answered by the
+/// supervisor.
+pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool) -> Resolved {
     let tracing = policy.trace_enabled();
     let native = |v: Verdict| -> Verdict {
         match v {
@@ -307,9 +380,12 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
             };
             let action = match entry(s).route {
                 Route::Allow => Action::Plain(pass),
-                Route::Notify { when, .. } => {
+                Route::Notify { when, native_if, .. } => {
                     if policy.facet_active(when) {
-                        Action::Plain(Verdict::Notify)
+                        match native_if {
+                            Some(rule) if landlock_fs => Action::Check { rule, pass, fail: Verdict::Notify },
+                            _ => Action::Plain(Verdict::Notify),
+                        }
                     } else {
                         Action::Plain(native(Verdict::Allow))
                     }
@@ -321,6 +397,8 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
                 // With accounting on, the supervisor answers denied calls so
                 // the report can say what was refused, to whom, and why.
                 Route::Deny(Deny::Errno(e)) => Action::Plain(refuse(e)),
+                Route::TracePath if policy.view.is_some() => Action::Plain(Verdict::Trace(TraceData::Path.encode())),
+                Route::TracePath => Action::Plain(pass),
             };
             (nr, action)
         })
@@ -332,7 +410,7 @@ pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
 /// native arch under `policy`, indexed by number.
 pub fn notify_handlers(policy: &Policy) -> Vec<Option<Handler>> {
     by_number(|e| match e.route {
-        Route::Notify { handler, when } if policy.facet_active(when) => Some(handler),
+        Route::Notify { handler, when, .. } if policy.facet_active(when) => Some(handler),
         _ => None,
     })
 }
@@ -358,7 +436,10 @@ pub fn listing(arch: Arch) -> String {
         let route = match e.route {
             Route::Allow => "allow".to_string(),
             Route::Notify { when: Facet::Hostname, .. } => "notify (with --hostname)".to_string(),
+            Route::Notify { when: Facet::Vfs, native_if: None, .. } => "notify (the view)".to_string(),
+            Route::Notify { when: Facet::Vfs, native_if: Some(_), .. } => "notify unless dirfd".to_string(),
             Route::Check(_) => "check args".to_string(),
+            Route::TracePath => "trace (the view)".to_string(),
             Route::Deny(Deny::Errno(errno)) => {
                 format!("deny {}", condo_syscalls::decode::errno_name(errno).unwrap_or("E?"))
             }
@@ -377,7 +458,7 @@ pub fn supervisor_denials(policy: &Policy) -> Vec<Option<(i32, &'static str)>> {
         Route::Deny(Deny::Errno(errno)) => Some((errno, e.why)),
         // Only calls that failed the check reach the supervisor.
         Route::Check(rule) if !rule.pretends() => Some((EPERM, e.why)),
-        Route::Check(_) | Route::Allow | Route::Notify { .. } => None,
+        Route::Check(_) | Route::Allow | Route::Notify { .. } | Route::TracePath => None,
     })
 }
 

@@ -33,7 +33,9 @@ fn setup() -> Scratch {
 }
 
 fn base(sc: &Scratch, program: &str) -> condo::Command {
-    let mut c = Sandbox::new().command(program);
+    // The scratch directory is the guest's workspace: bound writable.
+    let ws = condo::vfs::MountSpec::Bind { src: sc.path().into(), dest: sc.path().into(), writable: true };
+    let mut c = Sandbox::new().mounts(&[ws]).expect("a valid view").command(program);
     c.env("PATH", STD_PATH).env("HOME", sc.path()).env("LC_ALL", "C").current_dir(sc.path());
     c
 }

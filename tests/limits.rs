@@ -162,7 +162,9 @@ fn report_dash_prints_a_summary_on_stderr() {
     o.assert_code(7);
     assert_eq!(o.out(), "box\n");
     assert!(o.err().contains("sandbox: exited with 7"), "{o:?}");
-    assert!(o.err().contains("answered by the supervisor: uname 1"), "{o:?}");
+    // Path calls are answered in the view too; uname is among the counts.
+    assert!(o.err().contains("answered by the supervisor: "), "{o:?}");
+    assert!(o.err().contains("uname 1"), "{o:?}");
 }
 
 #[test]

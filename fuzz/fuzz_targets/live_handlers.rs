@@ -53,7 +53,8 @@ fn drop_privileges() {
 }
 
 fn guest_binary() -> std::path::PathBuf {
-    let out = std::env::temp_dir().join(format!("condo-fuzz-syscall-server-{}", std::process::id()));
+    // Not under /tmp: the default view replaces it with a private one.
+    let out = std::path::Path::new("/var/tmp").join(format!("condo-fuzz-syscall-server-{}", std::process::id()));
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/guests/syscall_server.c");
     let st = std::process::Command::new("gcc").args(["-O1", "-static", "-o"]).arg(&out).arg(src).status();
     assert!(st.map(|s| s.success()).unwrap_or(false), "building the guest");

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use condo::limits::{human_bytes, parse_bytes, parse_duration};
+use condo::vfs::MountSpec;
 use condo::{Error, LaunchError, LimitKind, Limits, Report, Sandbox, TraceConfig, TraceFormat, TraceTarget};
 
 /// Exit status when the sandbox itself could not be set up.
@@ -81,6 +82,48 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 
+    /// Host DIR (read-only) is the guest's /, nothing else until added.
+    /// Must come before the other mount flags.
+    #[arg(long, value_name = "DIR", action = ArgAction::Append, help_heading = "Filesystem view")]
+    root: Vec<PathBuf>,
+
+    /// Start from an empty / instead of the default view (the host's /
+    /// read-only, a private /tmp, a minimal /dev and /proc).
+    #[arg(long, action = ArgAction::Count, help_heading = "Filesystem view")]
+    empty: u8,
+
+    /// Show host SRC read-only at DEST.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DEST"], action = ArgAction::Append, help_heading = "Filesystem view")]
+    ro_bind: Vec<PathBuf>,
+
+    /// Show host SRC at DEST, writable.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DEST"], action = ArgAction::Append, help_heading = "Filesystem view")]
+    bind: Vec<PathBuf>,
+
+    /// A private, empty, writable directory at DEST, removed at the end.
+    #[arg(long, value_name = "DEST", action = ArgAction::Append, help_heading = "Filesystem view")]
+    tmpfs: Vec<PathBuf>,
+
+    /// Size limit of the --tmpfs before it.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, action = ArgAction::Append, help_heading = "Filesystem view")]
+    size: Vec<u64>,
+
+    /// PATH and everything under it do not exist (ENOENT).
+    #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = "Filesystem view")]
+    hide: Vec<PathBuf>,
+
+    /// A minimal /dev (null, zero, full, random, urandom, tty, fd, std*, shm).
+    #[arg(long, action = ArgAction::Count, help_heading = "Filesystem view")]
+    dev: u8,
+
+    /// A /proc showing the sandbox's processes only.
+    #[arg(long, action = ArgAction::Count, help_heading = "Filesystem view")]
+    proc: u8,
+
+    /// The guest's working directory (a path in its view).
+    #[arg(long, value_name = "DIR", action = ArgAction::Append, help_heading = "Filesystem view")]
+    chdir: Vec<PathBuf>,
+
     /// Print the routing table (every syscall's path and why) and exit.
     #[arg(long, exclusive = true)]
     list_syscalls: bool,
@@ -90,8 +133,65 @@ struct Cli {
     command: Vec<OsString>,
 }
 
-fn sandbox(cli: &Cli) -> Sandbox {
-    let mut sb = Sandbox::new();
+/// The mount flags in command-line order (clap groups values by flag).
+fn mount_specs(m: &ArgMatches) -> Result<Vec<MountSpec>, String> {
+    let mut at: Vec<(usize, MountSpec)> = Vec::new();
+    let paths = |id: &str| -> Vec<(usize, PathBuf)> {
+        match (m.indices_of(id), m.get_many::<PathBuf>(id)) {
+            (Some(i), Some(v)) => i.zip(v.cloned()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let flags = |id: &str| -> Vec<usize> {
+        // A count flag has a default, which has an index too.
+        if m.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+            return Vec::new();
+        }
+        m.indices_of(id).map(|i| i.collect()).unwrap_or_default()
+    };
+    for (i, host) in paths("root") {
+        at.push((i, MountSpec::Root { host }));
+    }
+    for i in flags("empty") {
+        at.push((i, MountSpec::Empty));
+    }
+    for (id, writable) in [("ro_bind", false), ("bind", true)] {
+        for pair in paths(id).chunks(2) {
+            if let [(i, src), (_, dest)] = pair {
+                at.push((*i, MountSpec::Bind { src: src.clone(), dest: dest.clone(), writable }));
+            }
+        }
+    }
+    for (i, dest) in paths("tmpfs") {
+        at.push((i, MountSpec::Tmpfs { dest, size: None }));
+    }
+    for (i, path) in paths("hide") {
+        at.push((i, MountSpec::Hide { path }));
+    }
+    for i in flags("dev") {
+        at.push((i, MountSpec::Dev));
+    }
+    for i in flags("proc") {
+        at.push((i, MountSpec::Proc));
+    }
+    for (i, dir) in paths("chdir") {
+        at.push((i, MountSpec::Chdir(dir)));
+    }
+    at.sort_by_key(|(i, _)| *i);
+    // --size belongs to the --tmpfs before it.
+    if let (Some(idx), Some(sizes)) = (m.indices_of("size"), m.get_many::<u64>("size")) {
+        for (i, &bytes) in idx.zip(sizes) {
+            match at.iter_mut().rev().find(|(j, _)| *j < i) {
+                Some((_, MountSpec::Tmpfs { size, .. })) => *size = Some(bytes),
+                _ => return Err("--size must follow the --tmpfs it applies to".into()),
+            }
+        }
+    }
+    Ok(at.into_iter().map(|(_, s)| s).collect())
+}
+
+fn sandbox(cli: &Cli, mounts: &[MountSpec]) -> Result<Sandbox, Error> {
+    let mut sb = Sandbox::new().mounts(mounts)?;
     if let Some(h) = &cli.hostname {
         sb = sb.hostname(h.clone());
     }
@@ -112,7 +212,7 @@ fn sandbox(cli: &Cli) -> Sandbox {
         max_files: cli.max_files,
         max_file_size: cli.max_file_size,
     };
-    sb.limits(limits).account(cli.report.is_some())
+    Ok(sb.limits(limits).account(cli.report.is_some()))
 }
 
 /// One line saying which limit ended the run.
@@ -165,12 +265,15 @@ fn fail(msg: impl std::fmt::Display, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn run(cli: Cli) -> ExitCode {
+fn run(cli: Cli, mounts: Vec<MountSpec>) -> ExitCode {
     if cli.list_syscalls {
         print!("{}", condo::table::listing(condo_syscalls::Arch::native()));
         return ExitCode::SUCCESS;
     }
-    let sb = sandbox(&cli);
+    let sb = match sandbox(&cli, &mounts) {
+        Ok(sb) => sb,
+        Err(e) => return fail(format!("cannot set up the sandbox: {e}"), EXIT_SETUP),
+    };
     if let Some(p) = &cli.report {
         // Refuse an unwritable report path before running anything.
         if p.as_os_str() != "-" {
@@ -238,8 +341,12 @@ fn run(cli: Cli) -> ExitCode {
 const USAGE: &str = "Usage: sandbox-run [OPTIONS] [--] COMMAND [ARG]...";
 
 fn main() -> ExitCode {
-    match Cli::try_parse() {
-        Ok(cli) => run(cli),
+    let parsed = Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    match parsed {
+        Ok((cli, m)) => match mount_specs(&m) {
+            Ok(mounts) => run(cli, mounts),
+            Err(msg) => fail(format!("{msg}\n{USAGE}"), 2),
+        },
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {

@@ -138,6 +138,20 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
+                ArgRule::DirFd(a) => vec![
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
+                    jump(JSET_K, 0x8000_0000, 0, 1),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
+                ArgRule::DirFds(a, b) => vec![
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
+                    jump(JSET_K, 0x8000_0000, 2, 0),
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(b))),
+                    jump(JSET_K, 0x8000_0000, 0, 1),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
                 ArgRule::IoctlRequest => {
                     let n = DENIED_IOCTLS.len();
                     let mut v = vec![stmt(LD_W_ABS, off_arg_lo(1))];

@@ -56,9 +56,13 @@ pub enum TraceData {
     /// it against the process limit, failing it with EAGAIN past the limit
     /// (and logs it when tracing).
     Spawn,
+    /// A call whose path the kernel itself resolves (chdir, execve): the
+    /// tracer resolves it in the view and points the call at the host path.
+    Path,
 }
 
 const TRACE_SPAWN: u16 = 0x1000;
+const TRACE_PATH: u16 = 0x2000;
 
 impl TraceData {
     /// Encodes into the 16 bits carried by `SECCOMP_RET_TRACE`.
@@ -67,6 +71,7 @@ impl TraceData {
             TraceData::Log => 0,
             TraceData::Deny(e) => e & 0x0fff,
             TraceData::Spawn => TRACE_SPAWN,
+            TraceData::Path => TRACE_PATH,
         }
     }
 
@@ -75,6 +80,7 @@ impl TraceData {
         match data {
             0 => TraceData::Log,
             TRACE_SPAWN => TraceData::Spawn,
+            TRACE_PATH => TraceData::Path,
             d => TraceData::Deny(d & 0x0fff),
         }
     }
@@ -111,6 +117,11 @@ pub enum ArgRule {
     /// every notified call with it); the guest's protection from the host
     /// user's other processes is not the sandbox's to give.
     PrctlDumpable,
+    /// `*at(dirfd, ...)`: `dirfd` (this argument, as an int) is a real fd,
+    /// not `AT_FDCWD`.
+    DirFd(u8),
+    /// Both directory fd arguments are real fds (`renameat`, `linkat`).
+    DirFds(u8, u8),
 }
 
 /// Namespace flags of clone(2) (CLONE_NEWTIME is omitted: on clone(2) its
@@ -141,6 +152,8 @@ impl ArgRule {
             ArgRule::Personality => lo(0) == 0 || lo(0) == 0xffff_ffff,
             ArgRule::IoctlRequest => !DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
+            ArgRule::DirFd(a) => lo(a as usize) & 0x8000_0000 == 0,
+            ArgRule::DirFds(a, b) => lo(a as usize) & 0x8000_0000 == 0 && lo(b as usize) & 0x8000_0000 == 0,
         }
     }
 

@@ -4,6 +4,7 @@
 //! they reach the guest only through [`GuestMemory`], so they are shared by
 //! every backend and unit-tested against an in-memory fake.
 
+pub mod fs;
 pub mod identity;
 
 use condo_syscalls::Sysno;
@@ -24,14 +25,36 @@ pub struct Call {
 }
 
 /// What the supervisor should answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Reply {
     /// Return this value (the call was emulated).
     Value(i64),
+    /// Install a duplicate of this fd in the guest and return its number
+    /// (`SECCOMP_ADDFD_FLAG_SEND`).
+    Fd {
+        /// The supervisor's fd.
+        fd: std::os::fd::OwnedFd,
+        /// `O_CLOEXEC` on the guest's copy.
+        cloexec: bool,
+    },
     /// Let the kernel run the call as the guest made it. Only where the
     /// kernel itself enforces the same rule: another guest thread may change
     /// pointed-to memory after the handler looked at it.
     Continue,
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        use std::os::fd::AsRawFd;
+        match (self, other) {
+            (Reply::Value(a), Reply::Value(b)) => a == b,
+            (Reply::Continue, Reply::Continue) => true,
+            (Reply::Fd { fd: a, cloexec: x }, Reply::Fd { fd: b, cloexec: y }) => {
+                a.as_raw_fd() == b.as_raw_fd() && x == y
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The state a handler may consult.
@@ -40,6 +63,10 @@ pub struct Ctx<'a> {
     pub mem: &'a dyn GuestMemory,
     /// The sandbox's identity (hostname, ...).
     pub identity: &'a Identity,
+    /// The filesystem view, when the sandbox has one.
+    pub vfs: Option<&'a crate::vfs::Host>,
+    /// Whether a host pid is one of the sandbox's processes.
+    pub in_sandbox: &'a dyn Fn(libc::pid_t) -> bool,
 }
 
 /// Every handler: decide, don't act.

@@ -119,7 +119,13 @@ pub(super) fn run(p: &Prepared, sock: RawFd) -> ! {
         fail(sock, Stage::NoNewPrivs, errno(), 125);
     }
 
-    if p.landlock_abi > 0 {
+    if p.landlock_ruleset >= 0 {
+        // SAFETY: the ruleset fd is the parent's, open across fork; no_new_privs is set.
+        let r = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, p.landlock_ruleset, 0u32) };
+        if r != 0 {
+            fail(sock, Stage::Landlock, errno(), 125);
+        }
+    } else if p.landlock_abi > 0 {
         enter_landlock_domain(sock, p.landlock_abi);
     }
 

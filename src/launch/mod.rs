@@ -122,6 +122,9 @@ pub struct Spec {
     /// Landlock ABI for the guest's domain (0: none); the supervisor sets
     /// it from the probe it reports.
     pub landlock_abi: u32,
+    /// A ready Landlock ruleset (the view's filesystem rules) the child
+    /// enters instead of the scope-only domain.
+    pub landlock_ruleset: Option<OwnedFd>,
 }
 
 /// [`Spec`] with the pointer arrays execve wants. Lives on the forking
@@ -142,6 +145,8 @@ pub(crate) struct Prepared {
     pub(crate) handshake_dumpable: bool,
     /// Landlock ABI to use for the guest's domain (0: none).
     pub(crate) landlock_abi: u32,
+    /// The view's ruleset fd, or -1.
+    pub(crate) landlock_ruleset: RawFd,
     // Own the strings the pointers point into.
     _spec: Spec,
 }
@@ -167,6 +172,7 @@ impl Prepared {
             envp_ptrs,
             handshake_dumpable: nix::sys::prctl::get_dumpable().map(|d| !d).unwrap_or(false),
             landlock_abi: spec.landlock_abi,
+            landlock_ruleset: spec.landlock_ruleset.as_ref().map_or(-1, |f| f.as_raw_fd()),
             rlimits: spec
                 .rlimits
                 .iter()

@@ -16,6 +16,7 @@ pub(crate) mod monitor;
 pub(crate) mod notify;
 pub(crate) mod tracer;
 pub(crate) mod tree;
+mod view;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::thread::JoinHandleExt;
@@ -134,7 +135,19 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     let _ = sys::set_dumpable(false);
     let landlock_abi = sys::landlock_abi();
     let arch = condo_syscalls::Arch::native();
-    let resolved = Arc::new(table::resolve(arch, policy));
+    let vfs = match &policy.view {
+        Some(v) => Some(Arc::new(crate::vfs::Host::new(v.clone())?)),
+        None => None,
+    };
+    let mut landlock_fs = false;
+    if let Some(host) = &vfs {
+        view::translate(host, &mut spec)?;
+        if let Some(abi) = landlock_abi {
+            spec.landlock_ruleset = Some(view::ruleset(host, abi)?);
+            landlock_fs = true;
+        }
+    }
+    let resolved = Arc::new(table::resolve_with(arch, policy, landlock_fs));
     spec.filter = crate::filter::emit(&resolved);
     spec.landlock_abi = landlock_abi.unwrap_or(0);
     let handlers = table::notify_handlers(policy);
@@ -159,6 +172,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         tree: Arc::clone(&tree),
         max_procs: policy.limits.max_procs,
         accounting,
+        vfs: vfs.clone(),
     };
     let tracer_done = Arc::clone(&done);
     let tracer = std::thread::Builder::new()
@@ -231,6 +245,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             tree: Arc::clone(&tree),
             identity,
             trace,
+            vfs: vfs.clone(),
         };
         let join = match std::thread::Builder::new().name("condo-notify".into()).spawn(move || w.run()) {
             Ok(j) => j,

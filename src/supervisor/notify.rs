@@ -39,6 +39,8 @@ pub(crate) struct Worker {
     pub tree: Arc<super::tree::Tree>,
     pub identity: Identity,
     pub trace: Option<Arc<TraceSink>>,
+    /// The filesystem view, when the sandbox has one.
+    pub vfs: Option<Arc<crate::vfs::Host>>,
 }
 
 /// A notification that has been received and not yet answered. Answering
@@ -48,9 +50,20 @@ struct Pending {
 }
 
 impl Pending {
-    fn answer(self, listener: BorrowedFd<'_>, reply: Result<Reply, Errno>) {
+    /// Answers; returns what the guest's call returns (None: nobody to
+    /// answer).
+    fn answer(self, listener: BorrowedFd<'_>, reply: Result<Reply, Errno>) -> Option<i64> {
         let mut resp = libc::seccomp_notif_resp { id: self.id, val: 0, error: 0, flags: 0 };
         match reply {
+            Ok(Reply::Fd { fd, cloexec }) => {
+                // ADDFD with SEND answers the call itself; on failure (the
+                // guest is out of fds, or gone) it has not been answered.
+                match sys::notif_addfd_send(listener, self.id, fd.as_fd(), cloexec) {
+                    Ok(n) => return Some(i64::from(n)),
+                    Err(Errno::ENOENT) => return None,
+                    Err(e) => resp.error = -(e as i32),
+                }
+            }
             Ok(Reply::Value(v)) => resp.val = v,
             Ok(Reply::Continue) => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
             Err(e) => resp.error = -(e as i32),
@@ -58,6 +71,13 @@ impl Pending {
         // ENOENT: the guest thread died or was interrupted meanwhile; there
         // is nobody to answer.
         let _ = sys::notif_send(listener, &resp);
+        if resp.flags != 0 {
+            None
+        } else if resp.error != 0 {
+            Some(i64::from(resp.error))
+        } else {
+            Some(resp.val)
+        }
     }
 }
 
@@ -181,24 +201,27 @@ impl Worker {
                 }
             };
             let mem = CheckedMemory { inner: ProcessMemory::new(call.tid), listener, id: notif.id };
-            let mut ctx = Ctx { mem: &mem, identity: &self.identity };
+            let tree = &self.tree;
+            let in_sandbox = |pid: libc::pid_t| tree.contains(pid);
+            let mut ctx =
+                Ctx { mem: &mem, identity: &self.identity, vfs: self.vfs.as_deref(), in_sandbox: &in_sandbox };
             // A handler bug must not take the supervisor (and with it every
             // guest) down: the guest gets an error for this call instead.
             let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, &call))).unwrap_or(Err(Errno::ENOSYS));
-            if let Some(t) = &self.trace {
-                let args = decode_args(call.sysno, &call.args, Some(&mem.inner), &DecodeOptions::default());
-                let ret = match reply {
-                    Ok(Reply::Value(v)) => Some(v),
-                    Ok(Reply::Continue) => None,
-                    Err(e) => Some(-(e as i64)),
-                };
-                t.record(&Event { tid: call.tid, sysno: call.sysno, args: &args, ret, path: Path::Notify });
-            }
             if reply == Err(Errno::ESRCH) && !sys::notif_id_valid(listener, pending.id) {
                 // The thread is gone; nothing to answer.
                 return;
             }
-            pending.answer(listener, reply);
+            // Decoded before answering: the guest may reuse its memory once
+            // it runs again.
+            let args = self
+                .trace
+                .as_ref()
+                .map(|_| decode_args(call.sysno, &call.args, Some(&mem.inner), &DecodeOptions::default()));
+            let ret = pending.answer(listener, reply);
+            if let (Some(t), Some(args)) = (&self.trace, args) {
+                t.record(&Event { tid: call.tid, sysno: call.sysno, args: &args, ret, path: Path::Notify });
+            }
         }
     }
 }

@@ -84,6 +84,11 @@ pub(crate) struct Tracer {
     accounting: bool,
     /// What our filter decides, to re-derive verdicts at seccomp stops.
     resolved: Arc<Resolved>,
+    /// The filesystem view, for the paths the kernel resolves itself.
+    vfs: Option<Arc<crate::vfs::Host>>,
+    /// The guest program runs: execs before it are the launcher's, whose
+    /// paths are host paths already.
+    launched: bool,
 }
 
 /// How the tracer is configured.
@@ -93,6 +98,7 @@ pub(crate) struct Config {
     pub tree: Arc<Tree>,
     pub max_procs: Option<u32>,
     pub accounting: bool,
+    pub vfs: Option<Arc<crate::vfs::Host>>,
 }
 
 impl Tracer {
@@ -114,6 +120,8 @@ impl Tracer {
             zombies: std::collections::HashSet::new(),
             accounting: cfg.accounting,
             resolved: cfg.resolved,
+            vfs: cfg.vfs,
+            launched: false,
         }
     }
 
@@ -235,6 +243,7 @@ impl Tracer {
                 self.resume(pid, 0);
             }
             e if e == PtraceEvent::PTRACE_EVENT_EXEC as i32 => {
+                self.launched = true;
                 // A non-leader thread that execs takes over the leader's tid;
                 // its old tid vanishes without an exit notification.
                 if let Ok(former) = ptrace::getevent(pid) {
@@ -310,6 +319,24 @@ impl Tracer {
         if !self.logging && pid == self.main && sysno == Some(Sysno::execve) {
             self.logging = true;
         }
+        if ours == TraceData::Path && self.launched {
+            if let (Some(host), Some(sysno)) = (&self.vfs, sysno) {
+                let tree = Arc::clone(&self.tree);
+                let in_sandbox = move |p: libc::pid_t| tree.contains(p);
+                let mut new = regs;
+                match super::view::translate_call(host, &in_sandbox, pid.as_raw(), sysno, &mut new) {
+                    Ok(()) if new.rdi != regs.rdi || new.rsi != regs.rsi => {
+                        let _ = sys::ptrace_setregs(pid.as_raw(), new);
+                    }
+                    Ok(()) => {}
+                    Err(e) => {
+                        fail_call(pid, regs, e as i32);
+                        self.log_refusal(pid, Some(sysno), &raw, e as i32);
+                        return self.resume(pid, 0);
+                    }
+                }
+            }
+        }
         match ours {
             TraceData::Deny(errno) => {
                 // Always refused, even if the number does not decode.
@@ -325,7 +352,7 @@ impl Tracer {
                 }
                 self.log_refusal(pid, sysno, &raw, errno);
             }
-            TraceData::Log | TraceData::Spawn => {
+            TraceData::Log | TraceData::Spawn | TraceData::Path => {
                 if let (Some(sysno), true, true) = (sysno, self.logging, self.trace.is_some()) {
                     let args = decode(pid, sysno, &raw);
                     if let Some(t) = self.tasks.get_mut(&pid) {

@@ -109,6 +109,11 @@ impl Tree {
         }
     }
 
+    /// Whether `tid` is one of the sandbox's tasks.
+    pub(crate) fn contains(&self, tid: i32) -> bool {
+        self.lock().tasks.contains(&tid)
+    }
+
     pub(crate) fn remove(&self, tid: i32) {
         self.lock().tasks.remove(&tid);
     }

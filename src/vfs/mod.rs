@@ -22,9 +22,10 @@
 //! against a deliberately simple reference model with proptest, and fuzzed
 //! (`fuzz/fuzz_targets/resolve_path.rs`).
 
+pub mod grants;
+pub mod host;
 #[cfg(test)]
 mod kernel_check;
-pub mod grants;
 pub mod mount;
 mod path;
 #[cfg(test)]
@@ -32,6 +33,7 @@ mod reference;
 pub mod resolve;
 
 pub use grants::{covered, grants, Grant};
-pub use mount::{Base, Lookup, Mount, MountError, MountId, MountKind, MountSpec, Origin, Synthetic, View};
+pub use host::{GuestCtx, Host, HostError};
+pub use mount::{build_view, Base, Lookup, Mount, MountError, MountId, MountKind, MountSpec, Origin, Synthetic, View};
 pub use path::{GuestPath, PathError, NAME_MAX, PATH_MAX};
 pub use resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved, MAX_SYMLINKS};

@@ -362,6 +362,17 @@ pub enum MountError {
         /// The path as given.
         path: PathBuf,
     },
+    /// A host path given to a mount flag does not exist or cannot be
+    /// reached.
+    #[error("{flag} {path:?}: {reason}")]
+    SourceMissing {
+        /// The flag.
+        flag: &'static str,
+        /// The host path.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// `--hide /`: a view needs a root.
     #[error("--hide /: the root cannot be hidden")]
     HideRoot {
@@ -412,7 +423,8 @@ impl MountError {
             | MountError::NulByte { flag, .. }
             | MountError::NameTooLong { flag, .. }
             | MountError::BaseAfterMount { flag, .. }
-            | MountError::ConflictingBase { flag, .. } => flag,
+            | MountError::ConflictingBase { flag, .. }
+            | MountError::SourceMissing { flag, .. } => flag,
             MountError::HideRoot { .. } => "--hide",
             MountError::UpperOverlapsSource { .. } => "--overlay",
         }
@@ -431,6 +443,7 @@ impl MountError {
             | MountError::BaseAfterMount { at, .. }
             | MountError::ConflictingBase { at, .. }
             | MountError::UpperOverlapsSource { at, .. } => *at,
+            MountError::SourceMissing { .. } => Origin::Base,
         }
     }
 }
@@ -639,7 +652,7 @@ impl View {
 
     /// The longest-prefix mount, hidden or not, and where the rest of the
     /// path starts in its bytes.
-    pub(crate) fn find(&self, path: &GuestPath) -> Option<(&Mount, usize)> {
+    pub(crate) fn find<'s>(&'s self, path: &GuestPath) -> Option<(&'s Mount, usize)> {
         self.mounts
             .iter()
             .filter_map(|m| Some((m, path.len() - path.strip_prefix(&m.dest)?.len())))
@@ -826,4 +839,69 @@ mod tests {
         )
         .is_ok());
     }
+}
+
+/// Builds a view from mount flags as a user gives them: relative host
+/// paths (and relative destinations) are taken from the caller's working
+/// directory, sources must exist, and `--root`/`--empty` choose the base.
+pub fn build_view(specs: &[MountSpec]) -> Result<View, MountError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    let exists = |flag: &'static str, p: &Path| -> Result<PathBuf, MountError> {
+        let p = abs(p);
+        match std::fs::metadata(&p) {
+            Ok(_) => Ok(normalize(&p)),
+            Err(e) => Err(MountError::SourceMissing { flag, path: p, reason: e.to_string() }),
+        }
+    };
+    let mut out = Vec::with_capacity(specs.len());
+    for s in specs {
+        let flag = s.flag();
+        out.push(match s {
+            MountSpec::Root { host } => {
+                let host = exists(flag, host)?;
+                if !host.is_dir() {
+                    return Err(MountError::SourceMissing { flag, path: host, reason: "not a directory".into() });
+                }
+                MountSpec::Root { host }
+            }
+            MountSpec::Bind { src, dest, writable } => {
+                MountSpec::Bind { src: exists(flag, src)?, dest: normalize(&abs(dest)), writable: *writable }
+            }
+            MountSpec::Tmpfs { dest, size } => MountSpec::Tmpfs { dest: normalize(&abs(dest)), size: *size },
+            MountSpec::Overlay { src, dest, upper } => MountSpec::Overlay {
+                src: exists(flag, src)?,
+                dest: normalize(&abs(dest)),
+                upper: match upper {
+                    Some(u) => Some(exists("--upper", u)?),
+                    None => None,
+                },
+            },
+            MountSpec::Hide { path } => MountSpec::Hide { path: normalize(&abs(path)) },
+            other => other.clone(),
+        });
+    }
+    let base = match out.first() {
+        Some(MountSpec::Root { host }) => Base::Root(host.clone()),
+        Some(MountSpec::Empty) => Base::Empty,
+        _ => Base::HostReadOnly,
+    };
+    let rest = if matches!(base, Base::HostReadOnly) { &out[..] } else { &out[1..] };
+    View::build(base, rest)
+}
+
+/// Folds `.` and `..` lexically (a host path the caller typed, like
+/// `realpath -s`); symlinks are the host's and stay.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
 }

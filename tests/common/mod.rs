@@ -66,6 +66,14 @@ pub fn give_tree_to_guest(path: &Path) {
     }
 }
 
+/// Where scratch directories and built guests live: not under /tmp, which
+/// the default view replaces with a private one, so the guest finds them
+/// (read-only, unless a test binds them) at the same path as the host.
+/// `CONDO_TEST_TMP` overrides `/var/tmp`.
+pub fn test_tmp() -> PathBuf {
+    std::env::var_os("CONDO_TEST_TMP").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/tmp"))
+}
+
 /// A per-test scratch directory the guest user owns; removed on drop.
 pub struct Scratch {
     dir: tempfile::TempDir,
@@ -74,8 +82,10 @@ pub struct Scratch {
 impl Scratch {
     /// A fresh, empty scratch directory.
     pub fn new() -> Scratch {
-        let dir =
-            tempfile::Builder::new().prefix("condo-test-").tempdir_in("/tmp").expect("creating a scratch directory");
+        let dir = tempfile::Builder::new()
+            .prefix("condo-test-")
+            .tempdir_in(test_tmp())
+            .expect("creating a scratch directory");
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod scratch");
         give_to_guest(dir.path());
         Scratch { dir }
@@ -158,8 +168,9 @@ where
     c
 }
 
-/// `sandbox-run OPTS... -- ARGV...` (as the guest user, in the scratch
-/// directory).
+/// `sandbox-run --bind S S OPTS... -- ARGV...` (as the guest user, in the
+/// scratch directory S, which the guest may write as before the view
+/// existed).
 pub fn sandboxed<I, S, J, T>(s: &Scratch, opts: J, argv: I) -> Command
 where
     I: IntoIterator<Item = S>,
@@ -168,7 +179,7 @@ where
     T: AsRef<OsStr>,
 {
     let mut c = as_guest_user(s.path(), sandbox_run());
-    c.args(opts).arg("--").args(argv);
+    c.arg("--bind").arg(s.path()).arg(s.path()).args(opts).arg("--").args(argv);
     c
 }
 
@@ -492,7 +503,7 @@ fn guest_dir() -> &'static Path {
     GUEST_DIR.get_or_init(|| {
         let d = tempfile::Builder::new()
             .prefix("condo-guests-")
-            .tempdir_in("/tmp")
+            .tempdir_in(test_tmp())
             .expect("creating the guest build directory")
             .keep();
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).expect("chmod guest dir");

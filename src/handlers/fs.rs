@@ -1,0 +1,860 @@
+//! Path family: every call that names a file is answered in the guest's
+//! view. The path is read from guest memory once, resolved by
+//! [`crate::vfs::Host`], and the supervisor either opens the result and
+//! injects the fd, or performs the operation itself on an fd it opened
+//! beneath the mount's root. The guest's memory is never consulted again,
+//! so a second guest thread rewriting the path changes nothing.
+//!
+//! Writes under a read-only mount fail with `EROFS` before the host is
+//! touched (devices, fifos and sockets excepted, as on a read-only
+//! filesystem).
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use condo_syscalls::Sysno;
+use nix::errno::Errno;
+
+use super::{Call, Ctx, Reply};
+use crate::memory::GuestAddr;
+use crate::sys;
+use crate::vfs::{GuestCtx, GuestPath, Host, Mount, MountKind, NodeKind, PATH_MAX};
+
+const AT_FDCWD: i32 = libc::AT_FDCWD;
+
+fn host<'a>(ctx: &Ctx<'a>) -> Result<&'a Host, Errno> {
+    ctx.vfs.ok_or(Errno::ENOSYS)
+}
+
+/// Reads a path argument: `EFAULT` for a bad pointer, `ENAMETOOLONG` when
+/// no NUL comes within `PATH_MAX` bytes.
+fn read_path(ctx: &Ctx<'_>, addr: u64) -> Result<Vec<u8>, Errno> {
+    let a = GuestAddr::new(addr).ok_or(Errno::EFAULT)?;
+    let p = ctx.mem.read_cstr(a, PATH_MAX)?;
+    if p.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(p)
+}
+
+fn arg_i32(v: u64) -> i32 {
+    v as u32 as i32
+}
+
+/// The guest path of the directory a relative path starts from: the
+/// thread's cwd or the directory fd, mapped back into the view.
+fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<GuestPath, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(GuestPath::root());
+    }
+    let h = host(ctx)?;
+    let link = if dirfd == AT_FDCWD { format!("/proc/{tid}/cwd") } else { format!("/proc/{tid}/fd/{dirfd}") };
+    let target =
+        crate::vfs::host::read_proc_link(&link).map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e })?;
+    if target.first() != Some(&b'/') {
+        return Err(Errno::ENOTDIR);
+    }
+    h.guest_path_of(&target).ok_or(Errno::ENOENT)
+}
+
+/// `base` joined with `path` when that needs no resolution (no `..`, no
+/// trailing slash): the candidate for the fast path.
+fn lexical(base: &GuestPath, path: &[u8]) -> Option<GuestPath> {
+    if path.ends_with(b"/") || path.split(|&b| b == b'/').any(|c| c == b"..") {
+        return None;
+    }
+    if path.first() == Some(&b'/') {
+        GuestPath::new(path).ok()
+    } else {
+        let mut full = base.as_bytes().to_vec();
+        full.push(b'/');
+        full.extend_from_slice(path);
+        GuestPath::new(&full).ok()
+    }
+}
+
+/// What a path names, opened `O_PATH|O_NOFOLLOW` on the host.
+struct Found<'h> {
+    fd: OwnedFd,
+    mount: &'h Mount,
+    rest: Vec<u8>,
+    kind: Option<NodeKind>,
+}
+
+fn guest_ctx<'a>(ctx: &'a Ctx<'_>, call: &Call) -> GuestCtx<'a> {
+    GuestCtx { tid: call.tid, in_sandbox: ctx.in_sandbox }
+}
+
+const O_PATH_NOFOLLOW: i32 = libc::O_PATH | libc::O_NOFOLLOW;
+
+/// Finds an existing node: the fast path first (one `openat2`), the full
+/// resolution when it meets a symlink.
+fn locate<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], follow: bool) -> Result<Found<'h>, Errno> {
+    let h = host(ctx)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let b = base(ctx, call.tid, dirfd, path)?;
+    if let Some(abs) = lexical(&b, path) {
+        if let Some(at) = h.fast_lookup(&abs) {
+            match h.open_at(&at, O_PATH_NOFOLLOW, 0) {
+                Err(Errno::ELOOP) => {}
+                Err(e) => return Err(e),
+                Ok(fd) => {
+                    let st = sys::fstat(fd.as_fd())?;
+                    if !(follow && st.st_mode & libc::S_IFMT == libc::S_IFLNK) {
+                        let mount = h.view().find(&abs).ok_or(Errno::ENOENT)?.0;
+                        let rest = at.rest.to_vec();
+                        return Ok(Found { fd, mount, rest, kind: None });
+                    }
+                }
+            }
+        }
+    }
+    let g = guest_ctx(ctx, call);
+    let r = h.resolve(&g, &b, path, follow, false)?;
+    let fd = h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?;
+    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), kind: r.kind().cloned() })
+}
+
+/// Where a name is to be made or removed: its parent directory (opened
+/// `O_PATH`) and the last name.
+struct Place<'h> {
+    parent: OwnedFd,
+    name: CString,
+    mount: &'h Mount,
+    rest: Vec<u8>,
+    exists: Option<NodeKind>,
+    root: bool,
+}
+
+fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Place<'h>, Errno> {
+    let h = host(ctx)?;
+    let b = base(ctx, call.tid, dirfd, path)?;
+    let g = guest_ctx(ctx, call);
+    let r = h.resolve(&g, &b, path, false, true)?;
+    let mount = r.mount();
+    if matches!(mount.kind(), MountKind::Hidden) || r.is_skeleton() {
+        // A directory the mount table makes: nothing may be made in it
+        // on the host below.
+        return Err(if r.exists() { Errno::EBUSY } else { Errno::EACCES });
+    }
+    let rest = r.rest().to_vec();
+    let (parent_rest, name): (&[u8], &[u8]) = match rest.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (&[][..], &rest[..]),
+    };
+    let root = rest.is_empty();
+    let lookup = crate::vfs::Lookup { mount, rest: parent_rest };
+    let parent = if root {
+        h.open_at(&crate::vfs::Lookup { mount, rest: b"" }, libc::O_PATH | libc::O_DIRECTORY, 0)?
+    } else {
+        h.open_at(&lookup, libc::O_PATH | libc::O_DIRECTORY, 0)?
+    };
+    let name = CString::new(if root { &b"."[..] } else { name }).map_err(|_| Errno::EINVAL)?;
+    Ok(Place { parent, name, mount, exists: r.kind().cloned(), rest, root })
+}
+
+fn check_writable(h: &Host, mount: &Mount, rest: &[u8]) -> Result<(), Errno> {
+    if h.writable(mount, rest) {
+        Ok(())
+    } else {
+        Err(Errno::EROFS)
+    }
+}
+
+/// `/proc/self/fd/N`: operates on exactly the node an `O_PATH` fd names,
+/// through calls that only take paths.
+fn fd_path(fd: BorrowedFd<'_>) -> CString {
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL")
+}
+
+fn is_special(fd: BorrowedFd<'_>) -> bool {
+    sys::fstat(fd).is_ok_and(|st| {
+        matches!(st.st_mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK)
+    })
+}
+
+// ---- open -------------------------------------------------------------
+
+fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32, mode: u32) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let path = read_path(ctx, path)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    let acc = flags & libc::O_ACCMODE;
+    let writes = acc != libc::O_RDONLY || flags & (libc::O_TRUNC | libc::O_TMPFILE & !libc::O_DIRECTORY) != 0;
+    let creates = flags & libc::O_CREAT != 0;
+    let b = base(ctx, call.tid, dirfd, &path)?;
+    let open = |at: &crate::vfs::Lookup<'_>| -> Result<OwnedFd, Errno> {
+        if h.writable(at.mount, at.rest) || flags & libc::O_PATH != 0 {
+            return h.open_at(at, flags, mode);
+        }
+        // Read-only: what exists may be opened for reading (and devices,
+        // fifos and sockets for writing); nothing may be made or changed.
+        match h.open_at(at, O_PATH_NOFOLLOW, 0) {
+            Ok(probe) => {
+                if writes && !is_special(probe.as_fd()) {
+                    return Err(Errno::EROFS);
+                }
+                if creates && flags & libc::O_EXCL != 0 {
+                    return Err(Errno::EEXIST);
+                }
+                h.open_at(at, flags & !(libc::O_CREAT | libc::O_EXCL), mode)
+            }
+            Err(Errno::ENOENT) if creates => Err(Errno::EROFS),
+            Err(e) => Err(e),
+        }
+    };
+    if let Some(abs) = lexical(&b, &path) {
+        if let Some(at) = h.fast_lookup(&abs) {
+            match open(&at) {
+                Err(Errno::ELOOP) => {}
+                Err(e) => return Err(e),
+                Ok(fd) => return Ok(Reply::Fd { fd, cloexec }),
+            }
+        }
+    }
+    let g = guest_ctx(ctx, call);
+    let follow = flags & libc::O_NOFOLLOW == 0;
+    let r = h.resolve(&g, &b, &path, follow, creates)?;
+    if r.is_skeleton() && !r.exists() {
+        return Err(Errno::ENOENT);
+    }
+    let fd = open(&r.lookup())?;
+    Ok(Reply::Fd { fd, cloexec })
+}
+
+/// `open(path, flags, mode)`.
+pub fn open(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    open_common(ctx, call, AT_FDCWD, call.args[0], arg_i32(call.args[1]), call.args[2] as u32)
+}
+
+/// `creat(path, mode)`.
+pub fn creat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC;
+    open_common(ctx, call, AT_FDCWD, call.args[0], flags, call.args[1] as u32)
+}
+
+/// `openat(dirfd, path, flags, mode)`.
+pub fn openat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    open_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), call.args[3] as u32)
+}
+
+/// `openat2(dirfd, path, how, size)`: flags and mode from `how`; the
+/// `RESOLVE_*` flags are the guest's own restrictions on itself and are
+/// checked in the view only for `RESOLVE_NO_SYMLINKS`-free paths (see
+/// docs/ARCHITECTURE.md).
+pub fn openat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let size = call.args[3] as usize;
+    if size < 24 {
+        return Err(Errno::EINVAL);
+    }
+    let mut how = [0u8; 24];
+    ctx.mem.read(GuestAddr::new(call.args[2]).ok_or(Errno::EFAULT)?, &mut how)?;
+    let flags = u64::from_ne_bytes(how[0..8].try_into().unwrap_or_default());
+    let mode = u64::from_ne_bytes(how[8..16].try_into().unwrap_or_default());
+    if flags > u64::from(u32::MAX) || mode > 0o7777 {
+        return Err(Errno::EINVAL);
+    }
+    open_common(ctx, call, arg_i32(call.args[0]), call.args[1], flags as i32, mode as u32)
+}
+
+// ---- stat family ------------------------------------------------------
+
+fn at_path<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: u64, at_flags: i32) -> Result<Option<Found<'h>>, Errno> {
+    let p = read_path(ctx, path)?;
+    if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            return locate(ctx, call, AT_FDCWD, b".", true).map(Some);
+        }
+        // The fd itself; notified only without Landlock (see the table).
+        return Ok(None);
+    }
+    locate(ctx, call, dirfd, &p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0).map(Some)
+}
+
+fn write_stat(ctx: &Ctx<'_>, fd: BorrowedFd<'_>, buf: u64) -> Result<Reply, Errno> {
+    let st = sys::fstat(fd)?;
+    ctx.mem.write(GuestAddr::new(buf).ok_or(Errno::EFAULT)?, sys::struct_bytes(&st))?;
+    Ok(Reply::Value(0))
+}
+
+/// `stat(path, buf)`.
+pub fn stat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
+    write_stat(ctx, f.fd.as_fd(), call.args[1])
+}
+
+/// `lstat(path, buf)`.
+pub fn lstat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, false)?;
+    write_stat(ctx, f.fd.as_fd(), call.args[1])
+}
+
+/// `newfstatat(dirfd, path, buf, flags)`.
+pub fn newfstatat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    match at_path(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[3]))? {
+        Some(f) => write_stat(ctx, f.fd.as_fd(), call.args[2]),
+        None => Ok(Reply::Continue),
+    }
+}
+
+/// `statx(dirfd, path, flags, mask, buf)`.
+pub fn statx(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let flags = arg_i32(call.args[2]);
+    match at_path(ctx, call, arg_i32(call.args[0]), call.args[1], flags)? {
+        Some(f) => {
+            let sync = flags & (libc::AT_STATX_FORCE_SYNC | libc::AT_STATX_DONT_SYNC);
+            let st = sys::statx_fd(f.fd.as_fd(), sync, call.args[3] as u32)?;
+            ctx.mem.write(GuestAddr::new(call.args[4]).ok_or(Errno::EFAULT)?, sys::struct_bytes(&st))?;
+            Ok(Reply::Value(0))
+        }
+        None => Ok(Reply::Continue),
+    }
+}
+
+/// `statfs(path, buf)`.
+pub fn statfs(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
+    let st = sys::fstatfs(f.fd.as_fd())?;
+    ctx.mem.write(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, sys::struct_bytes(&st))?;
+    Ok(Reply::Value(0))
+}
+
+// ---- access, readlink, getcwd -----------------------------------------
+
+fn access_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: i32, flags: i32) -> Result<Reply, Errno> {
+    if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let h = host(ctx)?;
+    let f = match at_path(ctx, call, dirfd, path, flags)? {
+        Some(f) => f,
+        None => return Ok(Reply::Continue),
+    };
+    if mode & libc::W_OK != 0 && !h.writable(f.mount, &f.rest) && !is_special(f.fd.as_fd()) {
+        return Err(Errno::EROFS);
+    }
+    let eff = if flags & libc::AT_EACCESS != 0 { libc::AT_EACCESS } else { 0 };
+    Errno::result(host_faccessat(&fd_path(f.fd.as_fd()), mode, eff))?;
+    Ok(Reply::Value(0))
+}
+
+fn host_faccessat(path: &CString, mode: i32, flags: i32) -> i32 {
+    match nix::unistd::faccessat(
+        nix::fcntl::AT_FDCWD,
+        path.as_c_str(),
+        nix::unistd::AccessFlags::from_bits_truncate(mode),
+        nix::fcntl::AtFlags::from_bits_truncate(flags),
+    ) {
+        Ok(()) => 0,
+        Err(e) => {
+            Errno::set_raw(e as i32);
+            -1
+        }
+    }
+}
+
+/// `access(path, mode)`.
+pub fn access(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    access_common(ctx, call, AT_FDCWD, call.args[0], arg_i32(call.args[1]), 0)
+}
+
+/// `faccessat(dirfd, path, mode)`.
+pub fn faccessat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    access_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), 0)
+}
+
+/// `faccessat2(dirfd, path, mode, flags)`.
+pub fn faccessat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    access_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), arg_i32(call.args[3]))
+}
+
+fn readlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, buf: u64, size: u64) -> Result<Reply, Errno> {
+    let size = i32::try_from(size).ok().filter(|&s| s > 0).ok_or(Errno::EINVAL)? as usize;
+    let p = read_path(ctx, path)?;
+    let h = host(ctx)?;
+    let b = base(ctx, call.tid, dirfd, &p)?;
+    if p.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let g = guest_ctx(ctx, call);
+    let r = h.resolve(&g, &b, &p, false, false)?;
+    let Some(NodeKind::Symlink(target)) = r.kind() else { return Err(Errno::EINVAL) };
+    let n = target.len().min(size);
+    ctx.mem.write(GuestAddr::new(buf).ok_or(Errno::EFAULT)?, &target[..n])?;
+    Ok(Reply::Value(n as i64))
+}
+
+/// `readlink(path, buf, size)`.
+pub fn readlink(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    readlink_common(ctx, call, AT_FDCWD, call.args[0], call.args[1], call.args[2])
+}
+
+/// `readlinkat(dirfd, path, buf, size)`.
+pub fn readlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    readlink_common(ctx, call, arg_i32(call.args[0]), call.args[1], call.args[2], call.args[3])
+}
+
+/// `getcwd(buf, size)`: the cwd's path in the view.
+pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let cwd = base(ctx, call.tid, AT_FDCWD, b".")?;
+    let mut bytes = cwd.as_bytes().to_vec();
+    bytes.push(0);
+    if (call.args[1] as usize) < bytes.len() {
+        return Err(Errno::ERANGE);
+    }
+    ctx.mem.write(GuestAddr::new(call.args[0]).ok_or(Errno::EFAULT)?, &bytes)?;
+    Ok(Reply::Value(bytes.len() as i64))
+}
+
+// ---- making and removing names ----------------------------------------
+
+fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let p = place(ctx, call, dirfd, &read_path(ctx, path)?)?;
+    if p.exists.is_some() || p.root {
+        return Err(Errno::EEXIST);
+    }
+    check_writable(h, p.mount, &p.rest)?;
+    nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode))?;
+    Ok(Reply::Value(0))
+}
+
+/// `mkdir(path, mode)`.
+pub fn mkdir(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    mkdir_common(ctx, call, AT_FDCWD, call.args[0], call.args[1] as u32)
+}
+
+/// `mkdirat(dirfd, path, mode)`.
+pub fn mkdirat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    mkdir_common(ctx, call, arg_i32(call.args[0]), call.args[1], call.args[2] as u32)
+}
+
+fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
+    let kind = mode & libc::S_IFMT;
+    if !(kind == 0 || kind == libc::S_IFREG || kind == libc::S_IFIFO) {
+        return Err(Errno::EPERM);
+    }
+    let h = host(ctx)?;
+    let p = place(ctx, call, dirfd, &read_path(ctx, path)?)?;
+    if p.exists.is_some() || p.root {
+        return Err(Errno::EEXIST);
+    }
+    check_writable(h, p.mount, &p.rest)?;
+    let kind = if kind == 0 { libc::S_IFREG } else { kind };
+    nix::sys::stat::mknodat(
+        p.parent.as_fd(),
+        p.name.as_c_str(),
+        nix::sys::stat::SFlag::from_bits_truncate(kind),
+        nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
+        0,
+    )?;
+    Ok(Reply::Value(0))
+}
+
+/// `mknod(path, mode, dev)`: regular files and fifos only.
+pub fn mknod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    mknod_common(ctx, call, AT_FDCWD, call.args[0], call.args[1] as u32)
+}
+
+/// `mknodat(dirfd, path, mode, dev)`.
+pub fn mknodat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    mknod_common(ctx, call, arg_i32(call.args[0]), call.args[1], call.args[2] as u32)
+}
+
+fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let p = place(ctx, call, dirfd, &read_path(ctx, path)?)?;
+    if p.root {
+        return Err(Errno::EBUSY);
+    }
+    if p.exists.is_none() {
+        return Err(Errno::ENOENT);
+    }
+    check_writable(h, p.mount, &p.rest)?;
+    let flag = if dir { nix::unistd::UnlinkatFlags::RemoveDir } else { nix::unistd::UnlinkatFlags::NoRemoveDir };
+    nix::unistd::unlinkat(p.parent.as_fd(), p.name.as_c_str(), flag)?;
+    Ok(Reply::Value(0))
+}
+
+/// `unlink(path)`.
+pub fn unlink(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    unlink_common(ctx, call, AT_FDCWD, call.args[0], false)
+}
+
+/// `rmdir(path)`.
+pub fn rmdir(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    unlink_common(ctx, call, AT_FDCWD, call.args[0], true)
+}
+
+/// `unlinkat(dirfd, path, flags)`.
+pub fn unlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let flags = arg_i32(call.args[2]);
+    if flags & !libc::AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    unlink_common(ctx, call, arg_i32(call.args[0]), call.args[1], flags & libc::AT_REMOVEDIR != 0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64, flags: u32) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let a = place(ctx, call, od, &read_path(ctx, old)?)?;
+    let b = place(ctx, call, nd, &read_path(ctx, new)?)?;
+    if a.root || b.root {
+        return Err(Errno::EBUSY);
+    }
+    if a.exists.is_none() {
+        return Err(Errno::ENOENT);
+    }
+    if a.mount.id() != b.mount.id() {
+        return Err(Errno::EXDEV);
+    }
+    check_writable(h, a.mount, &a.rest)?;
+    let r = nix::fcntl::renameat2(
+        a.parent.as_fd(),
+        a.name.as_c_str(),
+        b.parent.as_fd(),
+        b.name.as_c_str(),
+        nix::fcntl::RenameFlags::from_bits_truncate(flags),
+    );
+    r?;
+    Ok(Reply::Value(0))
+}
+
+/// `rename(old, new)`.
+pub fn rename(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    rename_common(ctx, call, AT_FDCWD, call.args[0], AT_FDCWD, call.args[1], 0)
+}
+
+/// `renameat(od, old, nd, new)`.
+pub fn renameat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    rename_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), call.args[3], 0)
+}
+
+/// `renameat2(od, old, nd, new, flags)`, `RENAME_EXCHANGE`/`NOREPLACE`
+/// included.
+pub fn renameat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let flags = call.args[4] as u32;
+    if flags & !(libc::RENAME_EXCHANGE | libc::RENAME_NOREPLACE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    rename_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), call.args[3], flags)
+}
+
+fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64, follow: bool) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let src = locate(ctx, call, od, &read_path(ctx, old)?, follow)?;
+    let b = place(ctx, call, nd, &read_path(ctx, new)?)?;
+    if b.exists.is_some() || b.root {
+        return Err(Errno::EEXIST);
+    }
+    if src.mount.id() != b.mount.id() {
+        return Err(Errno::EXDEV);
+    }
+    check_writable(h, b.mount, &b.rest)?;
+    // Link the very inode resolved, through its O_PATH fd.
+    nix::unistd::linkat(src.fd.as_fd(), c"", b.parent.as_fd(), b.name.as_c_str(), nix::fcntl::AtFlags::AT_EMPTY_PATH)
+        .or_else(|e| {
+        if e == Errno::ENOENT || e == Errno::EPERM {
+            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10:
+            // link through the magic link instead, which names the same
+            // inode.
+            nix::unistd::linkat(
+                nix::fcntl::AT_FDCWD,
+                fd_path(src.fd.as_fd()).as_c_str(),
+                b.parent.as_fd(),
+                b.name.as_c_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+            )
+        } else {
+            Err(e)
+        }
+    })?;
+    let _ = src.kind;
+    Ok(Reply::Value(0))
+}
+
+/// `link(old, new)`.
+pub fn link(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    link_common(ctx, call, AT_FDCWD, call.args[0], AT_FDCWD, call.args[1], false)
+}
+
+/// `linkat(od, old, nd, new, flags)`.
+pub fn linkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let flags = arg_i32(call.args[4]);
+    let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
+    link_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), call.args[3], follow)
+}
+
+fn symlink_common(ctx: &Ctx<'_>, call: &Call, target: u64, nd: i32, path: u64) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let target = read_path(ctx, target)?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let p = place(ctx, call, nd, &read_path(ctx, path)?)?;
+    if p.exists.is_some() || p.root {
+        return Err(Errno::EEXIST);
+    }
+    check_writable(h, p.mount, &p.rest)?;
+    let t = CString::new(target).map_err(|_| Errno::EINVAL)?;
+    nix::unistd::symlinkat(t.as_c_str(), p.parent.as_fd(), p.name.as_c_str())?;
+    Ok(Reply::Value(0))
+}
+
+/// `symlink(target, path)`: the target is stored as given; it is
+/// resolved in the view whenever it is followed.
+pub fn symlink(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    symlink_common(ctx, call, call.args[0], AT_FDCWD, call.args[1])
+}
+
+/// `symlinkat(target, dirfd, path)`.
+pub fn symlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    symlink_common(ctx, call, call.args[0], arg_i32(call.args[1]), call.args[2])
+}
+
+// ---- changing what exists ---------------------------------------------
+
+/// Locates a node to change and checks that its mount allows it.
+fn changeable<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: u64, follow: bool) -> Result<Found<'h>, Errno> {
+    let h = host(ctx)?;
+    let f = locate(ctx, call, dirfd, &read_path(ctx, path)?, follow)?;
+    check_writable(h, f.mount, &f.rest)?;
+    Ok(f)
+}
+
+fn is_symlink(fd: BorrowedFd<'_>) -> bool {
+    sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+}
+
+fn chmod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32, flags: i32) -> Result<Reply, Errno> {
+    let f = changeable(ctx, call, dirfd, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
+    if is_symlink(f.fd.as_fd()) {
+        // Linux has no symlink modes.
+        return Err(Errno::EOPNOTSUPP);
+    }
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        fd_path(f.fd.as_fd()).as_c_str(),
+        nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )?;
+    Ok(Reply::Value(0))
+}
+
+/// `chmod(path, mode)`.
+pub fn chmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    chmod_common(ctx, call, AT_FDCWD, call.args[0], call.args[1] as u32, 0)
+}
+
+/// `fchmodat(dirfd, path, mode)` (its flags argument is glibc's).
+pub fn fchmodat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    chmod_common(ctx, call, arg_i32(call.args[0]), call.args[1], call.args[2] as u32, 0)
+}
+
+/// `fchmodat2(dirfd, path, mode, flags)`.
+pub fn fchmodat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    chmod_common(ctx, call, arg_i32(call.args[0]), call.args[1], call.args[2] as u32, arg_i32(call.args[3]))
+}
+
+fn chown_common(
+    ctx: &Ctx<'_>,
+    call: &Call,
+    dirfd: i32,
+    path: u64,
+    ids: (u64, u64),
+    flags: i32,
+) -> Result<Reply, Errno> {
+    let f = changeable(ctx, call, dirfd, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
+    let id = |v: u64| {
+        let v = v as u32;
+        (v != u32::MAX).then_some(v)
+    };
+    nix::unistd::fchownat(
+        f.fd.as_fd(),
+        c"",
+        id(ids.0).map(nix::unistd::Uid::from_raw),
+        id(ids.1).map(nix::unistd::Gid::from_raw),
+        nix::fcntl::AtFlags::AT_EMPTY_PATH,
+    )?;
+    Ok(Reply::Value(0))
+}
+
+/// `chown(path, uid, gid)`.
+pub fn chown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    chown_common(ctx, call, AT_FDCWD, call.args[0], (call.args[1], call.args[2]), 0)
+}
+
+/// `lchown(path, uid, gid)`.
+pub fn lchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    chown_common(ctx, call, AT_FDCWD, call.args[0], (call.args[1], call.args[2]), libc::AT_SYMLINK_NOFOLLOW)
+}
+
+/// `fchownat(dirfd, path, uid, gid, flags)`.
+pub fn fchownat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let flags = arg_i32(call.args[4]);
+    chown_common(ctx, call, arg_i32(call.args[0]), call.args[1], (call.args[2], call.args[3]), flags)
+}
+
+fn set_times(
+    ctx: &Ctx<'_>,
+    call: &Call,
+    dirfd: i32,
+    path: u64,
+    times: Option<[libc::timespec; 2]>,
+    flags: i32,
+) -> Result<Reply, Errno> {
+    let f = changeable(ctx, call, dirfd, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
+    let (c, fl) = if is_symlink(f.fd.as_fd()) {
+        // The symlink itself: by name in its parent, not following it.
+        return Err(Errno::EOPNOTSUPP);
+    } else {
+        (fd_path(f.fd.as_fd()), 0)
+    };
+    let ptr = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+    Errno::result(utimensat_raw(&c, ptr, fl))?;
+    Ok(Reply::Value(0))
+}
+
+fn utimensat_raw(path: &CString, times: *const libc::timespec, flags: i32) -> i32 {
+    sys::utimensat(path, times, flags)
+}
+
+fn read_timespecs(ctx: &Ctx<'_>, addr: u64) -> Result<Option<[libc::timespec; 2]>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let mut b = [0u8; 32];
+    ctx.mem.read(GuestAddr::new(addr).ok_or(Errno::EFAULT)?, &mut b)?;
+    let w = |i: usize| i64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    Ok(Some([libc::timespec { tv_sec: w(0), tv_nsec: w(1) }, libc::timespec { tv_sec: w(2), tv_nsec: w(3) }]))
+}
+
+fn read_timevals(ctx: &Ctx<'_>, addr: u64) -> Result<Option<[libc::timespec; 2]>, Errno> {
+    Ok(read_timespecs(ctx, addr)?
+        .map(|t| t.map(|tv| libc::timespec { tv_sec: tv.tv_sec, tv_nsec: tv.tv_nsec.saturating_mul(1000) })))
+}
+
+/// `utimensat(dirfd, path, times, flags)`; a NULL path is `futimens` on
+/// the fd, which names no path and runs as the guest made it.
+pub fn utimensat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    if call.args[1] == 0 {
+        return Ok(Reply::Continue);
+    }
+    let t = read_timespecs(ctx, call.args[2])?;
+    set_times(ctx, call, arg_i32(call.args[0]), call.args[1], t, arg_i32(call.args[3]))
+}
+
+/// `utimes(path, times)`.
+pub fn utimes(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let t = read_timevals(ctx, call.args[1])?;
+    set_times(ctx, call, AT_FDCWD, call.args[0], t, 0)
+}
+
+/// `futimesat(dirfd, path, times)`.
+pub fn futimesat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let t = read_timevals(ctx, call.args[2])?;
+    set_times(ctx, call, arg_i32(call.args[0]), call.args[1], t, 0)
+}
+
+/// `utime(path, times)`: seconds only.
+pub fn utime(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let t = if call.args[1] == 0 {
+        None
+    } else {
+        let mut b = [0u8; 16];
+        ctx.mem.read(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, &mut b)?;
+        let w = |i: usize| i64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        Some([libc::timespec { tv_sec: w(0), tv_nsec: 0 }, libc::timespec { tv_sec: w(1), tv_nsec: 0 }])
+    };
+    set_times(ctx, call, AT_FDCWD, call.args[0], t, 0)
+}
+
+/// `truncate(path, length)`.
+pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let len = i64::try_from(call.args[1]).map_err(|_| Errno::EINVAL)?;
+    let f = changeable(ctx, call, AT_FDCWD, call.args[0], true)?;
+    let h = host(ctx)?;
+    let fd = h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?;
+    nix::unistd::ftruncate(fd, len)?;
+    Ok(Reply::Value(0))
+}
+
+// ---- extended attributes ------------------------------------------------
+
+fn xattr_common(ctx: &Ctx<'_>, call: &Call, follow: bool) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, follow)?;
+    if is_symlink(f.fd.as_fd()) {
+        // User attributes do not exist on symlinks; the others are not the
+        // guest's.
+        return match call.sysno {
+            Sysno::llistxattr => Ok(Reply::Value(0)),
+            Sysno::lsetxattr | Sysno::lremovexattr => Err(Errno::EPERM),
+            _ => Err(Errno::ENODATA),
+        };
+    }
+    let path = fd_path(f.fd.as_fd());
+    let name = || -> Result<CString, Errno> {
+        let n = ctx.mem.read_cstr(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, 256)?;
+        if n.len() > 255 {
+            return Err(Errno::ERANGE);
+        }
+        CString::new(n).map_err(|_| Errno::EINVAL)
+    };
+    const MAX: usize = 65536;
+    match call.sysno {
+        Sysno::getxattr | Sysno::lgetxattr => {
+            let size = (call.args[3] as usize).min(MAX);
+            let mut buf = vec![0u8; size];
+            let n = sys::getxattr(&path, &name()?, &mut buf)?;
+            if size > 0 {
+                ctx.mem.write(GuestAddr::new(call.args[2]).ok_or(Errno::EFAULT)?, &buf[..n])?;
+            }
+            Ok(Reply::Value(n as i64))
+        }
+        Sysno::listxattr | Sysno::llistxattr => {
+            let size = (call.args[2] as usize).min(MAX);
+            let mut buf = vec![0u8; size];
+            let n = sys::listxattr(&path, &mut buf)?;
+            if size > 0 {
+                ctx.mem.write(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, &buf[..n])?;
+            }
+            Ok(Reply::Value(n as i64))
+        }
+        Sysno::setxattr | Sysno::lsetxattr => {
+            check_writable(h, f.mount, &f.rest)?;
+            let size = call.args[3] as usize;
+            if size > MAX {
+                return Err(Errno::E2BIG);
+            }
+            let mut buf = vec![0u8; size];
+            if size > 0 {
+                ctx.mem.read(GuestAddr::new(call.args[2]).ok_or(Errno::EFAULT)?, &mut buf)?;
+            }
+            sys::setxattr(&path, &name()?, &buf, call.args[4] as i32)?;
+            Ok(Reply::Value(0))
+        }
+        Sysno::removexattr | Sysno::lremovexattr => {
+            check_writable(h, f.mount, &f.rest)?;
+            sys::removexattr(&path, &name()?)?;
+            Ok(Reply::Value(0))
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// `getxattr`, `setxattr`, `listxattr`, `removexattr` (following).
+pub fn xattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    xattr_common(ctx, call, true)
+}
+
+/// The `l*xattr` calls (not following a final symlink).
+pub fn lxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    xattr_common(ctx, call, false)
+}

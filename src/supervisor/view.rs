@@ -1,0 +1,416 @@
+//! Putting the guest into its view before it starts: the Landlock ruleset
+//! that confines its own filesystem access to the view's host directories,
+//! and the host paths of its first program and working directory.
+
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::launch::Spec;
+use crate::sys::{self, landlock as ll};
+use crate::vfs::{grants, GuestCtx, GuestPath, Host, NodeKind};
+
+/// Every filesystem right Landlock ABI `abi` knows.
+fn handled(abi: u32) -> u64 {
+    let mut r = ll::EXECUTE | ll::WRITE_FILE | ll::READ_FILE | ll::READ_DIR | ll::CHANGE_V1;
+    if abi >= 2 {
+        r |= ll::REFER;
+    }
+    if abi >= 3 {
+        r |= ll::TRUNCATE;
+    }
+    if abi >= 5 {
+        r |= ll::IOCTL_DEV;
+    }
+    r
+}
+
+/// The guest's Landlock ruleset: read (and execute) beneath every host
+/// directory the view shows, everything beneath the writable ones, nothing
+/// elsewhere; plus the scopes of ABI 6 (signals, abstract sockets).
+pub(super) fn ruleset(host: &Host, abi: u32) -> Result<OwnedFd, Error> {
+    let all = handled(abi);
+    let scoped = if abi >= 6 { 0b11 } else { 0 };
+    let landlock = |errno| Error::Host { what: "building the Landlock ruleset", errno };
+    let rs = sys::landlock_create_ruleset(all, scoped).map_err(landlock)?;
+    let backing = |m: &crate::vfs::Mount| host.dir_of(m).map(Path::to_path_buf);
+    let list = grants::grants(host.view(), &backing)
+        .map_err(|e| Error::Host { what: "listing the view's host directories", errno: errno_of(&e) })?;
+    let read = ll::EXECUTE | ll::READ_FILE | ll::READ_DIR;
+    for g in list {
+        let mut rights = if g.write { all } else { read };
+        if !g.dir {
+            rights &= ll::FILE_RIGHTS;
+        }
+        // IOCTL_DEV on read-only trees would keep terminal ioctls working
+        // on devices the guest opens itself; they are opened by the
+        // supervisor instead, which Landlock does not check.
+        let Ok(fd) = nix::fcntl::open(
+            &g.path,
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        ) else {
+            // Gone since it was listed: nothing to allow.
+            continue;
+        };
+        sys::landlock_add_path_rule(rs.as_fd(), fd.as_fd(), rights & all).map_err(landlock)?;
+    }
+    Ok(rs)
+}
+
+fn errno_of(e: &std::io::Error) -> nix::errno::Errno {
+    nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// The host path of a guest path that resolves to something of `kind`.
+fn host_path_of(host: &Host, cwd: &GuestPath, path: &[u8], want_dir: bool) -> Option<PathBuf> {
+    let no_pids = |_| false;
+    let g = GuestCtx { tid: std::process::id() as libc::pid_t, in_sandbox: &no_pids };
+    let r = host.resolve(&g, cwd, path, true, false).ok()?;
+    match (r.kind(), want_dir) {
+        (Some(NodeKind::Dir), true) | (Some(_), false) => {}
+        _ => return None,
+    }
+    let dir = host.dir_of(r.mount())?;
+    let rest = r.rest();
+    if let crate::vfs::MountKind::Synthetic(crate::vfs::Synthetic::Dev) = r.mount().kind() {
+        if crate::vfs::host::host_device(rest) {
+            return Some(Path::new("/dev").join(OsStr::from_bytes(rest)));
+        }
+    }
+    Some(if rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(rest)) })
+}
+
+/// Rewrites the spec's working directory and program candidates from guest
+/// paths to the host paths the kernel must see.
+pub(super) fn translate(host: &Host, spec: &mut Spec) -> Result<(), Error> {
+    let caller_cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let given = host.view().cwd().map(|c| c.as_path().to_path_buf());
+    let explicit = given.is_some() || spec.cwd.is_some();
+    let wanted = match (&given, &spec.cwd) {
+        (Some(c), _) => c.clone(),
+        (None, Some(c)) => PathBuf::from(OsStr::from_bytes(c.as_bytes())),
+        (None, None) => caller_cwd,
+    };
+    let root = GuestPath::root();
+    let mut guest_cwd = GuestPath::new(wanted.as_os_str().as_bytes()).ok();
+    let mut host_cwd = guest_cwd.as_ref().and_then(|g| host_path_of(host, &root, g.as_bytes(), true));
+    if host_cwd.is_none() && !explicit {
+        // The caller's directory is not in the view (a --root tree, or the
+        // host's /tmp behind the private one): start at the view's root, as
+        // a login would.
+        guest_cwd = Some(GuestPath::root());
+        host_cwd = host_path_of(host, &root, b"/", true);
+        if matches!(host.view().mounts().first().map(|m| m.kind()), Some(crate::vfs::MountKind::Host { root, .. }) if root == Path::new("/"))
+        {
+            // The default view keeps the caller's directory: its absence
+            // is worth a clear error rather than a silent move.
+            return Err(Error::NotInView {
+                what: "the working directory",
+                path: wanted,
+                hint: "bind it with --bind DIR DIR, or choose one with --chdir",
+            });
+        }
+    }
+    let (Some(guest_cwd), Some(host_cwd)) = (guest_cwd, host_cwd) else {
+        return Err(Error::NotInView {
+            what: "the working directory",
+            path: wanted,
+            hint: "it must be a directory in the view; see --chdir",
+        });
+    };
+    spec.cwd = Some(
+        CString::new(host_cwd.as_os_str().as_bytes())
+            .map_err(|_| Error::Host { what: "the working directory", errno: nix::errno::Errno::EINVAL })?,
+    );
+    let mut found = Vec::new();
+    for c in &spec.candidates {
+        if let Some(h) = host_path_of(host, &guest_cwd, c.as_bytes(), false) {
+            if same_on_host(c.as_bytes(), &h) {
+                // The name as given reaches the same file: keep it, so the
+                // guest's argv and trace show what the caller asked for.
+                found.push(c.clone());
+            } else if let Ok(h) = CString::new(h.as_os_str().as_bytes()) {
+                found.push(h);
+            }
+        }
+    }
+    if found.is_empty() {
+        // Nothing by that name in the view: an exec that fails with ENOENT
+        // (exit 127), never the host's file of that name.
+        found.push(CString::new("/nonexistent/condo-not-in-view").expect("no NUL"));
+    }
+    spec.candidates = found;
+    Ok(())
+}
+
+/// Where the tracer may write a translated path in a stopped guest thread:
+/// below the stack pointer and its red zone, which the thread does not use
+/// while it is inside the call.
+#[cfg(target_arch = "x86_64")]
+fn scratch_addr(sp: u64, len: usize) -> u64 {
+    (sp.wrapping_sub(128).wrapping_sub(len as u64 + 1)) & !15
+}
+
+/// Translates the path argument of `chdir`, `execve` or `execveat` at a
+/// seccomp stop: resolves it in the view and points the call at the host
+/// path (written into the thread's stack), so the kernel goes where the
+/// view says. `Err` fails the call with that errno.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn translate_call(
+    host: &Host,
+    in_sandbox: &dyn Fn(libc::pid_t) -> bool,
+    tid: libc::pid_t,
+    sysno: condo_syscalls::Sysno,
+    regs: &mut libc::user_regs_struct,
+) -> Result<(), nix::errno::Errno> {
+    use crate::memory::{GuestAddr, GuestMemory, ProcessMemory};
+    use condo_syscalls::Sysno;
+    use nix::errno::Errno;
+    let mem = ProcessMemory::new(tid);
+    let (path_reg, dirfd) = match sysno {
+        Sysno::chdir | Sysno::execve => (regs.rdi, libc::AT_FDCWD),
+        Sysno::execveat => (regs.rsi, regs.rdi as u32 as i32),
+        _ => return Ok(()),
+    };
+    let path = mem.read_cstr(GuestAddr::new(path_reg).ok_or(Errno::EFAULT)?, crate::vfs::PATH_MAX)?;
+    if path.len() >= crate::vfs::PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if sysno == Sysno::execveat && path.is_empty() {
+        // fexecve: the fd is the file; nothing to translate.
+        return Ok(());
+    }
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let base = if path.first() == Some(&b'/') {
+        GuestPath::root()
+    } else {
+        let link = if dirfd == libc::AT_FDCWD { format!("/proc/{tid}/cwd") } else { format!("/proc/{tid}/fd/{dirfd}") };
+        let target = crate::vfs::host::read_proc_link(&link)?;
+        host.guest_path_of(&target).ok_or(Errno::ENOENT)?
+    };
+    let g = GuestCtx { tid, in_sandbox };
+    let follow = !(sysno == Sysno::execveat && regs.r8 as i32 & libc::AT_SYMLINK_NOFOLLOW != 0);
+    let r = host.resolve(&g, &base, &path, follow, false)?;
+    let want_dir = sysno == Sysno::chdir;
+    match r.kind() {
+        Some(NodeKind::Dir) if want_dir => {}
+        Some(NodeKind::Dir) => return Err(Errno::EACCES),
+        Some(NodeKind::Symlink(_)) => return Err(Errno::ELOOP),
+        Some(_) if want_dir => return Err(Errno::ENOTDIR),
+        _ => {}
+    }
+    let host_path = host_path_in(host, &r).ok_or(Errno::ENOENT)?;
+    let bytes = host_path.as_os_str().as_bytes();
+    if want_dir {
+        if bytes != path.as_slice() {
+            let at = scratch_addr(regs.rsp, bytes.len());
+            write_cstr(&mem, at, bytes)?;
+            regs.rdi = at;
+        }
+        return Ok(());
+    }
+    // An exec: the kernel will also open an interpreter (`#!` or the ELF
+    // one) by its host path; when that is not where the view has it, run
+    // the interpreter in the view directly, with the guest's paths in argv.
+    let mut head = [0u8; 1024];
+    let n = {
+        let fd = host.open_at(&r.lookup(), libc::O_RDONLY | libc::O_NOFOLLOW, 0)?;
+        nix::unistd::read(&fd, &mut head).unwrap_or(0)
+    };
+    let head = &head[..n];
+    let guest_prog = r.path().as_bytes().to_vec();
+    let interp = interpreter(head);
+    let argv_reg = if sysno == Sysno::execveat { regs.rdx } else { regs.rsi };
+    let plan: Option<(Vec<u8>, Vec<Vec<u8>>)> = match interp {
+        Some(Interp::Script { path: ipath, arg }) => {
+            let ir = host.resolve(&g, &base, &ipath, true, false)?;
+            let ihost = host_path_in(host, &ir).ok_or(Errno::ENOENT)?;
+            if same_on_host(&ipath, &ihost) && same_on_host(&path, &host_path) {
+                None
+            } else {
+                // As the kernel does: interpreter, its argument, the script
+                // path as given; the script's argv[0] is dropped.
+                let mut pre = vec![ipath.clone()];
+                pre.extend(arg);
+                pre.push(path.clone());
+                Some((ihost.as_os_str().as_bytes().to_vec(), pre))
+            }
+        }
+        Some(Interp::Elf(ipath)) => {
+            let ir = host.resolve(&g, &GuestPath::root(), &ipath, true, false)?;
+            let ihost = host_path_in(host, &ir).ok_or(Errno::ENOENT)?;
+            if same_on_host(&ipath, &ihost) {
+                None
+            } else {
+                // The tree's own loader, which then loads the tree's libc
+                // through the view; argv[0] stays the guest's.
+                let argv0 = read_argv(&mem, argv_reg, 1)?.into_iter().next().unwrap_or_else(|| guest_prog.clone());
+                Some((
+                    ihost.as_os_str().as_bytes().to_vec(),
+                    vec![ipath.clone(), b"--argv0".to_vec(), argv0, guest_prog.clone()],
+                ))
+            }
+        }
+        None => None,
+    };
+    let (exe, pre) = match plan {
+        Some(p) => p,
+        None if same_on_host(&path, &host_path) => return Ok(()),
+        None => {
+            let at = scratch_addr(regs.rsp, bytes.len());
+            write_cstr(&mem, at, bytes)?;
+            if sysno == Sysno::execveat {
+                regs.rdi = libc::AT_FDCWD as i64 as u64;
+                regs.rsi = at;
+            } else {
+                regs.rdi = at;
+            }
+            return Ok(());
+        }
+    };
+    // New argv below the stack: the strings, then the pointer array.
+    let rest_ptrs = read_argv_ptrs(&mem, argv_reg)?;
+    let mut sp = regs.rsp.wrapping_sub(128);
+    let mut put = |data: &[u8]| -> Result<u64, Errno> {
+        sp = sp.wrapping_sub(data.len() as u64 + 1) & !7;
+        write_cstr(&mem, sp, data)?;
+        Ok(sp)
+    };
+    let exe_at = put(&exe)?;
+    let mut ptrs = Vec::new();
+    for s in &pre {
+        ptrs.push(put(s)?);
+    }
+    ptrs.extend(rest_ptrs.iter().skip(1));
+    ptrs.push(0);
+    let bytes: Vec<u8> = ptrs.iter().flat_map(|p| p.to_ne_bytes()).collect();
+    sp = sp.wrapping_sub(bytes.len() as u64) & !15;
+    mem.write(GuestAddr::new(sp).ok_or(Errno::EFAULT)?, &bytes)?;
+    if sysno == Sysno::execveat {
+        // Becomes execve(exe, argv, envp).
+        regs.orig_rax = libc::SYS_execve as u64;
+        regs.rdi = exe_at;
+        regs.rsi = sp;
+        regs.rdx = regs.r10;
+    } else {
+        regs.rdi = exe_at;
+        regs.rsi = sp;
+    }
+    Ok(())
+}
+
+#[cfg(target_arch = "x86_64")]
+fn write_cstr(mem: &dyn crate::memory::GuestMemory, at: u64, data: &[u8]) -> Result<(), nix::errno::Errno> {
+    let mut buf = data.to_vec();
+    buf.push(0);
+    mem.write(crate::memory::GuestAddr::new(at).ok_or(nix::errno::Errno::EFAULT)?, &buf)
+}
+
+/// The pointers of a guest argv array (bounded; E2BIG beyond).
+#[cfg(target_arch = "x86_64")]
+fn read_argv_ptrs(mem: &dyn crate::memory::GuestMemory, argv: u64) -> Result<Vec<u64>, nix::errno::Errno> {
+    let mut out = Vec::new();
+    let Some(mut a) = crate::memory::GuestAddr::new(argv) else { return Ok(out) };
+    loop {
+        let mut b = [0u8; 8];
+        mem.read(a, &mut b)?;
+        let p = u64::from_ne_bytes(b);
+        if p == 0 {
+            return Ok(out);
+        }
+        out.push(p);
+        if out.len() > 65536 {
+            return Err(nix::errno::Errno::E2BIG);
+        }
+        a = a.offset(8)?;
+    }
+}
+
+/// The first `n` strings of a guest argv.
+#[cfg(target_arch = "x86_64")]
+fn read_argv(mem: &dyn crate::memory::GuestMemory, argv: u64, n: usize) -> Result<Vec<Vec<u8>>, nix::errno::Errno> {
+    let ptrs = read_argv_ptrs(mem, argv)?;
+    let mut out = Vec::new();
+    for &p in ptrs.iter().take(n) {
+        let a = crate::memory::GuestAddr::new(p).ok_or(nix::errno::Errno::EFAULT)?;
+        out.push(mem.read_cstr(a, 131072)?);
+    }
+    Ok(out)
+}
+
+/// What the kernel would load before the program itself.
+enum Interp {
+    /// `#!path [arg]`.
+    Script { path: Vec<u8>, arg: Option<Vec<u8>> },
+    /// An ELF `PT_INTERP`.
+    Elf(Vec<u8>),
+}
+
+fn interpreter(head: &[u8]) -> Option<Interp> {
+    if let Some(line) = head.strip_prefix(b"#!") {
+        let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+        let line: Vec<u8> = line.iter().copied().map(|b| if b == b'\t' { b' ' } else { b }).collect();
+        let trimmed = line.trim_ascii();
+        let (p, a) = match trimmed.iter().position(|&b| b == b' ') {
+            Some(i) => (&trimmed[..i], Some(trimmed[i..].trim_ascii().to_vec()).filter(|a| !a.is_empty())),
+            None => (trimmed, None),
+        };
+        if p.is_empty() {
+            return None;
+        }
+        return Some(Interp::Script { path: p.to_vec(), arg: a });
+    }
+    // ELF64 little-endian: the program headers must be within the first
+    // bytes read (they are, for every normal executable).
+    if head.len() < 64 || &head[..4] != b"\x7fELF" || head[4] != 2 {
+        return None;
+    }
+    let u16_at = |o: usize| head.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u64_at = |o: usize| head.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize);
+    let phoff = u64_at(32)?;
+    let phentsize = u16_at(54)?;
+    let phnum = u16_at(56)?;
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        let ptype = head.get(ph..ph + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()))?;
+        if ptype == 3 {
+            // PT_INTERP: the path is in the file at p_offset; read it here
+            // only when it lies within what was read.
+            let off = u64_at(ph + 8)?;
+            let size = u64_at(ph + 32)?;
+            let bytes = head.get(off..off.checked_add(size)?)?;
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            return Some(Interp::Elf(bytes[..end].to_vec()));
+        }
+    }
+    None
+}
+
+/// Whether the kernel, resolving the absolute `guest` path on the host,
+/// reaches the very file the view resolved to (`host`): then the call may
+/// run unchanged.
+fn same_on_host(guest: &[u8], host: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if guest.first() != Some(&b'/') {
+        return false;
+    }
+    if guest == host.as_os_str().as_bytes() {
+        return true;
+    }
+    match (std::fs::metadata(OsStr::from_bytes(guest)), std::fs::metadata(host)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// The host path of a resolved guest path.
+fn host_path_in(host: &Host, r: &crate::vfs::Resolved<'_>) -> Option<PathBuf> {
+    let dir = host.dir_of(r.mount())?;
+    let rest = r.rest();
+    Some(if rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(rest)) })
+}

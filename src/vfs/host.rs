@@ -1,0 +1,511 @@
+//! The view made real on the host: the private directories behind tmpfs
+//! and `/dev` mounts, one `O_PATH` fd per mount root, and the few
+//! operations every path handler is built from: resolve a guest path (fast
+//! when it has no symlink and no `..`), open what it names beneath its
+//! mount's root, and map a host path the guest holds (its cwd, an fd) back
+//! into the view.
+//!
+//! Everything is opened with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS
+//! | RESOLVE_NO_MAGICLINKS)` from a mount root fd: the resolver has already
+//! followed every symlink in the guest's view, so the host kernel never
+//! follows one on the guest's behalf, and a symlink swapped in by the guest
+//! after the resolver looked makes the open fail (`ELOOP`), never escape.
+//! Host mount points inside a bound tree are the host's own and are shown
+//! as the host shows them (no `RESOLVE_NO_XDEV`).
+
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+
+use super::mount::{Lookup, Mount, MountKind, Synthetic, View};
+use super::path::GuestPath;
+use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
+use crate::sys;
+
+/// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`.
+const BENEATH: u64 = (libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS) as u64;
+
+/// The device nodes of the synthetic `/dev`, opened from the host's `/dev`.
+pub const DEVICES: [&str; 7] = ["null", "zero", "full", "random", "urandom", "tty", "ptmx"];
+
+/// Whether `rest` (under a synthetic `/dev`) is the host's: a device, or
+/// the pseudo-terminals under `pts` (the guest's own terminals live there).
+pub fn host_device(rest: &[u8]) -> bool {
+    DEVICES.iter().any(|d| d.as_bytes() == rest) || rest.starts_with(b"pts/")
+}
+
+/// Symlinks of the synthetic `/dev`.
+const DEV_LINKS: [(&str, &str); 4] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
+/// Why the view could not be made real.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// A mount's host path could not be opened.
+    #[error("{flag} {path:?}: {source}")]
+    Source {
+        /// The flag that named it.
+        flag: &'static str,
+        /// The host path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The private directories could not be made.
+    #[error("creating the sandbox's private directory under {dir:?}: {source}")]
+    Scratch {
+        /// Where.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The overlay mounts are not built yet.
+    #[error("--overlay is not supported yet")]
+    Overlay,
+}
+
+/// The host side of one mount.
+struct Backing {
+    /// `O_PATH` fd of the directory (or file) holding the contents.
+    root: Option<OwnedFd>,
+    /// Its host path, for Landlock rules and mapping host paths back.
+    dir: Option<PathBuf>,
+}
+
+/// A view with its host side: the mount roots opened, private directories
+/// made (and removed on drop).
+pub struct Host {
+    view: View,
+    backing: Vec<Backing>,
+    scratch: Option<PathBuf>,
+    proc_fd: OwnedFd,
+    dev_fd: OwnedFd,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").field("view", &self.view).field("scratch", &self.scratch).finish()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(s) = &self.scratch {
+            let _ = std::fs::remove_dir_all(s);
+        }
+    }
+}
+
+fn open_path(path: &Path) -> std::io::Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fd = nix::fcntl::open(c.as_c_str(), OFlag::O_PATH | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())?;
+    Ok(fd)
+}
+
+/// Where private directories go: memory-backed and outside the host's
+/// `/tmp` (which the default view replaces, and whose contents must not
+/// change because of a guest).
+fn scratch_parent() -> PathBuf {
+    let candidates = [std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from), Some(PathBuf::from("/dev/shm"))];
+    for c in candidates.into_iter().flatten() {
+        if nix::unistd::access(&c, nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK).is_ok() {
+            return c;
+        }
+    }
+    std::env::temp_dir()
+}
+
+impl Host {
+    /// Opens every mount's host side and makes the private directories.
+    pub fn new(view: View) -> Result<Host, HostError> {
+        let needs_scratch = view.mounts().iter().any(|m| {
+            matches!(m.kind(), MountKind::Tmpfs { .. } | MountKind::Synthetic(Synthetic::Dev | Synthetic::Empty))
+        });
+        let scratch = if needs_scratch {
+            let parent = scratch_parent();
+            let dir = nix::unistd::mkdtemp(&parent.join("condo-XXXXXX"))
+                .map_err(|e| HostError::Scratch { dir: parent.clone(), source: e.into() })?;
+            Some(dir)
+        } else {
+            None
+        };
+        let proc_fd = open_path(Path::new("/proc")).map_err(|source| HostError::Source {
+            flag: "--proc",
+            path: "/proc".into(),
+            source,
+        })?;
+        let dev_fd = open_path(Path::new("/dev")).map_err(|source| HostError::Source {
+            flag: "--dev",
+            path: "/dev".into(),
+            source,
+        })?;
+        let mut host = Host { view, backing: Vec::new(), scratch, proc_fd, dev_fd };
+        for i in 0..host.view.mounts().len() {
+            let m = &host.view.mounts()[i];
+            let b = host.make_backing(m)?;
+            host.backing.push(b);
+        }
+        host.make_mount_points();
+        Ok(host)
+    }
+
+    fn make_backing(&self, m: &Mount) -> Result<Backing, HostError> {
+        let private = |name: String| -> Result<PathBuf, HostError> {
+            let s = self.scratch.as_ref().expect("scratch exists when a mount needs it");
+            let dir = s.join(name);
+            std::fs::create_dir(&dir).map_err(|source| HostError::Scratch { dir: dir.clone(), source })?;
+            Ok(dir)
+        };
+        let dir = match m.kind() {
+            MountKind::Host { root, .. } => Some(root.clone()),
+            MountKind::Tmpfs { .. } => Some(private(format!("tmp{}", m.id().index()))?),
+            MountKind::Synthetic(Synthetic::Empty) => Some(private(format!("empty{}", m.id().index()))?),
+            MountKind::Synthetic(Synthetic::Dev) => {
+                let d = private(format!("dev{}", m.id().index()))?;
+                let scratch_err = |source| HostError::Scratch { dir: d.clone(), source };
+                // Placeholders, so that listing /dev shows the devices; opens
+                // and stats of these names go to the host's devices.
+                for name in DEVICES {
+                    std::fs::write(d.join(name), b"").map_err(scratch_err)?;
+                }
+                for (name, target) in DEV_LINKS {
+                    std::os::unix::fs::symlink(target, d.join(name)).map_err(scratch_err)?;
+                }
+                std::fs::create_dir(d.join("shm")).map_err(scratch_err)?;
+                std::fs::create_dir(d.join("pts")).map_err(scratch_err)?;
+                Some(d)
+            }
+            MountKind::Synthetic(Synthetic::Proc) => Some(PathBuf::from("/proc")),
+            MountKind::Overlay { .. } => return Err(HostError::Overlay),
+            MountKind::Hidden => None,
+        };
+        let root = match &dir {
+            Some(d) => {
+                Some(open_path(d).map_err(|source| HostError::Source { flag: m.flag(), path: d.clone(), source })?)
+            }
+            None => None,
+        };
+        Ok(Backing { root, dir })
+    }
+
+    /// Mount points whose parent lies in a private directory get a
+    /// directory there, so listing the parent shows them.
+    fn make_mount_points(&self) {
+        for m in self.view.mounts() {
+            let Some(parent) = m.dest().parent() else { continue };
+            let Ok(at) = self.view.lookup(&parent) else { continue };
+            let private = matches!(at.mount.kind(), MountKind::Tmpfs { .. } | MountKind::Synthetic(Synthetic::Empty));
+            if let (true, Some(dir)) = (private, self.dir_of(at.mount)) {
+                let mut p = dir.to_path_buf();
+                if !at.rest.is_empty() {
+                    p.push(OsStr::from_bytes(at.rest));
+                }
+                if let Some(name) = m.dest().file_name() {
+                    let _ = std::fs::create_dir_all(p.join(OsStr::from_bytes(name)));
+                }
+            }
+        }
+    }
+
+    /// The view.
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    fn index(&self, m: &Mount) -> Option<usize> {
+        self.view.mounts().iter().position(|x| x.id() == m.id())
+    }
+
+    /// The host directory holding a mount's contents.
+    pub fn dir_of(&self, m: &Mount) -> Option<&Path> {
+        self.index(m).and_then(|i| self.backing[i].dir.as_deref())
+    }
+
+    fn root_of(&self, m: &Mount) -> Result<BorrowedFd<'_>, Errno> {
+        self.index(m).and_then(|i| self.backing[i].root.as_ref()).map(|f| f.as_fd()).ok_or(Errno::ENOENT)
+    }
+
+    /// Whether the guest may change what is at `rest` in mount `m`.
+    pub fn writable(&self, m: &Mount, rest: &[u8]) -> bool {
+        match m.kind() {
+            MountKind::Synthetic(Synthetic::Dev) => rest.starts_with(b"shm/") || rest == b"shm",
+            _ => m.writable(),
+        }
+    }
+
+    /// Host `O_PATH` fd and rest for a lookup, as the kernel must see it:
+    /// `/dev` device names go to the host's `/dev`.
+    fn place<'a>(&'a self, at: &Lookup<'a>) -> Result<(BorrowedFd<'a>, &'a [u8]), Errno> {
+        if let MountKind::Synthetic(Synthetic::Dev) = at.mount.kind() {
+            if host_device(at.rest) {
+                return Ok((self.dev_fd.as_fd(), at.rest));
+            }
+        }
+        Ok((self.root_of(at.mount)?, at.rest_or_dot()))
+    }
+
+    /// Opens `at` on the host with the guest's `flags`. Never follows a
+    /// symlink (`ELOOP`, or the symlink itself for `O_PATH|O_NOFOLLOW`).
+    pub fn open_at(&self, at: &Lookup<'_>, flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+        // openat2 refuses a mode the call would not use, where open ignores it.
+        let mode =
+            if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE { mode & 0o7777 } else { 0 };
+        if let MountKind::Synthetic(Synthetic::Proc) = at.mount.kind() {
+            return self.open_proc(at.rest, flags, mode);
+        }
+        let (dir, rest) = self.place(at)?;
+        let flags = (flags | libc::O_CLOEXEC) as u64;
+        sys::openat2(dir, rest, flags, u64::from(mode), BENEATH)
+    }
+
+    /// `/proc` files are the host's, opened beneath `/proc` without
+    /// following any link; `fd/N` of a pipe, socket or anonymous inode is
+    /// reopened through the host's magic link, which cannot name a path.
+    fn open_proc(&self, rest: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+        let rest_or_dot: &[u8] = if rest.is_empty() { b"." } else { rest };
+        let f = (flags | libc::O_CLOEXEC) as u64;
+        match sys::openat2(self.proc_fd.as_fd(), rest_or_dot, f, u64::from(mode), BENEATH) {
+            Err(Errno::ELOOP) if is_fd_entry(rest) => {
+                let fd = sys::openat2(self.proc_fd.as_fd(), rest, f, u64::from(mode), 0)?;
+                let st = sys::fstat(fd.as_fd())?;
+                match st.st_mode & libc::S_IFMT {
+                    libc::S_IFIFO | libc::S_IFSOCK => Ok(fd),
+                    // An anonymous inode (eventfd, epoll, ...) has no type
+                    // bits of a file; anything with a path is refused: the
+                    // fd was swapped for a file after the resolver looked.
+                    0 => Ok(fd),
+                    _ => Err(Errno::EACCES),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Resolves `path` from `base` (the guest path of the starting
+    /// directory) in the view.
+    pub fn resolve<'v>(
+        &'v self,
+        guest: &GuestCtx<'_>,
+        base: &GuestPath,
+        path: &[u8],
+        follow: bool,
+        create: bool,
+    ) -> Result<Resolved<'v>, Errno> {
+        let fs = HostFs { host: self, guest };
+        if create {
+            resolve_or_missing(&self.view, &fs, base, path, follow)
+        } else {
+            resolve(&self.view, &fs, base, path, follow)
+        }
+    }
+
+    /// The fast path: a path with no `..` whose open, beneath its mount's
+    /// root, meets no symlink. `None` when the full resolution is needed.
+    pub fn fast_lookup<'v>(&'v self, abs: &'v GuestPath) -> Option<Lookup<'v>> {
+        if self.view.is_skeleton(abs) {
+            return None;
+        }
+        let at = self.view.lookup(abs).ok()?;
+        match at.mount.kind() {
+            MountKind::Host { .. } | MountKind::Tmpfs { .. } => Some(at),
+            MountKind::Synthetic(Synthetic::Dev) if host_device(at.rest) => Some(at),
+            _ => None,
+        }
+    }
+
+    /// The guest path of a host path the guest holds (its cwd, an fd's
+    /// target): the last mount whose host side contains it and which the
+    /// view shows there. `None` when the view has no name for it.
+    pub fn guest_path_of(&self, host: &[u8]) -> Option<GuestPath> {
+        for (i, m) in self.view.mounts().iter().enumerate().rev() {
+            let mut dirs: Vec<&[u8]> = Vec::new();
+            if let Some(d) = &self.backing[i].dir {
+                dirs.push(d.as_os_str().as_bytes());
+            }
+            if let MountKind::Synthetic(Synthetic::Dev) = m.kind() {
+                if let Some(name) = host.strip_prefix(b"/dev/") {
+                    if host_device(name) {
+                        return m.dest().join(name);
+                    }
+                }
+            }
+            for d in dirs {
+                let suffix = if host == d {
+                    &[][..]
+                } else if d == b"/" {
+                    host.strip_prefix(b"/").unwrap_or(host)
+                } else {
+                    match host.strip_prefix(d).and_then(|s| s.strip_prefix(b"/")) {
+                        Some(s) => s,
+                        None => continue,
+                    }
+                };
+                let mut cand = m.dest().as_bytes().to_vec();
+                if !suffix.is_empty() {
+                    if cand != b"/" {
+                        cand.push(b'/');
+                    }
+                    cand.extend_from_slice(suffix);
+                }
+                let Ok(cand) = GuestPath::new(&cand) else { continue };
+                if self.view.lookup(&cand).is_ok_and(|l| l.mount.id() == m.id()) && !self.view.is_skeleton(&cand)
+                    || cand == *m.dest()
+                {
+                    return Some(cand);
+                }
+            }
+        }
+        None
+    }
+
+    /// Host directories the guest may reach directly, for Landlock: every
+    /// mount's host side with whether it is writable.
+    pub fn host_dirs(&self) -> Vec<(&Mount, Option<&Path>)> {
+        self.view.mounts().iter().enumerate().map(|(i, m)| (m, self.backing[i].dir.as_deref())).collect()
+    }
+
+    /// The private directory, if any.
+    pub fn scratch(&self) -> Option<&Path> {
+        self.scratch.as_deref()
+    }
+}
+
+fn is_fd_entry(rest: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
+    matches!(parts.as_slice(), [_, b"fd", n] if n.iter().all(u8::is_ascii_digit))
+        || matches!(parts.as_slice(), [_, b"task", _, b"fd", n] if n.iter().all(u8::is_ascii_digit))
+}
+
+/// What path resolution must know about the calling guest thread: who it
+/// is (for `/proc/self`), and which processes are the sandbox's (the rest
+/// of `/proc` is not the guest's to see).
+pub struct GuestCtx<'a> {
+    /// The calling thread.
+    pub tid: libc::pid_t,
+    /// Whether a host pid belongs to the sandbox.
+    pub in_sandbox: &'a dyn Fn(libc::pid_t) -> bool,
+}
+
+impl GuestCtx<'_> {
+    fn tgid(&self) -> Result<libc::pid_t, Errno> {
+        let status = std::fs::read(format!("/proc/{}/status", self.tid)).map_err(|_| Errno::ESRCH)?;
+        let line = status.split(|&b| b == b'\n').find(|l| l.starts_with(b"Tgid:")).ok_or(Errno::ESRCH)?;
+        std::str::from_utf8(&line[5..]).ok().and_then(|s| s.trim().parse().ok()).ok_or(Errno::ESRCH)
+    }
+}
+
+/// Reads a magic link of the host's `/proc`.
+pub fn read_proc_link(path: &str) -> Result<Vec<u8>, Errno> {
+    std::fs::read_link(path)
+        .map(|p| p.into_os_string().into_vec())
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))
+}
+
+use std::os::unix::ffi::OsStringExt;
+
+/// The [`Fs`] over the host: what is at a path, asked beneath the mount's
+/// root without following anything.
+struct HostFs<'a> {
+    host: &'a Host,
+    guest: &'a GuestCtx<'a>,
+}
+
+fn kind_of(fd: BorrowedFd<'_>) -> Result<NodeKind, Errno> {
+    let st = sys::fstat(fd)?;
+    Ok(match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => NodeKind::Dir,
+        libc::S_IFLNK => {
+            let t = nix::fcntl::readlinkat(fd, c"")?;
+            NodeKind::Symlink(t.into_vec())
+        }
+        _ => NodeKind::File,
+    })
+}
+
+impl Fs for HostFs<'_> {
+    fn kind(&self, _path: &GuestPath, at: &Lookup<'_>) -> Result<NodeKind, Errno> {
+        if let MountKind::Synthetic(Synthetic::Proc) = at.mount.kind() {
+            return self.proc_kind(at.rest);
+        }
+        let (dir, rest) = self.host.place(at)?;
+        let fd = sys::openat2(dir, rest, (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64, 0, BENEATH)?;
+        kind_of(fd.as_fd())
+    }
+}
+
+impl HostFs<'_> {
+    /// The `/proc` view: the sandbox's processes only, `self` is the
+    /// caller, and the magic links (`root`, `cwd`, `exe`, `fd/N`) are
+    /// answered in the guest's view instead of followed on the host.
+    fn proc_kind(&self, rest: &[u8]) -> Result<NodeKind, Errno> {
+        let parts: Vec<&[u8]> = if rest.is_empty() { Vec::new() } else { rest.split(|&b| b == b'/').collect() };
+        let num = |s: &[u8]| -> Option<libc::pid_t> {
+            if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(s).ok()?.parse().ok()
+        };
+        let pid_dir = |pid: &[u8]| -> Result<libc::pid_t, Errno> {
+            let p = num(pid).ok_or(Errno::ENOENT)?;
+            if (self.guest.in_sandbox)(p) {
+                Ok(p)
+            } else {
+                Err(Errno::ENOENT)
+            }
+        };
+        match parts.as_slice() {
+            [] => Ok(NodeKind::Dir),
+            [b"self"] => Ok(NodeKind::Symlink(self.guest.tgid()?.to_string().into_bytes())),
+            [b"thread-self"] => {
+                Ok(NodeKind::Symlink(format!("{}/task/{}", self.guest.tgid()?, self.guest.tid).into_bytes()))
+            }
+            [first, tail @ ..] if num(first).is_some() => {
+                let pid = pid_dir(first)?;
+                let (pid, tail) = match tail {
+                    [b"task", t, more @ ..] => (pid_dir(t)?, more),
+                    _ => (pid, tail),
+                };
+                match tail {
+                    [b"root"] => Ok(NodeKind::Symlink(b"/".to_vec())),
+                    [b"cwd" | b"exe"] => {
+                        let target = read_proc_link(&format!("/proc/{pid}/{}", String::from_utf8_lossy(tail[0])))?;
+                        let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
+                        Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
+                    }
+                    [b"fd", n] if num(n).is_some() => {
+                        let target = read_proc_link(&format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)))?;
+                        if target.first() == Some(&b'/') {
+                            let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
+                            Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
+                        } else {
+                            Ok(NodeKind::File)
+                        }
+                    }
+                    [b"map_files", ..] => Err(Errno::ENOENT),
+                    _ => self.host_proc_kind(rest),
+                }
+            }
+            _ => self.host_proc_kind(rest),
+        }
+    }
+
+    fn host_proc_kind(&self, rest: &[u8]) -> Result<NodeKind, Errno> {
+        let fd = sys::openat2(
+            self.host.proc_fd.as_fd(),
+            rest,
+            (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64,
+            0,
+            BENEATH,
+        )?;
+        kind_of(fd.as_fd())
+    }
+}
