@@ -100,19 +100,9 @@ pub(super) fn translate(host: &Host, spec: &mut Spec) -> Result<(), Error> {
     if host_cwd.is_none() && !explicit {
         // The caller's directory is not in the view (a --root tree, or the
         // host's /tmp behind the private one): start at the view's root, as
-        // a login would.
+        // a login would (docs/ARCHITECTURE.md).
         guest_cwd = Some(GuestPath::root());
         host_cwd = host_path_of(host, &root, b"/", true);
-        if matches!(host.view().mounts().first().map(|m| m.kind()), Some(crate::vfs::MountKind::Host { root, .. }) if root == Path::new("/"))
-        {
-            // The default view keeps the caller's directory: its absence
-            // is worth a clear error rather than a silent move.
-            return Err(Error::NotInView {
-                what: "the working directory",
-                path: wanted,
-                hint: "bind it with --bind DIR DIR, or choose one with --chdir",
-            });
-        }
     }
     let (Some(guest_cwd), Some(host_cwd)) = (guest_cwd, host_cwd) else {
         return Err(Error::NotInView {
