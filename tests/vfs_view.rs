@@ -1,0 +1,1036 @@
+//! The guest's filesystem view, through the `sandbox-run` command line:
+//! `--root`, the default view (host `/` read-only, private `/tmp`,
+//! synthetic `/dev` and `/proc`), `--bind`/`--ro-bind`, `--tmpfs`,
+//! `--hide`, `--chdir`, and the flag errors found before anything runs.
+//!
+//! Every claim is checked on both sides: what the guest sees inside, and
+//! what the host holds afterwards. Where a failure inside could also be the
+//! host's own answer (permissions), a native run or a writable control
+//! shows that the operation is possible, so the answer is the view's.
+//!
+//! Tests that put files in the host's /tmp, and the one that checks the
+//! host's /tmp is untouched by real tools, share [`HOST_TMP`]: the latter
+//! runs alone.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hasher};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use common::*;
+
+const EROFS: &str = "Read-only file system";
+const ENOENT: &str = "No such file or directory";
+
+/// Held shared by every test (each may create host /tmp entries or run a
+/// sandbox whose supervisor keeps something there while it runs), and
+/// exclusively by the test that compares the host's /tmp before and after
+/// a guest, so no other test of this binary changes it meanwhile.
+static HOST_TMP: RwLock<()> = RwLock::new(());
+
+fn host_tmp_shared() -> RwLockReadGuard<'static, ()> {
+    HOST_TMP.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn host_tmp_exclusive() -> RwLockWriteGuard<'static, ()> {
+    HOST_TMP.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A name no other test (of this run or an earlier one) uses.
+fn unique(what: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("condo-vfs-{what}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A host path removed (file or tree) when dropped, so a failing test
+/// leaves nothing in the host's /tmp.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if self.0.is_dir() && !self.0.is_symlink() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        } else {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// `sh -c SCRIPT sh ARGS...`: the script reads its paths as $1, $2, ...,
+/// so no path is ever quoted into shell text.
+fn sh<'a>(script: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["sh", "-c", script, "sh"];
+    v.extend_from_slice(args);
+    v
+}
+
+/// The output split at lines that are exactly `--`.
+fn sections(out: &str) -> Vec<String> {
+    let mut v = vec![String::new()];
+    for l in out.lines() {
+        if l == "--" {
+            v.push(String::new());
+        } else {
+            let last = v.last_mut().unwrap();
+            last.push_str(l);
+            last.push('\n');
+        }
+    }
+    v
+}
+
+/// The uid guest processes (and sandbox-run itself) run as.
+fn guest_uid() -> u32 {
+    if is_root() {
+        NOBODY
+    } else {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() }
+    }
+}
+
+fn mkdir_p(p: &Path) {
+    std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("mkdir -p {}: {e}", p.display()));
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+}
+
+fn link_target(p: &Path) -> String {
+    std::fs::read_link(p).unwrap_or_else(|e| panic!("readlink {}: {e}", p.display())).to_string_lossy().into_owned()
+}
+
+/// Runs a host command (as ourselves, not the guest user) and returns its
+/// output, failing the test unless it succeeds.
+fn host(argv: &[&str]) -> Out {
+    let mut c = Command::new(argv[0]);
+    c.args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let out = run(&mut c);
+    assert!(out.status.success(), "{out:?}");
+    out
+}
+
+/// A static C guest copied into `dir` (so a `--root` view can run it).
+fn copy_guest(name: &str, dir: &Path) -> PathBuf {
+    mkdir_p(dir);
+    let to = dir.join(name);
+    std::fs::copy(guest(name), &to).expect("copying a guest");
+    std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    to
+}
+
+// ---- 1. --root: a busybox tree with a dynamically linked program ----------
+
+/// The host's statically linked busybox from Debian's busybox-static
+/// (installed by .ci/run; installed here too when missing and we are root).
+/// `None` only when it is neither installed nor installable.
+fn busybox_static() -> Option<PathBuf> {
+    let installed = || {
+        let mut c = Command::new("dpkg-query");
+        c.args(["-W", "-f=${Status}", "busybox-static"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let ok = c.output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"));
+        ok && Path::new("/bin/busybox").exists()
+    };
+    // apt-get may take minutes, longer than common::TIMEOUT; it runs as us.
+    let apt = |args: &[&str]| {
+        let mut c = Command::new("apt-get");
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        which("apt-get") && start_with_timeout(&mut c, std::time::Duration::from_secs(300)).wait().status.success()
+    };
+    if !installed() && is_root() && !apt(&["install", "-y", "-qq", "busybox-static"]) {
+        apt(&["update", "-qq"]);
+        apt(&["install", "-y", "-qq", "busybox-static"]);
+    }
+    installed().then(|| PathBuf::from("/bin/busybox"))
+}
+
+/// Whether `prog` is on [`STD_PATH`].
+fn which(prog: &str) -> bool {
+    STD_PATH.split(':').any(|d| Path::new(d).join(prog).exists())
+}
+
+/// The applets the tree links to busybox (each must be in this busybox).
+const APPLETS: &[&str] = &[
+    "sh", "ls", "cat", "pwd", "echo", "env", "stat", "readlink", "test", "head", "wc", "id", "true", "false", "mkdir",
+    "touch", "sort", "grep", "uname",
+];
+
+/// What ldd says `exe` loads: (path as the loader asks for it, whether it
+/// is the ELF interpreter). The vDSO has no file and is left out.
+fn ldd(exe: &Path) -> Vec<(PathBuf, bool)> {
+    let out = host(&["ldd", s(exe)]);
+    let mut v = Vec::new();
+    for l in out.out().lines() {
+        let l = l.trim();
+        if let Some((_, rest)) = l.split_once("=> ") {
+            let p = rest.split_whitespace().next().unwrap();
+            if p.starts_with('/') {
+                v.push((PathBuf::from(p), false));
+            }
+        } else if l.starts_with('/') {
+            v.push((PathBuf::from(l.split_whitespace().next().unwrap()), true));
+        }
+    }
+    assert!(v.iter().any(|(_, interp)| *interp), "no ELF interpreter in ldd's output:\n{out:?}");
+    v
+}
+
+/// Copies the library `p` (a host path) into `tree` at the same path; when
+/// the host's `p` is a symlink with an absolute target (Debian's
+/// /lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/...), the tree gets
+/// the same symlink and the file at the target, so the view has to resolve
+/// an absolute symlink inside the tree to find it. Returns the host path of
+/// the tree's regular file.
+fn copy_lib_into(tree: &Path, p: &Path) -> PathBuf {
+    let inside = |g: &Path| tree.join(g.strip_prefix("/").unwrap());
+    let meta = std::fs::symlink_metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let file_at = if meta.file_type().is_symlink() && std::fs::read_link(p).unwrap().is_absolute() {
+        let target = std::fs::read_link(p).unwrap();
+        mkdir_p(inside(p).parent().unwrap());
+        std::os::unix::fs::symlink(&target, inside(p)).expect("symlink into the tree");
+        inside(&target)
+    } else {
+        inside(p)
+    };
+    mkdir_p(file_at.parent().unwrap());
+    // A copy, never a hard link: the test tells the tree's file from the
+    // host's by its inode.
+    std::fs::copy(p, &file_at).unwrap_or_else(|e| panic!("copying {}: {e}", p.display()));
+    file_at
+}
+
+/// (major:minor as /proc/pid/maps spells it, inode) of a host file.
+fn maps_identity(p: &Path) -> (String, u64) {
+    let m = std::fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let dev = m.dev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (format!("{major:02x}:{minor:02x}"), m.ino())
+}
+
+/// The (device, inode) columns of the maps line the dynamic guest printed
+/// after `tag`.
+fn mapped(out: &str, tag: &str) -> (String, u64) {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{tag} ")))
+        .unwrap_or_else(|| panic!("no {tag} line in the program's output:\n{out}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    assert!(f.len() >= 6, "{tag}: not a maps line with a file: {line:?}");
+    (f[4].to_string(), f[5].parse().unwrap_or_else(|_| panic!("inode in {line:?}")))
+}
+
+#[test]
+fn vfs_view_root_is_a_busybox_tree_with_its_own_libc() {
+    let _g = host_tmp_shared();
+    let Some(busybox) = busybox_static() else {
+        eprintln!(
+            "\n\n!!!!! SKIPPED vfs_view_root_is_a_busybox_tree_with_its_own_libc: Debian's busybox-static is \
+             neither installed nor installable here (.ci/run installs it) !!!!!\n\n"
+        );
+        return;
+    };
+    let sc = Scratch::new();
+    let tree = sc.join("root");
+    mkdir_p(&tree.join("bin"));
+    std::fs::copy(&busybox, tree.join("bin/busybox")).unwrap();
+    // `busybox --install -s` cannot run outside the tree (it would link
+    // the host's /bin), so the applet links are made here.
+    let list = host(&[s(&busybox), "--list"]).out();
+    let have: BTreeSet<&str> = list.lines().collect();
+    for a in APPLETS {
+        assert!(have.contains(a), "this busybox has no {a} applet:\n{list}");
+        std::os::unix::fs::symlink("busybox", tree.join("bin").join(a)).unwrap();
+    }
+    mkdir_p(&tree.join("etc"));
+    let guest_line = "condo-tree-guest:x:4242:4242:only in the --root tree:/home/guest:/bin/sh";
+    std::fs::write(
+        tree.join("etc/passwd"),
+        format!("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n{guest_line}\n"),
+    )
+    .unwrap();
+    assert!(!read(Path::new("/etc/passwd")).contains("condo-tree-guest"));
+
+    // The dynamically linked program, and what it loads, at the paths ldd
+    // names.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guests/vfs_view_dynamic.c");
+    let exe = tree.join("bin/hello-dyn");
+    host(&["gcc", "-std=gnu11", "-O1", "-Wall", "-o", s(&exe), s(&src)]);
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut libc_copy = None;
+    let mut interp_copy = None;
+    let mut host_libc = None;
+    for (p, interp) in ldd(&exe) {
+        let copy = copy_lib_into(&tree, &p);
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if interp {
+            interp_copy = Some((p, copy));
+        } else if name.starts_with("libc.so") {
+            host_libc = Some(p.clone());
+            libc_copy = Some((p, copy));
+        }
+    }
+    let (libc_guest_path, libc_copy) = libc_copy.expect("ldd names libc");
+    let (interp_guest_path, interp_copy) = interp_copy.expect("ldd names the interpreter");
+    give_tree_to_guest(sc.path());
+
+    // The program's own report is trustworthy: run natively it shows the
+    // host's libc and loader by device and inode.
+    let native_run = run(&mut native(&sc, [s(&exe)]));
+    assert!(native_run.status.success(), "{native_run:?}");
+    assert_eq!(
+        mapped(&native_run.out(), "libc-map"),
+        maps_identity(&host_libc.unwrap()),
+        "natively the program maps the host's libc\n{native_run:?}"
+    );
+    assert_eq!(
+        mapped(&native_run.out(), "ld-map"),
+        maps_identity(&interp_guest_path),
+        "natively the program maps the host's dynamic loader\n{native_run:?}"
+    );
+    assert_ne!(maps_identity(&libc_copy), maps_identity(&libc_guest_path), "the tree's libc is a copy");
+
+    let script = "ls -la /; echo --; cat /etc/passwd; echo --; \
+                  cd /..; pwd; /bin/pwd; cd /bin/../..; /bin/pwd; echo --; \
+                  ls -a /; echo --; ls -a /..; echo --; \
+                  /bin/hello-dyn; echo --; \
+                  for p in /usr /home /var /etc/hostname /bin/bash; do test -e $p && echo host-path-visible $p; done; echo end";
+    let out = run(&mut sandbox_raw(
+        &sc,
+        ["--root", s(&tree), "--dev", "--proc", "--chdir", "/", "--", "/bin/sh", "-c", script],
+    ));
+    out.assert_code(0);
+    let sec = sections(&out.out());
+    assert_eq!(sec.len(), 7, "{out:?}");
+
+    // Every claim is checked and the failures reported together, so one
+    // run shows all that is wrong with the view.
+    let mut problems: Vec<String> = Vec::new();
+    let mut check = |ok: bool, what: String| {
+        if !ok {
+            problems.push(what);
+        }
+    };
+
+    // `ls -la /` shows the tree (and the mount points --dev and --proc
+    // add: a directory that exists is listed in its parent), nothing of the
+    // host's root.
+    let names: BTreeSet<String> = sec[0]
+        .lines()
+        .filter(|l| !l.starts_with("total"))
+        .map(|l| l.split(" -> ").next().unwrap().split_whitespace().last().unwrap_or("").to_string())
+        .collect();
+    let want: BTreeSet<String> =
+        [".", "..", "bin", "etc", "lib", "lib64", "dev", "proc"].iter().map(|s| s.to_string()).collect();
+    check(names == want, format!("ls -la / lists {names:?}, want {want:?}"));
+    check(sec[1].lines().any(|l| l == guest_line), "cat /etc/passwd does not show the tree's file".into());
+    check(!sec[1].contains("daemon:"), "the host's /etc/passwd leaked into the tree".into());
+    check(sec[2] == "/\n/\n/\n", "`..` of / is not / (cd /..; pwd; /bin/pwd; cd /bin/../..; /bin/pwd)".into());
+    check(sec[3] == sec[4], "ls -a / and ls -a /.. differ".into());
+    check(sec[6] == "end\n", "host paths are visible in the --root view".into());
+
+    // The dynamic program runs, on the tree's libc and loader: the kernel
+    // reports the files mapped, by device and inode, and they are the
+    // tree's copies, not the host's files at the same paths.
+    let prog = &sec[5];
+    check(
+        prog.starts_with("hello from a dynamically linked program\nlibc-version 2."),
+        "the dynamically linked program did not run".into(),
+    );
+    if prog.contains("libc-map ") {
+        check(
+            mapped(prog, "libc-map") == maps_identity(&libc_copy),
+            format!(
+                "the program does not run on the tree's libc {:?} (the host's {} is {:?})",
+                maps_identity(&libc_copy),
+                libc_guest_path.display(),
+                maps_identity(&libc_guest_path)
+            ),
+        );
+    }
+    if prog.contains("ld-map ") {
+        check(
+            mapped(prog, "ld-map") == maps_identity(&interp_copy),
+            format!(
+                "the program's dynamic loader is not the tree's copy {:?} of {} (the host's is {:?})",
+                maps_identity(&interp_copy),
+                interp_guest_path.display(),
+                maps_identity(&interp_guest_path)
+            ),
+        );
+    }
+    assert!(problems.is_empty(), "the --root view is wrong:\n- {}\n{out:?}", problems.join("\n- "));
+}
+
+// ---- 2. the default view with real tools -----------------------------------
+
+/// sha256sum of host files the tools read.
+fn sample_checksums() -> String {
+    let mut files: Vec<PathBuf> =
+        ["/etc/passwd", "/usr/bin/gcc", "/usr/bin/make", "/usr/include/stdio.h"].iter().map(PathBuf::from).collect();
+    for d in STD_PATH.split(':') {
+        let g = Path::new(d).join("git");
+        if g.exists() {
+            files.push(g);
+            break;
+        }
+    }
+    for e in std::fs::read_dir("/usr/lib").unwrap().flatten() {
+        let os_py = e.path().join("os.py");
+        if e.file_name().to_string_lossy().starts_with("python3") && os_py.exists() {
+            files.push(os_py);
+        }
+    }
+    assert!(files.len() >= 6, "sample files: {files:?}");
+    let mut argv = vec!["sha256sum"];
+    argv.extend(files.iter().map(|p| s(p)));
+    host(&argv).out()
+}
+
+/// Every entry under the host's `root` that the guest user owns: path ->
+/// kind, mode, size and content hash (or symlink target). Only these: the
+/// guest and sandbox-run run as that user, so anything either leaves in
+/// the host's /tmp is among them, while other users' processes (the CI
+/// machinery, the test runner's output) may change /tmp meanwhile. When
+/// the tests do not run as root that is everything of ours.
+fn guest_owned_snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
+    fn walk(dir: &Path, uid: u32, into: &mut BTreeMap<PathBuf, String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+            if m.uid() == uid {
+                let what = if m.file_type().is_symlink() {
+                    format!("symlink -> {:?}", std::fs::read_link(&p).ok())
+                } else if m.is_file() {
+                    let mut h = DefaultHasher::new();
+                    h.write(&std::fs::read(&p).unwrap_or_default());
+                    format!("file {:o} {} bytes, hash {:016x}", m.mode(), m.len(), h.finish())
+                } else {
+                    format!("{:?} {:o}", m.file_type(), m.mode())
+                };
+                into.insert(p.clone(), what);
+            }
+            if m.is_dir() {
+                walk(&p, uid, into);
+            }
+        }
+    }
+    let mut v = BTreeMap::new();
+    walk(root, guest_uid(), &mut v);
+    v
+}
+
+#[test]
+fn vfs_view_default_view_runs_gcc_make_git_python_and_leaves_the_host_alone() {
+    let _g = host_tmp_exclusive();
+    let ws = Scratch::new();
+    ws.write("hello.c", "#include <stdio.h>\nint main(void) { puts(\"hello from gcc\"); return 0; }\n");
+    ws.write("tool.c", "#include <stdio.h>\nint main(void) { puts(\"from a make-built tool\"); return 0; }\n");
+    ws.write("input.txt", "input\n");
+    ws.write(
+        "Makefile",
+        "made.txt: input.txt tool\n\ttr a-z A-Z < input.txt > made.txt\n\t./tool >> made.txt\n\
+         tool: tool.c\n\t$(CC) -o tool tool.c\n",
+    );
+    let py_tmp = unique("py");
+    let script = r#"set -e
+ws="$1"
+cd "$ws"
+gcc -o hello hello.c
+./hello > gcc.out
+make -s
+git init -q -b main repo
+cd repo
+git config user.email guest@example.invalid
+git config user.name Guest
+echo tracked > f.txt
+git add f.txt
+git commit -q -m "commit inside the sandbox"
+git log --format=%s > ../git.out
+git status --porcelain >> ../git.out
+cd ..
+python3 - "$ws" "$2" <<'EOF'
+import os, sys, tempfile
+ws, name = sys.argv[1], sys.argv[2]
+p = os.path.join("/tmp", name)
+with open(p, "w") as f:
+    f.write("python in tmp\n")
+with tempfile.NamedTemporaryFile(mode="w", delete=False) as t:
+    t.write("x")
+with open(os.path.join(ws, "py.out"), "w") as f:
+    f.write("tmp-file: " + open(p).read())
+    f.write("tempfile-dir: " + os.path.dirname(t.name) + "\n")
+    f.write("tmp-listing: " + " ".join(sorted(n for n in os.listdir("/tmp") if n != os.path.basename(t.name))) + "\n")
+EOF
+echo done"#;
+
+    let sums_before = sample_checksums();
+    let tmp_before = guest_owned_snapshot(Path::new("/tmp"));
+    let mut c = sandboxed(&ws, NO_OPTS, sh(script, &[s(ws.path()), &py_tmp]));
+    // The tools' own temporary files (gcc's, python's tempfile) go to the
+    // private /tmp.
+    c.env("TMPDIR", "/tmp");
+    let out = run(&mut c);
+    let tmp_after = guest_owned_snapshot(Path::new("/tmp"));
+    let sums_after = sample_checksums();
+
+    out.assert_code(0);
+    assert_eq!(out.out(), "done\n", "{out:?}");
+    assert_eq!(read(&ws.join("gcc.out")), "hello from gcc\n");
+    assert_eq!(read(&ws.join("made.txt")), "INPUT\nfrom a make-built tool\n");
+    assert_eq!(read(&ws.join("git.out")), "commit inside the sandbox\n", "the commit and a clean status");
+    assert_eq!(
+        read(&ws.join("py.out")),
+        format!("tmp-file: python in tmp\ntempfile-dir: /tmp\ntmp-listing: {py_tmp}\n"),
+        "python wrote and read /tmp, which held nothing else (gcc's files were gone, the host's never there)"
+    );
+    // The repository is real on the host.
+    let log = run(&mut native(&ws, ["git", "-C", "repo", "log", "--format=%s"]));
+    assert_eq!(log.out(), "commit inside the sandbox\n", "{log:?}");
+    assert!(!Path::new("/tmp").join(&py_tmp).exists(), "python's /tmp file reached the host's /tmp");
+
+    assert_eq!(sums_after, sums_before, "host files the tools read changed");
+    if tmp_after != tmp_before {
+        let gone: Vec<_> = tmp_before.iter().filter(|(k, v)| tmp_after.get(*k) != Some(v)).collect();
+        let new: Vec<_> = tmp_after.iter().filter(|(k, v)| tmp_before.get(*k) != Some(v)).collect();
+        panic!("the host's /tmp changed under the guest user:\nbefore only: {gone:#?}\nafter only: {new:#?}\n{out:?}");
+    }
+}
+
+// ---- 3. private /tmp --------------------------------------------------------
+
+#[test]
+fn vfs_view_tmp_is_private_empty_and_goes_away() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    // A host file the guest user could read natively.
+    let host_name = unique("host-file");
+    let host_file = Path::new("/tmp").join(&host_name);
+    let _c1 = Cleanup(host_file.clone());
+    std::fs::write(&host_file, "host secret\n").unwrap();
+    std::fs::set_permissions(&host_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let n = run(&mut native(&sc, ["cat", s(&host_file)]));
+    assert_eq!(n.out(), "host secret\n", "natively the guest user reads it: {n:?}");
+
+    let inside_name = unique("inside");
+    let _c2 = Cleanup(Path::new("/tmp").join(&inside_name));
+    let script = "ls -A /tmp; echo --; cat /tmp/$1 2>&1; ls /tmp | grep -c condo-vfs-host-file; \
+                  echo inside > /tmp/$2 && cat /tmp/$2; ls -A /tmp; touch /tmp/$1 && ls -A /tmp | sort";
+    let out = run(&mut sandboxed(&sc, NO_OPTS, sh(script, &[&host_name, &inside_name])));
+    let sec = sections(&out.out());
+    assert_eq!(sec[0], "", "/tmp is not empty at the start:\n{out:?}");
+    assert_eq!(sec.len(), 2, "{out:?}");
+    let mut want_sorted = vec![host_name.clone(), inside_name.clone()];
+    want_sorted.sort();
+    assert_eq!(
+        sec[1],
+        format!("cat: /tmp/{host_name}: {ENOENT}\n0\ninside\n{inside_name}\n{}\n", want_sorted.join("\n")),
+        "{out:?}"
+    );
+    out.assert_code(0);
+    assert!(!Path::new("/tmp").join(&inside_name).exists(), "the guest's /tmp file is in the host's /tmp");
+    assert_eq!(read(&host_file), "host secret\n", "touching the same name inside changed the host's file");
+
+    // The private /tmp was removed with its sandbox: a new one starts empty.
+    let again = run(&mut sandboxed(&sc, NO_OPTS, ["ls", "-A", "/tmp"]));
+    again.assert_code(0);
+    assert_eq!(again.out(), "", "{again:?}");
+}
+
+#[test]
+fn vfs_view_two_sandboxes_do_not_share_tmp() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    // Each waits for the other through the (bound, shared) scratch, so
+    // both are running at once.
+    let a = "echo a > /tmp/only-a; : > \"$1/a-ready\"; i=0; \
+             while [ ! -e \"$1/b-done\" ] && [ $i -lt 1500 ]; do sleep 0.02; i=$((i+1)); done; \
+             [ -e \"$1/b-done\" ] || { echo timed out; exit 3; }; ls -A /tmp";
+    let b = "i=0; while [ ! -e \"$1/a-ready\" ] && [ $i -lt 1500 ]; do sleep 0.02; i=$((i+1)); done; \
+             [ -e \"$1/a-ready\" ] || { echo timed out; exit 3; }; \
+             ls -A /tmp; echo b > /tmp/only-b; ls -A /tmp; : > \"$1/b-done\"";
+    let ra = start(&mut sandboxed(&sc, NO_OPTS, sh(a, &[s(sc.path())])));
+    let rb = start(&mut sandboxed(&sc, NO_OPTS, sh(b, &[s(sc.path())])));
+    let (oa, ob) = (ra.wait(), rb.wait());
+    oa.assert_code(0);
+    ob.assert_code(0);
+    assert_eq!(oa.out(), "only-a\n", "A sees only its own /tmp:\n{oa:?}");
+    assert_eq!(ob.out(), "only-b\n", "B sees only its own /tmp:\n{ob:?}");
+}
+
+#[test]
+fn vfs_view_tmpfs_nests_a_host_dir_from_the_host_tmp() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let hostdir = Path::new("/tmp").join(unique("nest"));
+    let _c = Cleanup(hostdir.clone());
+    mkdir_p(&hostdir);
+    std::fs::set_permissions(&hostdir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(hostdir.join("inner.txt"), "from the host's /tmp\n").unwrap();
+    let outside = unique("outside");
+    let _c2 = Cleanup(Path::new("/tmp").join(&outside));
+    let script = "ls -A /tmp; echo --; cat /tmp/x/inner.txt; echo --; (echo w > /tmp/x/new) 2>&1; echo --; \
+                  echo ok > /tmp/$1 && cat /tmp/$1";
+    let out = run(&mut sandbox_raw(
+        &sc,
+        ["--tmpfs", "/tmp", "--ro-bind", s(&hostdir), "/tmp/x", "--", "sh", "-c", script, "sh", &outside],
+    ));
+    let sec = sections(&out.out());
+    assert_eq!(sec.len(), 4, "{out:?}");
+    assert_eq!(sec[0], "x\n", "the private /tmp holds only the mount point x:\n{out:?}");
+    assert_eq!(sec[1], "from the host's /tmp\n", "{out:?}");
+    assert!(sec[2].contains(EROFS), "writing into the --ro-bind inside --tmpfs:\n{out:?}");
+    assert_eq!(sec[3], "ok\n", "the rest of the --tmpfs is writable:\n{out:?}");
+    out.assert_code(0);
+    assert!(!hostdir.join("new").exists());
+    assert!(!Path::new("/tmp").join(&outside).exists(), "--tmpfs /tmp wrote to the host's /tmp");
+}
+
+// ---- 4. EROFS under the read-only host root ---------------------------------
+
+/// What the scratch directories hold for the EROFS test: every attempt
+/// works on its own name, so natively all of them succeed.
+fn erofs_setup(dir: &Path) {
+    for d in ["emptyd", "emptyd-at"] {
+        mkdir_p(&dir.join(d));
+    }
+    for f in ["existing", "moved", "moved-at", "victim", "victim-at"] {
+        std::fs::write(dir.join(f), "unchanged\n").unwrap();
+    }
+    give_tree_to_guest(dir);
+}
+
+/// vfs_view_erofs's OP:NAME arguments for a scratch directory.
+const EROFS_OPS: &[&str] = &[
+    "create:condo-created",
+    "create-at:condo-created-at",
+    "mkdir:condo-dir",
+    "mkdir-at:condo-dir-at",
+    "symlink:condo-symlink",
+    "symlink-at:condo-symlink-at",
+    "mkfifo:condo-fifo",
+    "mkfifo-at:condo-fifo-at",
+    "write:existing",
+    "write-at:existing",
+    "append:existing",
+    "open-trunc:existing",
+    "truncate:existing",
+    "chmod:existing",
+    "utimes:existing",
+    "link:existing",
+    "link-at:existing",
+    "reopen-via-proc:existing",
+    "rename:moved",
+    "rename-at:moved-at",
+    "unlink:victim",
+    "unlink-at:victim-at",
+    "rmdir:emptyd",
+    "rmdir-at:emptyd-at",
+];
+
+/// The guest's expected output: every attempt answered `result`.
+fn erofs_expect(ops: &[&str], result: &str) -> String {
+    ops.iter().map(|op| format!("{}: {result}\n", op.replacen(':', " ", 1))).collect()
+}
+
+#[test]
+fn vfs_view_writes_under_the_read_only_host_root_fail_with_erofs() {
+    let _g = host_tmp_shared();
+    let g = guest("vfs_view_erofs");
+    let argv = |dir: &Path, ops: &[&str]| -> Vec<String> {
+        let mut v = vec![s(&g).to_string(), s(dir).to_string()];
+        v.extend(ops.iter().map(|o| o.to_string()));
+        v
+    };
+    // Natively every attempt succeeds on a directory the guest user owns.
+    let nsc = Scratch::new();
+    erofs_setup(nsc.path());
+    let n = run(&mut native(&nsc, argv(nsc.path(), EROFS_OPS)));
+    assert_eq!(n.out(), erofs_expect(EROFS_OPS, "ok"), "{n:?}");
+
+    // Each part is checked and the failures reported together.
+    let mut problems: Vec<String> = Vec::new();
+    let mut expect = |what: &str, out: &Out, want: String| {
+        if out.code() != 0 || out.out() != want {
+            let wrong: Vec<String> = out
+                .out()
+                .lines()
+                .zip(want.lines())
+                .filter(|(got, want)| got != want)
+                .map(|(got, want)| format!("    got {got:?}, want {want:?}"))
+                .collect();
+            problems.push(format!("{what}:\n{}\n{out:?}", wrong.join("\n")));
+        }
+    };
+
+    // In the default view the same kind of directory, not bound, is part
+    // of the read-only host root; with a path or with a directory fd, each
+    // change is EROFS.
+    let sc = Scratch::new();
+    erofs_setup(sc.path());
+    let mut args = vec!["--".to_string()];
+    args.extend(argv(sc.path(), EROFS_OPS));
+    let out = run(&mut sandbox_raw(&sc, &args));
+    expect("a directory of the read-only host root", &out, erofs_expect(EROFS_OPS, EROFS));
+    // And /etc, which the guest user could not write natively either:
+    // the read-only mount answers first, as the kernel's would.
+    let etc_ops = [
+        "create:condo-created",
+        "create-at:condo-created-at",
+        "mkdir:condo-dir",
+        "mkdir-at:condo-dir-at",
+        "write:passwd",
+        "write-at:passwd",
+        "chmod:passwd",
+        "rename:hostname",
+        "unlink:hostname",
+        "unlink-at:hostname",
+    ];
+    let mut args = vec!["--".to_string()];
+    args.extend(argv(Path::new("/etc"), &etc_ops));
+    let out = run(&mut sandbox_raw(&sc, &args));
+    expect("/etc", &out, erofs_expect(&etc_ops, EROFS));
+
+    // A writable bind in the same view accepts them all (so the EROFS
+    // above is the read-only mount's, not the sandbox refusing writes).
+    let wsc = Scratch::new();
+    erofs_setup(wsc.path());
+    let out = run(&mut sandboxed(&wsc, NO_OPTS, argv(wsc.path(), EROFS_OPS)));
+    expect("a writable bind", &out, erofs_expect(EROFS_OPS, "ok"));
+    // Whatever the errno, nothing changed on the host.
+    let mut names: Vec<String> =
+        std::fs::read_dir(sc.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["emptyd", "emptyd-at", "existing", "moved", "moved-at", "victim", "victim-at"]);
+    assert_eq!(read(&sc.join("existing")), "unchanged\n");
+    assert_eq!(std::fs::metadata(sc.join("existing")).unwrap().mode() & 0o7777, 0o644);
+    assert!(!Path::new("/etc/condo-created").exists() && !Path::new("/etc/condo-dir").exists());
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+// ---- 5. --hide ----------------------------------------------------------------
+
+#[test]
+fn vfs_view_hide_makes_a_path_and_everything_below_enoent() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let secret = sc.write("secret/a.txt", "a\n").parent().unwrap().to_path_buf();
+    sc.write("secret/sub/b.txt", "b\n");
+    sc.write("visible.txt", "v\n");
+    let n = run(&mut native(&sc, ["cat", "/etc/hostname", s(&secret.join("a.txt"))]));
+    assert!(n.status.success(), "natively both are readable: {n:?}");
+
+    let script = "ls \"$1\"; echo --; ls \"$1/secret\" 2>&1; echo --; cat \"$1/secret/a.txt\" 2>&1; echo --; \
+                  stat \"$1/secret/sub/b.txt\" 2>&1; echo --; stat \"$1/secret\" 2>&1; echo --; \
+                  cat /etc/hostname 2>&1; echo --; ls /etc | grep -cx hostname; echo --; \
+                  rm -rf \"$1/secret\" 2>&1; echo rm-done";
+    let out = run(&mut sandboxed(&sc, ["--hide", s(&secret), "--hide", "/etc/hostname"], sh(script, &[s(sc.path())])));
+    let sec = sections(&out.out());
+    assert_eq!(sec.len(), 8, "{out:?}");
+    for (i, what) in
+        [(1, "ls DIR"), (2, "cat DIR/a.txt"), (3, "stat DIR/sub/b.txt"), (4, "stat DIR"), (5, "cat /etc/hostname")]
+    {
+        assert!(
+            sec[i].contains(ENOENT) && sec[i].lines().count() == 1,
+            "{what} under --hide is not a single ENOENT:\n{}\n{out:?}",
+            sec[i]
+        );
+    }
+    // The hidden host files are untouched, even by rm -rf.
+    assert!(sec[7].ends_with("rm-done\n"), "{out:?}");
+    assert_eq!(read(&secret.join("a.txt")), "a\n");
+    assert_eq!(read(&secret.join("sub/b.txt")), "b\n");
+    // A name that does not exist is not listed in its directory either.
+    assert_eq!(sec[0], "visible.txt\n", "ls of the parent lists the hidden name:\n{out:?}");
+    assert_eq!(sec[6], "0\n", "ls /etc lists the hidden hostname:\n{out:?}");
+}
+
+// ---- 6. the working directory ---------------------------------------------------
+
+/// The script printing the working directory five ways.
+const CWD5: &str = "pwd; /bin/pwd; realpath .; readlink /proc/self/cwd; python3 -c 'import os; print(os.getcwd())'";
+
+#[test]
+fn vfs_view_cwd_default_chdir_and_inside_a_bind_is_the_guest_path() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let here = std::fs::canonicalize(sc.path()).unwrap();
+    let five = |p: &str| format!("{p}\n").repeat(5);
+
+    // The default cwd is the caller's.
+    let out = run(&mut sandboxed(&sc, NO_OPTS, ["sh", "-c", CWD5]));
+    out.assert_code(0);
+    assert_eq!(out.out(), five(s(&here)), "{out:?}");
+
+    // --chdir to a host directory of the view.
+    let out = run(&mut sandboxed(&sc, ["--chdir", "/usr/share"], ["sh", "-c", CWD5]));
+    out.assert_code(0);
+    assert_eq!(out.out(), five("/usr/share"), "{out:?}");
+
+    // Inside a bind whose destination differs from its source, every way
+    // of asking gives the destination.
+    sc.write("src/sub/f", "x");
+    let src = sc.join("src");
+    let script = format!("{CWD5}; echo --; cd sub; {CWD5}");
+    let out = run(&mut sandboxed(
+        &sc,
+        ["--bind", s(&src), "/condo-cwd-dest", "--chdir", "/condo-cwd-dest"],
+        ["sh", "-c", &script],
+    ));
+    out.assert_code(0);
+    assert_eq!(
+        out.out(),
+        format!("{}--\n{}", five("/condo-cwd-dest"), five("/condo-cwd-dest/sub")),
+        "the cwd in a bind shows the source's host path:\n{out:?}"
+    );
+    assert!(!Path::new("/condo-cwd-dest").exists());
+}
+
+// ---- 7. --bind SRC DEST ------------------------------------------------------------
+
+#[test]
+fn vfs_view_bind_to_another_path_writes_through_to_the_source() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    sc.write("src/existing.txt", "before\n");
+    sc.write("src/gone.txt", "remove me\n");
+    sc.write("src2/keep", "");
+    let script = "set -e; cd /condo-rw-dest; echo one > new.txt; mkdir -p d/e; echo two > d/e/deep.txt; \
+                  echo appended >> existing.txt; mv new.txt renamed.txt; ln -s renamed.txt sl; rm gone.txt; \
+                  cd \"$1/rel-dest\"; echo three > rel.txt; ls";
+    // SRC relative to the caller's cwd (the scratch); DEST absolute, then
+    // both relative.
+    let out = run(&mut sandboxed(
+        &sc,
+        ["--bind", "src", "/condo-rw-dest", "--bind", "src2", "rel-dest"],
+        sh(script, &[s(sc.path())]),
+    ));
+    out.assert_code(0);
+    assert_eq!(out.out(), "keep\nrel.txt\n", "{out:?}");
+
+    let src = sc.join("src");
+    assert_eq!(read(&src.join("renamed.txt")), "one\n");
+    assert_eq!(read(&src.join("d/e/deep.txt")), "two\n");
+    assert_eq!(read(&src.join("existing.txt")), "before\nappended\n");
+    assert_eq!(link_target(&src.join("sl")), "renamed.txt");
+    assert!(!src.join("gone.txt").exists() && !src.join("new.txt").exists());
+    assert_eq!(read(&sc.join("src2/rel.txt")), "three\n");
+    // The destinations exist only in the view.
+    assert!(!Path::new("/condo-rw-dest").exists());
+    assert!(!sc.join("rel-dest").exists(), "the relative destination was created on the host");
+    if is_root() {
+        let m = std::fs::metadata(src.join("d/e/deep.txt")).unwrap();
+        assert_eq!((m.uid(), m.gid()), (NOBODY, NOBODY), "files the guest made belong to the guest user");
+    }
+}
+
+// ---- 8. regressions: O_PATH on symlinks, tar with symlinks -----------------------
+
+#[test]
+fn vfs_view_opath_nofollow_on_a_symlink_and_fchmodat_nofollow() {
+    let _g = host_tmp_shared();
+    let g = guest("vfs_view_opath");
+    let nsc = Scratch::new();
+    let n = run(&mut native(&nsc, [s(&g), s(nsc.path())]));
+    assert!(n.status.success(), "{n:?}");
+
+    let sc = Scratch::new();
+    sc.write("w/.keep", "");
+    let out = run(&mut sandboxed(&sc, ["--bind", s(&sc.join("w")), "/condo-opath"], [s(&g), "/condo-opath"]));
+    out.assert_code(0);
+    for line in [
+        "open-opath-nofollow: ok",
+        "opath-fd-kind: symlink",
+        "opath-fd-target: file",
+        "fchmodat-file-nofollow: ok",
+        "file-mode: 640",
+    ] {
+        assert!(out.out().lines().any(|l| l == line), "no {line:?}:\n{out:?}");
+    }
+    assert_eq!(
+        out.out(),
+        n.out(),
+        "the calls answer as they do natively\n=== native ===\n{n:?}\n=== sandboxed ===\n{out:?}"
+    );
+    assert_eq!(link_target(&sc.join("w/link")), "file");
+    assert_eq!(std::fs::metadata(sc.join("w/file")).unwrap().mode() & 0o7777, 0o640);
+}
+
+#[test]
+fn vfs_view_gnu_tar_extracts_symlinks_into_a_writable_bind() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    sc.write("src/file.txt", "payload\n");
+    sc.write("src/dir/inner.txt", "inner\n");
+    std::os::unix::fs::symlink("file.txt", sc.join("src/link")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", sc.join("src/dir/abs")).unwrap();
+    std::os::unix::fs::symlink("../nowhere", sc.join("src/dir/dangling")).unwrap();
+    mkdir_p(&sc.join("out"));
+    give_tree_to_guest(sc.path());
+    let tar = sc.join("a.tar");
+    let mk = run(&mut native(&sc, ["tar", "-cf", s(&tar), "-C", s(&sc.join("src")), "."]));
+    assert!(mk.status.success(), "{mk:?}");
+
+    let out = run(&mut sandboxed(
+        &sc,
+        ["--bind", s(&sc.join("out")), "/condo-untar"],
+        ["tar", "-xf", s(&tar), "-C", "/condo-untar"],
+    ));
+    out.assert_code(0);
+    assert_eq!(out.err(), "", "{out:?}");
+    let o = sc.join("out");
+    assert_eq!(link_target(&o.join("link")), "file.txt");
+    assert_eq!(link_target(&o.join("dir/abs")), "/etc/passwd");
+    assert_eq!(link_target(&o.join("dir/dangling")), "../nowhere");
+    assert_eq!(read(&o.join("file.txt")), "payload\n");
+    assert_eq!(read(&o.join("dir/inner.txt")), "inner\n");
+}
+
+// ---- 9. /dev -------------------------------------------------------------------------
+
+/// What the synthetic /dev holds (and a few entries bubblewrap's has too).
+const DEV_ALLOWED: &[&str] = &[
+    "null", "zero", "full", "random", "urandom", "tty", "fd", "stdin", "stdout", "stderr", "shm", "pts", "ptmx", "core",
+];
+
+#[test]
+fn vfs_view_dev_is_synthetic_and_works() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let shm_name = unique("shm");
+    let script = "echo x > /dev/null && echo null-ok; [ -c /dev/null ] && echo null-is-char; \
+                  head -c 16 /dev/urandom | wc -c; head -c 4 /dev/zero | od -An -tx1; \
+                  /bin/echo x 2>&1 > /dev/full || echo full-failed; \
+                  for f in stdin stdout stderr fd tty random; do [ -e /dev/$f ] || echo missing $f; done; \
+                  echo shm > /dev/shm/$1 && cat /dev/shm/$1; \
+                  for f in mem kmsg port; do [ -e /dev/$f ] && echo present $f; done; echo --; ls /dev";
+    let out = run(&mut sandboxed(&sc, NO_OPTS, sh(script, &[&shm_name])));
+    out.assert_code(0);
+    let sec = sections(&out.out());
+    assert_eq!(sec.len(), 2, "{out:?}");
+    let l: Vec<&str> = sec[0].lines().collect();
+    assert_eq!(l[..4], ["null-ok", "null-is-char", "16", " 00 00 00 00"], "{out:?}");
+    assert!(l[4].contains("No space left on device") && l[5] == "full-failed", "writing /dev/full:\n{out:?}");
+    assert_eq!(l[6..], ["shm"], "{out:?}");
+    let listed: BTreeSet<&str> = sec[1].lines().collect();
+    for want in ["null", "zero", "full", "random", "urandom", "shm"] {
+        assert!(listed.contains(want), "ls /dev lacks {want}:\n{out:?}");
+    }
+    // No host device beyond the synthetic set: sda, kmsg, mem, vda, ...
+    let host_devs: BTreeSet<String> =
+        std::fs::read_dir("/dev").unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let leaked: Vec<&str> =
+        listed.iter().copied().filter(|n| host_devs.contains(*n) && !DEV_ALLOWED.contains(n)).collect();
+    assert!(leaked.is_empty(), "ls /dev lists host devices {leaked:?}:\n{out:?}");
+    for d in ["sda", "kmsg", "mem", "vda", "kvm", "loop0"] {
+        assert!(!listed.contains(d), "ls /dev lists {d}");
+    }
+    assert!(!Path::new("/dev/shm").join(&shm_name).exists(), "the guest's /dev/shm file is on the host");
+}
+
+// ---- 10. flag errors ---------------------------------------------------------------
+
+#[test]
+fn vfs_view_invalid_mount_flags_exit_125_and_run_nothing() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let toucher = guest("vfs_view_touch");
+    // A tree that can run the marker-writing guest, for the --root cases.
+    let tree = sc.join("tree");
+    copy_guest("vfs_view_touch", &tree.join("bin"));
+    give_tree_to_guest(sc.path());
+    let here = s(sc.path());
+    let marker = |n: &str| sc.join(format!("marker-{n}"));
+
+    // Controls: without the faulty flag the same commands create their
+    // marker, so a missing marker below means the command did not run.
+    let ok = run(&mut sandbox_raw(&sc, ["--bind", here, here, "--", s(&toucher), s(&marker("control-1"))]));
+    ok.assert_code(0);
+    assert!(marker("control-1").exists(), "{ok:?}");
+    let ok = run(&mut sandbox_raw(
+        &sc,
+        ["--root", s(&tree), "--bind", here, here, "--", "/bin/vfs_view_touch", s(&marker("control-2"))],
+    ));
+    ok.assert_code(0);
+    assert!(marker("control-2").exists(), "{ok:?}");
+
+    let missing = sc.join("no-such-source");
+    let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        ("missing-bind-source", "--bind", vec!["--bind", here, here, "--bind", s(&missing), "/condo-x"]),
+        (
+            "missing-relative-ro-bind-source",
+            "--ro-bind",
+            vec!["--bind", here, here, "--ro-bind", "no-such-rel", "/condo-y"],
+        ),
+        ("missing-root", "--root", vec!["--root", s(&missing), "--bind", here, here]),
+        ("two-roots", "--root", vec!["--root", s(&tree), "--root", s(&tree), "--bind", here, here]),
+        ("root-after-bind", "--root", vec!["--bind", here, here, "--root", s(&tree), "--bind", here, here]),
+    ];
+    for (name, flag, flags) in cases {
+        let m = marker(name);
+        let prog = if flags.contains(&"--root") { "/bin/vfs_view_touch".to_string() } else { s(&toucher).to_string() };
+        let mut args = flags.clone();
+        args.extend(["--", prog.as_str(), s(&m)]);
+        let out = run(&mut sandbox_raw(&sc, &args));
+        assert_eq!(out.code(), 125, "{name}: {args:?}\n{out:?}");
+        assert!(
+            out.err().starts_with("sandbox-run: ") && out.err().contains(flag),
+            "{name}: the message names {flag}:\n{out:?}"
+        );
+        assert!(out.stdout.is_empty(), "{name}:\n{out:?}");
+        assert!(!m.exists(), "{name}: the command ran although the view was refused");
+    }
+}
+
+// ---- 11. the stat family in a bind --------------------------------------------------
+
+#[test]
+fn vfs_view_stat_find_and_ls_in_a_bound_tree_match_the_host() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    sc.write("tree/empty", "");
+    sc.write("tree/one", "1");
+    sc.write("tree/big", vec![b'z'; 70_000]);
+    sc.write("tree/sub/deeper/file", vec![b'q'; 123]);
+    mkdir_p(&sc.join("tree/emptydir"));
+    std::os::unix::fs::symlink("one", sc.join("tree/link")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", sc.join("tree/abs-link")).unwrap();
+    std::os::unix::fs::symlink("no-such-target", sc.join("tree/dangling")).unwrap();
+    give_tree_to_guest(sc.path());
+    let src = sc.join("tree");
+
+    let script = "cd \"$1\"; stat -c '%n %s %F' empty one big sub/deeper/file link; echo --; \
+                  stat -L -c '%n %s %F' link; echo --; find . -printf '%y %p %l\\n' | LC_ALL=C sort; echo --; \
+                  find . ! -type d -printf '%p %s\\n' | LC_ALL=C sort; echo --; ls -l link abs-link dangling; echo --; \
+                  ls -lnR --time-style=+%s .";
+    let n = run(&mut native(&sc, sh(script, &[s(&src)])));
+    assert!(n.status.success(), "{n:?}");
+    let out = run(&mut sandboxed(&sc, ["--ro-bind", s(&src), "/condo-tree"], sh(script, &["/condo-tree"])));
+    out.assert_code(0);
+    let (ns, vs) = (sections(&n.out()), sections(&out.out()));
+    assert_eq!(vs.len(), 6, "{out:?}");
+    assert_eq!(
+        vs[0],
+        "empty 0 regular empty file\none 1 regular file\nbig 70000 regular file\nsub/deeper/file 123 regular file\n\
+         link 3 symbolic link\n",
+        "{out:?}"
+    );
+    assert_eq!(vs[1], "link 1 regular file\n", "{out:?}");
+    let what = ["stat", "stat -L", "find (names, kinds, targets)", "find (sizes)", "ls -l of symlinks", "ls -lnR"];
+    for (i, w) in what.iter().enumerate() {
+        assert_eq!(vs[i], ns[i], "{w} differs from the host's tree\n=== native ===\n{n:?}\n=== sandboxed ===\n{out:?}");
+    }
+    assert!(vs[4].lines().any(|l| l.ends_with(" link -> one")), "{out:?}");
+}
