@@ -445,6 +445,8 @@ fn vfs_view_default_view_runs_gcc_make_git_python_and_leaves_the_host_alone() {
          tool: tool.c\n\t$(CC) -o tool tool.c\n",
     );
     let py_tmp = unique("py");
+    // Should the view leak it, the host's /tmp does not keep it.
+    let _c = Cleanup(Path::new("/tmp").join(&py_tmp));
     let script = r#"set -e
 ws="$1"
 cd "$ws"
@@ -910,6 +912,7 @@ fn vfs_view_dev_is_synthetic_and_works() {
     let _g = host_tmp_shared();
     let sc = Scratch::new();
     let shm_name = unique("shm");
+    let _c = Cleanup(Path::new("/dev/shm").join(&shm_name));
     let script = "echo x > /dev/null && echo null-ok; [ -c /dev/null ] && echo null-is-char; \
                   head -c 16 /dev/urandom | wc -c; head -c 4 /dev/zero | od -An -tx1; \
                   /bin/echo x 2>&1 > /dev/full || echo full-failed; \
