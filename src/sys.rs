@@ -393,11 +393,12 @@ pub fn landlock_add_path_rule(ruleset: BorrowedFd<'_>, parent: BorrowedFd<'_>, a
     Errno::result(ret).map(drop)
 }
 
-/// `utimensat(AT_FDCWD, path, times, flags)`; `times` may be null (now).
-pub fn utimensat(path: &std::ffi::CStr, times: *const libc::timespec, flags: i32) -> i32 {
-    // SAFETY: `path` is NUL-terminated; `times` is null or points at two
-    // timespecs the caller keeps alive across the call.
-    unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times, flags) }
+/// `utimensat(AT_FDCWD, path, times, flags)`; `None` sets both to now.
+pub fn utimensat(path: &std::ffi::CStr, times: Option<&[libc::timespec; 2]>, flags: i32) -> Result<(), Errno> {
+    let ptr = times.map_or(std::ptr::null(), |t| t.as_ptr());
+    // SAFETY: `path` is NUL-terminated; `ptr` is null or points at the two
+    // timespecs borrowed for the call.
+    Errno::result(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), ptr, flags) }).map(drop)
 }
 
 /// `getxattr(2)` into `buf` (size 0: the size needed).

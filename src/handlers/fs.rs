@@ -47,14 +47,7 @@ fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<Gues
     if path.first() == Some(&b'/') {
         return Ok(GuestPath::root());
     }
-    let h = host(ctx)?;
-    let link = if dirfd == AT_FDCWD { format!("/proc/{tid}/cwd") } else { format!("/proc/{tid}/fd/{dirfd}") };
-    let target =
-        crate::vfs::host::read_proc_link(&link).map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e })?;
-    if target.first() != Some(&b'/') {
-        return Err(Errno::ENOTDIR);
-    }
-    h.guest_path_of(&target).ok_or(Errno::ENOENT)
+    host(ctx)?.guest_dir(tid, dirfd)
 }
 
 /// `base` joined with `path` when that needs no resolution (no `..`, no
@@ -78,7 +71,6 @@ struct Found<'h> {
     fd: OwnedFd,
     mount: &'h Mount,
     rest: Vec<u8>,
-    kind: Option<NodeKind>,
 }
 
 fn guest_ctx<'a>(ctx: &'a Ctx<'_>, call: &Call) -> GuestCtx<'a> {
@@ -105,7 +97,7 @@ fn locate<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], follow: bool)
                     if !(follow && st.st_mode & libc::S_IFMT == libc::S_IFLNK) {
                         let mount = h.view().find(&abs).ok_or(Errno::ENOENT)?.0;
                         let rest = at.rest.to_vec();
-                        return Ok(Found { fd, mount, rest, kind: None });
+                        return Ok(Found { fd, mount, rest });
                     }
                 }
             }
@@ -114,7 +106,7 @@ fn locate<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], follow: bool)
     let g = guest_ctx(ctx, call);
     let r = h.resolve(&g, &b, path, follow, false)?;
     let fd = h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?;
-    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), kind: r.kind().cloned() })
+    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec() })
 }
 
 /// Where a name is to be made or removed: its parent directory (opened
@@ -145,14 +137,20 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Plac
         None => (&[][..], &rest[..]),
     };
     let root = rest.is_empty();
-    let lookup = crate::vfs::Lookup { mount, rest: parent_rest };
-    let parent = if root {
-        h.open_at(&crate::vfs::Lookup { mount, rest: b"" }, libc::O_PATH | libc::O_DIRECTORY, 0)?
-    } else {
-        h.open_at(&lookup, libc::O_PATH | libc::O_DIRECTORY, 0)?
-    };
+    let parent = h.open_at(&crate::vfs::Lookup { mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
     let name = CString::new(if root { &b"."[..] } else { name }).map_err(|_| Errno::EINVAL)?;
     Ok(Place { parent, name, mount, exists: r.kind().cloned(), rest, root })
+}
+
+/// [`place`] for a name to be made: it must not exist (nor be a mount's
+/// root), and its mount must be writable.
+fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Place<'h>, Errno> {
+    let p = place(ctx, call, dirfd, path)?;
+    if p.exists.is_some() || p.root {
+        return Err(Errno::EEXIST);
+    }
+    check_writable(host(ctx)?, p.mount, &p.rest)?;
+    Ok(p)
 }
 
 fn check_writable(h: &Host, mount: &Mount, rest: &[u8]) -> Result<(), Errno> {
@@ -339,23 +337,13 @@ fn access_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: i32, f
         return Err(Errno::EROFS);
     }
     let eff = if flags & libc::AT_EACCESS != 0 { libc::AT_EACCESS } else { 0 };
-    Errno::result(host_faccessat(&fd_path(f.fd.as_fd()), mode, eff))?;
-    Ok(Reply::Value(0))
-}
-
-fn host_faccessat(path: &CString, mode: i32, flags: i32) -> i32 {
-    match nix::unistd::faccessat(
+    nix::unistd::faccessat(
         nix::fcntl::AT_FDCWD,
-        path.as_c_str(),
+        fd_path(f.fd.as_fd()).as_c_str(),
         nix::unistd::AccessFlags::from_bits_truncate(mode),
-        nix::fcntl::AtFlags::from_bits_truncate(flags),
-    ) {
-        Ok(()) => 0,
-        Err(e) => {
-            Errno::set_raw(e as i32);
-            -1
-        }
-    }
+        nix::fcntl::AtFlags::from_bits_truncate(eff),
+    )?;
+    Ok(Reply::Value(0))
 }
 
 /// `access(path, mode)`.
@@ -414,12 +402,7 @@ pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 // ---- making and removing names ----------------------------------------
 
 fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
-    let h = host(ctx)?;
-    let p = place(ctx, call, dirfd, &read_path(ctx, path)?)?;
-    if p.exists.is_some() || p.root {
-        return Err(Errno::EEXIST);
-    }
-    check_writable(h, p.mount, &p.rest)?;
+    let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
     nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode))?;
     Ok(Reply::Value(0))
 }
@@ -439,12 +422,7 @@ fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) ->
     if !(kind == 0 || kind == libc::S_IFREG || kind == libc::S_IFIFO) {
         return Err(Errno::EPERM);
     }
-    let h = host(ctx)?;
-    let p = place(ctx, call, dirfd, &read_path(ctx, path)?)?;
-    if p.exists.is_some() || p.root {
-        return Err(Errno::EEXIST);
-    }
-    check_writable(h, p.mount, &p.rest)?;
+    let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
     let kind = if kind == 0 { libc::S_IFREG } else { kind };
     nix::sys::stat::mknodat(
         p.parent.as_fd(),
@@ -575,7 +553,6 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
             Err(e)
         }
     })?;
-    let _ = src.kind;
     Ok(Reply::Value(0))
 }
 
@@ -592,16 +569,11 @@ pub fn linkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 }
 
 fn symlink_common(ctx: &Ctx<'_>, call: &Call, target: u64, nd: i32, path: u64) -> Result<Reply, Errno> {
-    let h = host(ctx)?;
     let target = read_path(ctx, target)?;
     if target.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let p = place(ctx, call, nd, &read_path(ctx, path)?)?;
-    if p.exists.is_some() || p.root {
-        return Err(Errno::EEXIST);
-    }
-    check_writable(h, p.mount, &p.rest)?;
+    let p = place_new(ctx, call, nd, &read_path(ctx, path)?)?;
     let t = CString::new(target).map_err(|_| Errno::EINVAL)?;
     nix::unistd::symlinkat(t.as_c_str(), p.parent.as_fd(), p.name.as_c_str())?;
     Ok(Reply::Value(0))
@@ -710,19 +682,11 @@ fn set_times(
     flags: i32,
 ) -> Result<Reply, Errno> {
     let f = changeable(ctx, call, dirfd, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
-    let (c, fl) = if is_symlink(f.fd.as_fd()) {
-        // The symlink itself: by name in its parent, not following it.
+    if is_symlink(f.fd.as_fd()) {
         return Err(Errno::EOPNOTSUPP);
-    } else {
-        (fd_path(f.fd.as_fd()), 0)
-    };
-    let ptr = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
-    Errno::result(utimensat_raw(&c, ptr, fl))?;
+    }
+    sys::utimensat(&fd_path(f.fd.as_fd()), times.as_ref(), 0)?;
     Ok(Reply::Value(0))
-}
-
-fn utimensat_raw(path: &CString, times: *const libc::timespec, flags: i32) -> i32 {
-    sys::utimensat(path, times, flags)
 }
 
 fn read_timespecs(ctx: &Ctx<'_>, addr: u64) -> Result<Option<[libc::timespec; 2]>, Errno> {

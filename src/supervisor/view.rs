@@ -73,14 +73,7 @@ fn host_path_of(host: &Host, cwd: &GuestPath, path: &[u8], want_dir: bool) -> Op
         (Some(NodeKind::Dir), true) | (Some(_), false) => {}
         _ => return None,
     }
-    let dir = host.dir_of(r.mount())?;
-    let rest = r.rest();
-    if let crate::vfs::MountKind::Synthetic(crate::vfs::Synthetic::Dev) = r.mount().kind() {
-        if crate::vfs::host::host_device(rest) {
-            return Some(Path::new("/dev").join(OsStr::from_bytes(rest)));
-        }
-    }
-    Some(if rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(rest)) })
+    host.host_path(&r.lookup())
 }
 
 /// Rewrites the spec's working directory and program candidates from guest
@@ -176,13 +169,7 @@ pub(super) fn translate_call(
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let base = if path.first() == Some(&b'/') {
-        GuestPath::root()
-    } else {
-        let link = if dirfd == libc::AT_FDCWD { format!("/proc/{tid}/cwd") } else { format!("/proc/{tid}/fd/{dirfd}") };
-        let target = crate::vfs::host::read_proc_link(&link)?;
-        host.guest_path_of(&target).ok_or(Errno::ENOENT)?
-    };
+    let base = if path.first() == Some(&b'/') { GuestPath::root() } else { host.guest_dir(tid, dirfd)? };
     let g = GuestCtx { tid, in_sandbox };
     let follow = !(sysno == Sysno::execveat && regs.r8 as i32 & libc::AT_SYMLINK_NOFOLLOW != 0);
     let r = host.resolve(&g, &base, &path, follow, false)?;
@@ -194,7 +181,7 @@ pub(super) fn translate_call(
         Some(_) if want_dir => return Err(Errno::ENOTDIR),
         _ => {}
     }
-    let host_path = host_path_in(host, &r).ok_or(Errno::ENOENT)?;
+    let host_path = host.host_path(&r.lookup()).ok_or(Errno::ENOENT)?;
     let bytes = host_path.as_os_str().as_bytes();
     if want_dir {
         if bytes != path.as_slice() {
@@ -219,7 +206,7 @@ pub(super) fn translate_call(
     let plan: Option<(Vec<u8>, Vec<Vec<u8>>)> = match interp {
         Some(Interp::Script { path: ipath, arg }) => {
             let ir = host.resolve(&g, &base, &ipath, true, false)?;
-            let ihost = host_path_in(host, &ir).ok_or(Errno::ENOENT)?;
+            let ihost = host.host_path(&ir.lookup()).ok_or(Errno::ENOENT)?;
             if same_on_host(&ipath, &ihost) && same_on_host(&path, &host_path) {
                 None
             } else {
@@ -233,7 +220,7 @@ pub(super) fn translate_call(
         }
         Some(Interp::Elf(ipath)) => {
             let ir = host.resolve(&g, &GuestPath::root(), &ipath, true, false)?;
-            let ihost = host_path_in(host, &ir).ok_or(Errno::ENOENT)?;
+            let ihost = host.host_path(&ir.lookup()).ok_or(Errno::ENOENT)?;
             if same_on_host(&ipath, &ihost) {
                 None
             } else {
@@ -396,11 +383,4 @@ fn same_on_host(guest: &[u8], host: &Path) -> bool {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
-}
-
-/// The host path of a resolved guest path.
-fn host_path_in(host: &Host, r: &crate::vfs::Resolved<'_>) -> Option<PathBuf> {
-    let dir = host.dir_of(r.mount())?;
-    let rest = r.rest();
-    Some(if rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(rest)) })
 }

@@ -27,7 +27,7 @@ use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
 use crate::sys;
 
 /// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`.
-const BENEATH: u64 = (libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS) as u64;
+const BENEATH: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
 
 /// The device nodes of the synthetic `/dev`, opened from the host's `/dev`.
 pub const DEVICES: [&str; 7] = ["null", "zero", "full", "random", "urandom", "tty", "ptmx"];
@@ -367,15 +367,28 @@ impl Host {
         None
     }
 
-    /// Host directories the guest may reach directly, for Landlock: every
-    /// mount's host side with whether it is writable.
-    pub fn host_dirs(&self) -> Vec<(&Mount, Option<&Path>)> {
-        self.view.mounts().iter().enumerate().map(|(i, m)| (m, self.backing[i].dir.as_deref())).collect()
+    /// The guest path of the directory a relative path of thread `tid`
+    /// starts from: its cwd (`AT_FDCWD`) or directory fd `dirfd`, mapped
+    /// back into the view. `ENOENT` when the view has no name for it.
+    pub fn guest_dir(&self, tid: libc::pid_t, dirfd: i32) -> Result<GuestPath, Errno> {
+        let link = if dirfd == libc::AT_FDCWD { format!("/proc/{tid}/cwd") } else { format!("/proc/{tid}/fd/{dirfd}") };
+        let target = read_proc_link(&link).map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e })?;
+        if target.first() != Some(&b'/') {
+            return Err(Errno::ENOTDIR);
+        }
+        self.guest_path_of(&target).ok_or(Errno::ENOENT)
     }
 
-    /// The private directory, if any.
-    pub fn scratch(&self) -> Option<&Path> {
-        self.scratch.as_deref()
+    /// The host path the kernel must be given for `at`: beneath the
+    /// mount's host directory, or the host's own device for `/dev` names.
+    pub fn host_path(&self, at: &Lookup<'_>) -> Option<PathBuf> {
+        if let MountKind::Synthetic(Synthetic::Dev) = at.mount.kind() {
+            if host_device(at.rest) {
+                return Some(Path::new("/dev").join(OsStr::from_bytes(at.rest)));
+            }
+        }
+        let dir = self.dir_of(at.mount)?;
+        Some(if at.rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(at.rest)) })
     }
 }
 

@@ -660,6 +660,71 @@ impl View {
     }
 }
 
+/// Builds a view from mount flags as a user gives them: relative host
+/// paths (and relative destinations) are taken from the caller's working
+/// directory, sources must exist, and `--root`/`--empty` choose the base.
+pub fn build_view(specs: &[MountSpec]) -> Result<View, MountError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+    let exists = |flag: &'static str, p: &Path| -> Result<PathBuf, MountError> {
+        let p = abs(p);
+        match std::fs::metadata(&p) {
+            Ok(_) => Ok(normalize(&p)),
+            Err(e) => Err(MountError::SourceMissing { flag, path: p, reason: e.to_string() }),
+        }
+    };
+    let mut out = Vec::with_capacity(specs.len());
+    for s in specs {
+        let flag = s.flag();
+        out.push(match s {
+            MountSpec::Root { host } => {
+                let host = exists(flag, host)?;
+                if !host.is_dir() {
+                    return Err(MountError::SourceMissing { flag, path: host, reason: "not a directory".into() });
+                }
+                MountSpec::Root { host }
+            }
+            MountSpec::Bind { src, dest, writable } => {
+                MountSpec::Bind { src: exists(flag, src)?, dest: normalize(&abs(dest)), writable: *writable }
+            }
+            MountSpec::Tmpfs { dest, size } => MountSpec::Tmpfs { dest: normalize(&abs(dest)), size: *size },
+            MountSpec::Overlay { src, dest, upper } => MountSpec::Overlay {
+                src: exists(flag, src)?,
+                dest: normalize(&abs(dest)),
+                upper: match upper {
+                    Some(u) => Some(exists("--upper", u)?),
+                    None => None,
+                },
+            },
+            MountSpec::Hide { path } => MountSpec::Hide { path: normalize(&abs(path)) },
+            other => other.clone(),
+        });
+    }
+    let base = match out.first() {
+        Some(MountSpec::Root { host }) => Base::Root(host.clone()),
+        Some(MountSpec::Empty) => Base::Empty,
+        _ => Base::HostReadOnly,
+    };
+    let rest = if matches!(base, Base::HostReadOnly) { &out[..] } else { &out[1..] };
+    View::build(base, rest)
+}
+
+/// Folds `.` and `..` lexically (a host path the caller typed, like
+/// `realpath -s`); symlinks are the host's and stay.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -839,69 +904,4 @@ mod tests {
         )
         .is_ok());
     }
-}
-
-/// Builds a view from mount flags as a user gives them: relative host
-/// paths (and relative destinations) are taken from the caller's working
-/// directory, sources must exist, and `--root`/`--empty` choose the base.
-pub fn build_view(specs: &[MountSpec]) -> Result<View, MountError> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
-    let exists = |flag: &'static str, p: &Path| -> Result<PathBuf, MountError> {
-        let p = abs(p);
-        match std::fs::metadata(&p) {
-            Ok(_) => Ok(normalize(&p)),
-            Err(e) => Err(MountError::SourceMissing { flag, path: p, reason: e.to_string() }),
-        }
-    };
-    let mut out = Vec::with_capacity(specs.len());
-    for s in specs {
-        let flag = s.flag();
-        out.push(match s {
-            MountSpec::Root { host } => {
-                let host = exists(flag, host)?;
-                if !host.is_dir() {
-                    return Err(MountError::SourceMissing { flag, path: host, reason: "not a directory".into() });
-                }
-                MountSpec::Root { host }
-            }
-            MountSpec::Bind { src, dest, writable } => {
-                MountSpec::Bind { src: exists(flag, src)?, dest: normalize(&abs(dest)), writable: *writable }
-            }
-            MountSpec::Tmpfs { dest, size } => MountSpec::Tmpfs { dest: normalize(&abs(dest)), size: *size },
-            MountSpec::Overlay { src, dest, upper } => MountSpec::Overlay {
-                src: exists(flag, src)?,
-                dest: normalize(&abs(dest)),
-                upper: match upper {
-                    Some(u) => Some(exists("--upper", u)?),
-                    None => None,
-                },
-            },
-            MountSpec::Hide { path } => MountSpec::Hide { path: normalize(&abs(path)) },
-            other => other.clone(),
-        });
-    }
-    let base = match out.first() {
-        Some(MountSpec::Root { host }) => Base::Root(host.clone()),
-        Some(MountSpec::Empty) => Base::Empty,
-        _ => Base::HostReadOnly,
-    };
-    let rest = if matches!(base, Base::HostReadOnly) { &out[..] } else { &out[1..] };
-    View::build(base, rest)
-}
-
-/// Folds `.` and `..` lexically (a host path the caller typed, like
-/// `realpath -s`); symlinks are the host's and stay.
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::Normal(n) => out.push(n),
-            _ => {}
-        }
-    }
-    out
 }
