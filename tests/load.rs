@@ -48,6 +48,11 @@ fn killing_the_supervisor_at_random_moments_leaves_no_guest_alive() {
         let pids = sc.join("pids");
         let _ = std::fs::remove_file(&pids);
         let mut r = start(&mut sandboxed(&sc, NO_OPTS, ["sh", "-c", script]));
+        // The moment is random within the tree's life, not its start-up:
+        // under contention (the other load tests run beside this one) a
+        // debug-build sandbox can take longer than the shortest delays to
+        // fork its first child, which left rounds with nothing to check.
+        poll_until(Duration::from_secs(10), || std::fs::metadata(&pids).is_ok_and(|m| m.len() > 0));
         std::thread::sleep(Duration::from_millis(delay_ms));
         let supervisor = r.pid();
         kill(supervisor, libc::SIGKILL);
