@@ -354,15 +354,20 @@ fn reader<R: Read + Send + 'static>(mut r: R, name: &str, limit: u64, stopper: S
         .spawn(move || {
             let mut v = Vec::new();
             let mut buf = vec![0u8; 64 * 1024];
+            let mut stopped = false;
             loop {
                 match r.read(&mut buf) {
                     Ok(0) => break,
+                    // Past the limit the pipe is drained, not closed, until
+                    // the tree is gone: closing it would race the kill with
+                    // a SIGPIPE, and the guest must end by the limit's kill.
+                    Ok(_) if stopped => {}
                     Ok(n) => {
                         let room = usize::try_from(limit.saturating_sub(v.len() as u64)).unwrap_or(usize::MAX);
                         v.extend_from_slice(&buf[..n.min(room)]);
                         if n > room {
                             stopper.stop(crate::limits::LimitKind::Output);
-                            break;
+                            stopped = true;
                         }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
