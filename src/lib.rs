@@ -39,6 +39,7 @@ pub mod launch;
 pub mod limits;
 pub mod memory;
 pub mod policy;
+mod procfs;
 pub mod report;
 pub mod signals;
 mod supervisor;

@@ -393,12 +393,19 @@ pub fn landlock_add_path_rule(ruleset: BorrowedFd<'_>, parent: BorrowedFd<'_>, a
     Errno::result(ret).map(drop)
 }
 
-/// `utimensat(AT_FDCWD, path, times, flags)`; `None` sets both to now.
-pub fn utimensat(path: &std::ffi::CStr, times: Option<&[libc::timespec; 2]>, flags: i32) -> Result<(), Errno> {
+/// `utimensat(dir, path, times, flags)` (`dir` `None`: `AT_FDCWD`);
+/// `times` `None` sets both to now.
+pub fn utimensat(
+    dir: Option<BorrowedFd<'_>>,
+    path: &std::ffi::CStr,
+    times: Option<&[libc::timespec; 2]>,
+    flags: i32,
+) -> Result<(), Errno> {
     let ptr = times.map_or(std::ptr::null(), |t| t.as_ptr());
+    let dir = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
     // SAFETY: `path` is NUL-terminated; `ptr` is null or points at the two
     // timespecs borrowed for the call.
-    Errno::result(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), ptr, flags) }).map(drop)
+    Errno::result(unsafe { libc::utimensat(dir, path.as_ptr(), ptr, flags) }).map(drop)
 }
 
 /// `getxattr(2)` into `buf` (size 0: the size needed).
@@ -427,4 +434,47 @@ pub fn removexattr(path: &std::ffi::CStr, name: &std::ffi::CStr) -> Result<(), E
     // SAFETY: NUL-terminated strings.
     let r = unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) };
     Errno::result(r).map(drop)
+}
+
+/// `pidfd_getfd(2)`: a duplicate of fd `fd` of the process behind `pidfd`
+/// (the same open file description). Linux 5.6.
+pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, fd: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    let fd = RawFd::try_from(Errno::result(ret)?).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel just returned this fd to us; we are its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `getsockopt(SOL_SOCKET, opt)` of an int option (`SO_DOMAIN`, `SO_TYPE`).
+pub fn socket_int_option(sock: BorrowedFd<'_>, opt: i32) -> Result<i32, Errno> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are valid for writes of the sizes given.
+    let r = unsafe { libc::getsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, opt, (&raw mut v).cast(), &mut len) };
+    Errno::result(r).map(|_| v)
+}
+
+/// `connect(2)` with a socket address as raw bytes (as the guest gave it).
+pub fn connect_raw(sock: BorrowedFd<'_>, addr: &[u8]) -> Result<(), Errno> {
+    let len = libc::socklen_t::try_from(addr.len()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: the kernel reads `len` bytes from `addr`, which we borrow.
+    let r = unsafe { libc::connect(sock.as_raw_fd(), addr.as_ptr().cast(), len) };
+    Errno::result(r).map(drop)
+}
+
+/// `bind(2)` with a socket address as raw bytes.
+pub fn bind_raw(sock: BorrowedFd<'_>, addr: &[u8]) -> Result<(), Errno> {
+    let len = libc::socklen_t::try_from(addr.len()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: the kernel reads `len` bytes from `addr`, which we borrow.
+    let r = unsafe { libc::bind(sock.as_raw_fd(), addr.as_ptr().cast(), len) };
+    Errno::result(r).map(drop)
+}
+
+/// `inotify_add_watch(2)` on an inotify instance (any fd: the kernel
+/// checks it is one).
+pub fn inotify_add_watch(instance: BorrowedFd<'_>, path: &std::ffi::CStr, mask: u32) -> Result<i32, Errno> {
+    // SAFETY: a NUL-terminated path; integer arguments.
+    let r = unsafe { libc::inotify_add_watch(instance.as_raw_fd(), path.as_ptr(), mask) };
+    Errno::result(r)
 }

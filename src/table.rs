@@ -58,6 +58,17 @@ pub enum Route {
     Check(ArgRule),
     /// Never reaches the kernel.
     Deny(Deny),
+    /// An open: with a view, native beneath a directory fd for reading
+    /// (when Landlock enforces the view), [`Route::TracePath`] for
+    /// `O_PATH`, notified otherwise; native without a view.
+    Open {
+        /// The handler for the notified opens.
+        handler: Handler,
+        /// The directory fd argument, if the call has one.
+        dirfd: Option<u8>,
+        /// The flags argument.
+        flags: u8,
+    },
     /// With a view: the tracer resolves the path argument in the view and
     /// rewrites it to the host path (the kernel resolves these paths
     /// itself, so the supervisor cannot answer them); native otherwise.
@@ -101,6 +112,24 @@ const fn path_at(handler: Handler, rule: ArgRule) -> Entry {
     Entry {
         route: Route::Notify { handler, when: Facet::Vfs, native_if: Some(rule) },
         why: "a path: the view (native beneath a directory fd, under Landlock)",
+    }
+}
+
+/// A call that changes the file behind an fd: answered in the view.
+const fn fd_change(handler: Handler) -> Entry {
+    Entry {
+        route: Route::Notify { handler, when: Facet::Vfs, native_if: None },
+        why: "changes an open file: only where the view is writable",
+    }
+}
+
+/// `open`/`openat`: native beneath a directory fd when the flags only
+/// read (under Landlock), traced for `O_PATH` (an `O_PATH` fd cannot be
+/// injected), answered in the view otherwise.
+const fn open_route(handler: Handler, dirfd: Option<u8>, flags: u8) -> Entry {
+    Entry {
+        route: Route::Open { handler, dirfd, flags },
+        why: "a path: the view (native to read beneath a directory fd; O_PATH traced)",
     }
 }
 
@@ -155,14 +184,24 @@ pub fn entry(s: Sysno) -> Entry {
         read | write | readv | writev | pread64 | pwrite64 | preadv | pwritev | preadv2 | pwritev2 | lseek
         | sendfile | splice | tee | vmsplice | copy_file_range | close | close_range | dup | dup2 | dup3 | fcntl
         | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fallocate | ftruncate | fadvise64
-        | readahead | pipe | pipe2 | getdents | getdents64 | fstat | fstatfs | fchmod | fchown | fchdir | fgetxattr
-        | fsetxattr | flistxattr | fremovexattr | memfd_create | memfd_secret | eventfd | eventfd2 | signalfd
-        | signalfd4 | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1
-        | inotify_rm_watch | name_to_handle_at | cachestat | file_getattr | file_setattr => allow("file descriptors"),
+        | readahead | pipe | pipe2 | getdents | getdents64 | fstat | fstatfs | fchdir | fgetxattr | flistxattr
+        | memfd_create | memfd_secret | eventfd | eventfd2 | signalfd | signalfd4 | timerfd_create
+        | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1 | inotify_rm_watch | cachestat
+        | file_getattr => allow("file descriptors"),
+        // A handle identifies an inode by number, paths aside; it can never
+        // be opened here (open_by_handle_at is refused), so say what a
+        // filesystem without handles says.
+        name_to_handle_at => deny(libc::EOPNOTSUPP, "file handles identify files outside the view"),
+        // Landlock does not cover metadata, and a read-only file may be open
+        // for reading: the view decides whether its file may change.
+        fchmod => fd_change(fs::fchmod),
+        fchown => fd_change(fs::fchown),
+        fsetxattr | fremovexattr => fd_change(fs::fxattr),
+        file_setattr => deny(ENOSYS, "changes inode flags by path; not answered in the view yet"),
 
-        open => path(fs::open),
+        open => open_route(fs::open, None, 1),
         creat => path(fs::creat),
-        openat => path_at(fs::openat, ArgRule::DirFd(0)),
+        openat => open_route(fs::openat, Some(0), 2),
         openat2 => path_at(fs::openat2, ArgRule::DirFd(0)),
         stat => path(fs::stat),
         lstat => path(fs::lstat),
@@ -172,23 +211,25 @@ pub fn entry(s: Sysno) -> Entry {
         faccessat => path_at(fs::faccessat, ArgRule::DirFd(0)),
         faccessat2 => path_at(fs::faccessat2, ArgRule::DirFd(0)),
         readlink => path(fs::readlink),
-        // Landlock does not cover reading links, modes, owners or times:
-        // these are always answered in the view.
+        // Landlock does not cover reading links, modes, owners or times, and
+        // it answers a write under a read-only mount with EACCES, not EROFS:
+        // these, and every call that changes the tree, are always answered
+        // in the view.
         readlinkat => path(fs::readlinkat),
         mkdir => path(fs::mkdir),
-        mkdirat => path_at(fs::mkdirat, ArgRule::DirFd(0)),
+        mkdirat => path(fs::mkdirat),
         mknod => path(fs::mknod),
-        mknodat => path_at(fs::mknodat, ArgRule::DirFd(0)),
+        mknodat => path(fs::mknodat),
         rmdir => path(fs::rmdir),
         unlink => path(fs::unlink),
-        unlinkat => path_at(fs::unlinkat, ArgRule::DirFd(0)),
+        unlinkat => path(fs::unlinkat),
         rename => path(fs::rename),
-        renameat => path_at(fs::renameat, ArgRule::DirFds(0, 2)),
-        renameat2 => path_at(fs::renameat2, ArgRule::DirFds(0, 2)),
+        renameat => path(fs::renameat),
+        renameat2 => path(fs::renameat2),
         link => path(fs::link),
-        linkat => path_at(fs::linkat, ArgRule::DirFds(0, 2)),
+        linkat => path(fs::linkat),
         symlink => path(fs::symlink),
-        symlinkat => path_at(fs::symlinkat, ArgRule::DirFd(1)),
+        symlinkat => path(fs::symlinkat),
         chmod => path(fs::chmod),
         fchmodat => path(fs::fchmodat),
         fchmodat2 => path(fs::fchmodat2),
@@ -208,7 +249,8 @@ pub fn entry(s: Sysno) -> Entry {
             deny(ENOSYS, "not answered in the view yet; libc falls back to the path calls")
         }
         chdir => Entry { route: Route::TracePath, why: "the tracer points it at the view's directory" },
-        umask | inotify_add_watch | ustat | sysfs | statmount | listmount => allow("no file contents"),
+        inotify_add_watch => path(fs::inotify_add_watch),
+        umask | ustat | sysfs | statmount | listmount => allow("no file contents"),
 
         execve | execveat => Entry { route: Route::TracePath, why: "the tracer points it at the view's file" },
         exit
@@ -316,8 +358,11 @@ pub fn entry(s: Sysno) -> Entry {
             allow("polling and AIO")
         }
 
-        socket | socketpair | bind | listen | accept | accept4 | connect | getsockname | getpeername | sendto
-        | recvfrom | sendmsg | recvmsg | sendmmsg | recvmmsg | shutdown | setsockopt | getsockopt => {
+        // An AF_UNIX address may name a file.
+        connect => notify(handlers::net::connect, Facet::Vfs, "a unix socket path: the view"),
+        bind => notify(handlers::net::bind, Facet::Vfs, "a unix socket path: the view"),
+        socket | socketpair | listen | accept | accept4 | getsockname | getpeername | sendto | recvfrom | sendmsg
+        | recvmsg | sendmmsg | recvmmsg | shutdown | setsockopt | getsockopt => {
             allow("sockets (network policy comes with the net issue)")
         }
 
@@ -398,6 +443,14 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool) -> Resolved 
                 // the report can say what was refused, to whom, and why.
                 Route::Deny(Deny::Errno(e)) => Action::Plain(refuse(e)),
                 Route::TracePath if policy.view.is_some() => Action::Plain(Verdict::Trace(TraceData::Path.encode())),
+                Route::Open { dirfd, flags, .. } if policy.facet_active(Facet::Vfs) => Action::Open {
+                    dirfd: if landlock_fs { dirfd } else { None },
+                    flags,
+                    beneath: pass,
+                    opath: Verdict::Trace(TraceData::Path.encode()),
+                    other: Verdict::Notify,
+                },
+                Route::Open { .. } => Action::Plain(pass),
                 Route::TracePath => Action::Plain(pass),
             };
             (nr, action)
@@ -411,6 +464,7 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool) -> Resolved 
 pub fn notify_handlers(policy: &Policy) -> Vec<Option<Handler>> {
     by_number(|e| match e.route {
         Route::Notify { handler, when, .. } if policy.facet_active(when) => Some(handler),
+        Route::Open { handler, .. } if policy.facet_active(Facet::Vfs) => Some(handler),
         _ => None,
     })
 }
@@ -440,6 +494,7 @@ pub fn listing(arch: Arch) -> String {
             Route::Notify { when: Facet::Vfs, native_if: Some(_), .. } => "notify unless dirfd".to_string(),
             Route::Check(_) => "check args".to_string(),
             Route::TracePath => "trace (the view)".to_string(),
+            Route::Open { .. } => "notify; read beneath dirfd".to_string(),
             Route::Deny(Deny::Errno(errno)) => {
                 format!("deny {}", condo_syscalls::decode::errno_name(errno).unwrap_or("E?"))
             }
@@ -458,7 +513,7 @@ pub fn supervisor_denials(policy: &Policy) -> Vec<Option<(i32, &'static str)>> {
         Route::Deny(Deny::Errno(errno)) => Some((errno, e.why)),
         // Only calls that failed the check reach the supervisor.
         Route::Check(rule) if !rule.pretends() => Some((EPERM, e.why)),
-        Route::Check(_) | Route::Allow | Route::Notify { .. } | Route::TracePath => None,
+        Route::Check(_) | Route::Allow | Route::Notify { .. } | Route::Open { .. } | Route::TracePath => None,
     })
 }
 
@@ -479,7 +534,10 @@ mod tests {
     #[test]
     fn launch_syscalls_are_never_notified() {
         for &s in LAUNCH_SYSCALLS {
-            assert!(!matches!(entry(s).route, Route::Notify { .. }), "{s} is used before the supervisor answers");
+            assert!(
+                !matches!(entry(s).route, Route::Notify { .. } | Route::Open { .. }),
+                "{s} is used before the supervisor answers"
+            );
         }
     }
 
@@ -492,6 +550,35 @@ mod tests {
         assert_eq!(resolve(Arch::native(), &named).actions[&nr], Action::Plain(Verdict::Notify));
         assert!(notify_handlers(&named)[nr as usize].is_some());
         assert!(notify_handlers(&plain)[nr as usize].is_none());
+    }
+
+    #[test]
+    fn opens_in_a_view_go_native_only_to_read_beneath_a_directory_fd() {
+        let p = Policy { view: Some(crate::vfs::build_view(&[]).expect("default view")), ..Policy::default() };
+        let nr = Sysno::openat.nr(Arch::native()).expect("exists");
+        let at = |dirfd: i32, flags: i32, landlock: bool| {
+            resolve_with(Arch::native(), &p, landlock).actions[&nr].verdict(&[
+                dirfd as u32 as u64,
+                0,
+                flags as u64,
+                0,
+                0,
+                0,
+            ])
+        };
+        let path = Verdict::Trace(TraceData::Path.encode());
+        assert_eq!(at(3, libc::O_RDONLY | libc::O_DIRECTORY, true), Verdict::Allow);
+        assert_eq!(at(3, libc::O_RDONLY, false), Verdict::Notify);
+        assert_eq!(at(libc::AT_FDCWD, libc::O_RDONLY, true), Verdict::Notify);
+        for w in [libc::O_WRONLY, libc::O_RDWR, libc::O_CREAT, libc::O_TRUNC, libc::O_TMPFILE] {
+            assert_eq!(at(3, w, true), Verdict::Notify, "flags {w:o}");
+        }
+        assert_eq!(at(3, libc::O_PATH | libc::O_NOFOLLOW, true), path);
+        assert_eq!(at(libc::AT_FDCWD, libc::O_PATH, false), path);
+        for s in [Sysno::fchmod, Sysno::fchown, Sysno::fsetxattr, Sysno::mkdirat, Sysno::unlinkat, Sysno::renameat2] {
+            let n = s.nr(Arch::native()).expect("exists");
+            assert_eq!(resolve(Arch::native(), &p).actions[&n], Action::Plain(Verdict::Notify), "{s}");
+        }
     }
 
     #[test]

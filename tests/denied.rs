@@ -301,10 +301,12 @@ fn list_syscalls_routes_are_the_documented_ones() {
             "notify (with --hostname)",
             "notify (the view)",
             "notify unless dirfd",
+            "notify; read beneath dirfd",
             "trace (the view)",
             "check args",
             "deny EPERM",
             "deny ENOSYS",
+            "deny EOPNOTSUPP",
         ]
         .into_iter()
         .find(|r| rest.starts_with(r) && rest.len() > r.len())
@@ -327,9 +329,17 @@ fn list_syscalls_routes_are_the_documented_ones() {
         }
     }
     want("uname", "notify (with --hostname)");
-    // Paths go through the view: openat is native only beneath a directory
-    // fd, execve's path is translated by the tracer.
-    want("openat", "notify unless dirfd");
+    // Paths go through the view: openat is native only to read beneath a
+    // directory fd, statx beneath one, execve's path is translated by the
+    // tracer; calls that change the tree or an open file are always
+    // answered in the view.
+    want("openat", "notify; read beneath dirfd");
+    want("statx", "notify unless dirfd");
+    for c in
+        ["mkdirat", "unlinkat", "renameat2", "linkat", "symlinkat", "fchmod", "fchown", "fsetxattr", "connect", "bind"]
+    {
+        want(c, "notify (the view)");
+    }
     want("execve", "trace (the view)");
     want("chroot", "deny EPERM");
     for a in ["read", "write", "fork", "vfork", "wait4", "mmap", "futex"] {

@@ -535,7 +535,7 @@ fn vfs_view_tmp_is_private_empty_and_goes_away() {
     let sec = sections(&out.out());
     assert_eq!(sec[0], "", "/tmp is not empty at the start:\n{out:?}");
     assert_eq!(sec.len(), 2, "{out:?}");
-    let mut want_sorted = vec![host_name.clone(), inside_name.clone()];
+    let mut want_sorted = [host_name.clone(), inside_name.clone()];
     want_sorted.sort();
     assert_eq!(
         sec[1],
@@ -649,7 +649,6 @@ fn erofs_expect(ops: &[&str], result: &str) -> String {
 }
 
 #[test]
-#[ignore = "issue 3 open: writes beneath a directory fd are refused by Landlock with EACCES, not EROFS"]
 fn vfs_view_writes_under_the_read_only_host_root_fail_with_erofs() {
     let _g = host_tmp_shared();
     let g = guest("vfs_view_erofs");
@@ -841,10 +840,81 @@ fn vfs_view_bind_to_another_path_writes_through_to_the_source() {
     }
 }
 
+#[test]
+fn vfs_view_a_file_can_be_bound_read_only_or_writable() {
+    // bubblewrap users bind single files (`--ro-bind /etc/resolv.conf ...`).
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    sc.write("conf", "from the host\n");
+    let rw = sc.write("log", "one\n");
+    give_to_guest(&rw);
+    let script = "cat /condo-conf; echo x >> /condo-conf 2>/dev/null || echo refused; \
+                  echo two >> /condo-log; cat /condo-log; ls -l /condo-conf | cut -c1; [ -d /condo-conf ] || echo file";
+    let out = run(&mut sandboxed(
+        &sc,
+        ["--ro-bind", s(&sc.join("conf")), "/condo-conf", "--bind", s(&rw), "/condo-log"],
+        sh(script, &[]),
+    ));
+    out.assert_code(0);
+    assert_eq!(out.out(), "from the host\nrefused\none\ntwo\n-\nfile\n", "{out:?}");
+    assert_eq!(read(&sc.join("conf")), "from the host\n");
+    assert_eq!(read(&rw), "one\ntwo\n");
+}
+
+#[test]
+fn vfs_view_unix_sockets_work_inside_the_view_and_the_network_is_untouched() {
+    // bind/connect are answered by the supervisor: a server and client in
+    // the private /tmp and by relative path, an abstract name the sandbox
+    // owns, TCP on loopback (blocking connect, then a refused one), and a
+    // socket under the read-only root.
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    if !which("python3") {
+        eprintln!("skipped: no python3");
+        return;
+    }
+    let script = r#"
+import os, socket
+srv = socket.socket(socket.AF_UNIX); srv.bind("/tmp/s.sock"); srv.listen(1)
+print("socket file", os.path.exists("/tmp/s.sock"), oct(os.stat("/tmp/s.sock").st_mode >> 12))
+c = socket.socket(socket.AF_UNIX); c.connect("/tmp/s.sock"); a, _ = srv.accept(); c.send(b"hi"); print(a.recv(2))
+try:
+    socket.socket(socket.AF_UNIX).bind("/tmp/s.sock")
+except OSError as e:
+    print("rebind", os.strerror(e.errno))
+os.chdir("/tmp"); r = socket.socket(socket.AF_UNIX); r.bind("rel.sock"); print("relative", os.path.exists("/tmp/rel.sock"))
+d1 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d1.bind("/tmp/d.sock")
+d2 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d2.connect("/tmp/d.sock"); d2.send(b"dgram"); print(d1.recv(5))
+ab = socket.socket(socket.AF_UNIX); ab.bind("\0condo-view-test-%d" % os.getpid()); ab.listen(1)
+socket.socket(socket.AF_UNIX).connect("\0condo-view-test-%d" % os.getpid()); print("abstract ok")
+t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(1)
+socket.create_connection(t.getsockname()); print("tcp ok")
+try:
+    socket.create_connection(("127.0.0.1", 1))
+except OSError as e:
+    print("tcp", os.strerror(e.errno))
+try:
+    socket.socket(socket.AF_UNIX).bind("/condo-no-such.sock")
+except OSError as e:
+    print("root", os.strerror(e.errno))
+try:
+    socket.socket(socket.AF_UNIX).connect("/tmp/missing.sock")
+except OSError as e:
+    print("missing", os.strerror(e.errno))
+"#;
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(
+        out.out(),
+        "socket file True 0o14\nb'hi'\nrebind Address already in use\nrelative True\nb'dgram'\nabstract ok\n\
+         tcp ok\ntcp Connection refused\nroot Read-only file system\nmissing No such file or directory\n",
+        "{out:?}"
+    );
+}
+
 // ---- 8. regressions: O_PATH on symlinks, tar with symlinks -----------------------
 
 #[test]
-#[ignore = "issue 3 open: O_PATH fds cannot be injected with ADDFD (EBADF)"]
 fn vfs_view_opath_nofollow_on_a_symlink_and_fchmodat_nofollow() {
     let _g = host_tmp_shared();
     let g = guest("vfs_view_opath");
@@ -1040,4 +1110,35 @@ fn vfs_view_stat_find_and_ls_in_a_bound_tree_match_the_host() {
         assert_eq!(vs[i], ns[i], "{w} differs from the host's tree\n=== native ===\n{n:?}\n=== sandboxed ===\n{out:?}");
     }
     assert!(vs[4].lines().any(|l| l.ends_with(" link -> one")), "{out:?}");
+}
+
+#[test]
+fn vfs_view_private_dirs_of_a_killed_supervisor_are_swept_by_the_next_sandbox() {
+    // A supervisor killed with SIGKILL cannot remove its private /tmp; the
+    // next sandbox of the same user removes it.
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let mut r = start(&mut sandboxed(&sc, Vec::<&str>::new(), sh("echo ready; exec sleep 60", &[])));
+    assert_eq!(r.read_line(), "ready");
+    let pid = r.pid();
+    let prefix = format!("condo-{pid}-");
+    let parents: Vec<PathBuf> =
+        [Some(PathBuf::from("/dev/shm")), std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)]
+            .into_iter()
+            .flatten()
+            .collect();
+    let mine: Vec<PathBuf> = parents
+        .iter()
+        .filter_map(|p| std::fs::read_dir(p).ok())
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(mine.len(), 1, "the running sandbox's private directory: {mine:?}");
+    kill(pid, libc::SIGKILL);
+    let _ = r.wait();
+    assert!(mine[0].exists(), "nothing could have removed {}", mine[0].display());
+    run(&mut sandboxed(&sc, Vec::<&str>::new(), ["true"])).assert_code(0);
+    assert!(!mine[0].exists(), "{} was left behind", mine[0].display());
 }

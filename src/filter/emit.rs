@@ -113,6 +113,27 @@ fn tree(segs: &[Segment]) -> Vec<libc::sock_filter> {
 fn leaf(action: Action) -> Vec<libc::sock_filter> {
     match action {
         Action::Plain(v) => vec![stmt(RET_K, v.ret())],
+        Action::Open { dirfd, flags, beneath, opath, other } => {
+            let mut v = vec![
+                stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
+                // O_PATH: to the `opath` return at the end.
+                jump(JSET_K, libc::O_PATH as u32, 0, 1),
+                stmt(JA, 0), // patched below
+            ];
+            if let Some(d) = dirfd {
+                v.extend([
+                    jump(JSET_K, super::OPEN_WRITE_FLAGS, 3, 0),
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(d))),
+                    jump(JSET_K, 0x8000_0000, 1, 0),
+                    stmt(RET_K, beneath.ret()),
+                ]);
+            }
+            v.push(stmt(RET_K, other.ret()));
+            // The `ja` jumps over everything after it but the last return.
+            v[2].k = (v.len() - 3) as u32;
+            v.push(stmt(RET_K, opath.ret()));
+            v
+        }
         Action::Check { rule, pass, fail } => {
             let (p, f) = (pass.ret(), fail.ret());
             match rule {

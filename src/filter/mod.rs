@@ -164,6 +164,11 @@ impl ArgRule {
     }
 }
 
+/// Open flags that may change the filesystem (an access mode other than
+/// read-only, creating, truncating, `O_TMPFILE`'s own bit).
+pub const OPEN_WRITE_FLAGS: u32 =
+    (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC | (libc::O_TMPFILE & !libc::O_DIRECTORY)) as u32;
+
 /// What the filter does for one syscall number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -179,6 +184,48 @@ pub enum Action {
         /// Verdict when it does not.
         fail: Verdict,
     },
+    /// An open: `opath` for `O_PATH` flags; else `beneath` when `dirfd`
+    /// (an argument) is a real directory fd and the flags only read; else
+    /// `other`.
+    Open {
+        /// The directory fd argument (`None`: never `beneath`).
+        dirfd: Option<u8>,
+        /// The flags argument.
+        flags: u8,
+        /// A read-only open beneath a real directory fd.
+        beneath: Verdict,
+        /// An `O_PATH` open.
+        opath: Verdict,
+        /// Any other open.
+        other: Verdict,
+    },
+}
+
+impl Action {
+    /// The verdict for these argument registers: the reference semantics
+    /// the emitted BPF must agree with.
+    pub fn verdict(&self, args: &[u64; 6]) -> Verdict {
+        let lo = |i: u8| (args[usize::from(i)] & 0xffff_ffff) as u32;
+        match *self {
+            Action::Plain(v) => v,
+            Action::Check { rule, pass, fail } => {
+                if rule.passes(args) {
+                    pass
+                } else {
+                    fail
+                }
+            }
+            Action::Open { dirfd, flags, beneath, opath, other } => {
+                if lo(flags) & libc::O_PATH as u32 != 0 {
+                    opath
+                } else if dirfd.is_some_and(|d| lo(d) & 0x8000_0000 == 0) && lo(flags) & OPEN_WRITE_FLAGS == 0 {
+                    beneath
+                } else {
+                    other
+                }
+            }
+        }
+    }
 }
 
 /// The routing table resolved for one arch and one policy: what the filter
@@ -239,14 +286,7 @@ impl Resolved {
         }
         match self.actions.get(&data.nr) {
             None => self.unknown,
-            Some(Action::Plain(v)) => *v,
-            Some(Action::Check { rule, pass, fail }) => {
-                if rule.passes(&data.args) {
-                    *pass
-                } else {
-                    *fail
-                }
-            }
+            Some(a) => a.verdict(&data.args),
         }
     }
 }
@@ -267,6 +307,9 @@ mod tests {
                 for procs in [None, Some(8)] {
                     let mut p = Policy { hostname: host.clone(), trace: trace.clone(), ..Policy::default() };
                     p.limits.max_procs = procs;
+                    v.push(p.clone());
+                    // With a view: opens, path calls and fd changes.
+                    p.view = Some(crate::vfs::build_view(&[]).expect("the default view"));
                     v.push(p);
                 }
             }
@@ -332,7 +375,11 @@ mod tests {
     /// values that hit each argument rule both ways.
     #[test]
     fn every_number_of_every_arch_agrees_with_the_policy() {
-        let arg_sets: [[u64; 6]; 6] = [
+        let arg_sets: [[u64; 6]; 10] = [
+            [libc::AT_FDCWD as u32 as u64, 0, libc::O_PATH as u64, 0, 0, 0],
+            [3, 0, libc::O_RDONLY as u64, 0, 0, 0],
+            [3, 0, (libc::O_WRONLY | libc::O_CREAT) as u64, 0, 0, 0],
+            [3, libc::O_PATH as u64, libc::O_TRUNC as u64, 0, 0, 0],
             [libc::PR_SET_DUMPABLE as u64, 0, 0, 0, 0, 0],
             [0; 6],
             [libc::CLONE_NEWNET as u64, libc::TIOCSTI, 0, 0, 0, 0],
@@ -341,8 +388,8 @@ mod tests {
             [0x0040_0000, 7, 7, 7, 7, 7],
         ];
         for arch in Arch::ALL {
-            for p in policies() {
-                let r = resolve(arch, &p);
+            for (p, landlock) in policies().into_iter().flat_map(|p| [(p.clone(), true), (p, false)]) {
+                let r = crate::table::resolve_with(arch, &p, landlock);
                 let prog = emit(&r);
                 for nr in 0..1024u32 {
                     for args in arg_sets {
@@ -382,6 +429,12 @@ mod tests {
                     libc::TIOCSTI,
                     0x541C,
                     0x11,
+                    libc::O_PATH as u64,
+                    (libc::O_PATH | libc::O_WRONLY) as u64,
+                    libc::O_CREAT as u64,
+                    libc::O_TRUNC as u64,
+                    libc::O_RDWR as u64,
+                    libc::AT_FDCWD as u32 as u64,
                 ])
             )
                 .prop_map(|(hi, lo)| (u64::from(hi) << 32) | lo),
@@ -412,6 +465,8 @@ mod tests {
                 arb_verdict()
             )
                 .prop_map(|(rule, pass, fail)| Action::Check { rule, pass, fail }),
+            1 => (prop::option::of(0u8..6), 0u8..6, arb_verdict(), arb_verdict(), arb_verdict())
+                .prop_map(|(dirfd, flags, beneath, opath, other)| Action::Open { dirfd, flags, beneath, opath, other }),
         ]
     }
 
@@ -443,7 +498,7 @@ mod tests {
         #[test]
         fn random_seccomp_data_gets_the_policy_verdict(
             arch_i in 0usize..2,
-            pol_i in 0usize..8,
+            pol_i in 0usize..16,
             arch in arb_arch(),
             nr in arb_nr(),
             args in prop::array::uniform6(arb_arg()),

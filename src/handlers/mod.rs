@@ -6,6 +6,7 @@
 
 pub mod fs;
 pub mod identity;
+pub mod net;
 
 use condo_syscalls::Sysno;
 use nix::errno::Errno;
@@ -25,7 +26,6 @@ pub struct Call {
 }
 
 /// What the supervisor should answer.
-#[derive(Debug)]
 pub enum Reply {
     /// Return this value (the call was emulated).
     Value(i64),
@@ -41,6 +41,23 @@ pub enum Reply {
     /// kernel itself enforces the same rule: another guest thread may change
     /// pointed-to memory after the handler looked at it.
     Continue,
+    /// The answer takes long (a blocking connect): compute it on a thread
+    /// of its own, so the other calls of the sandbox are not held up.
+    Deferred(Deferred),
+}
+
+/// Work whose result answers a call later ([`Reply::Deferred`]).
+pub type Deferred = Box<dyn FnOnce() -> Result<Reply, Errno> + Send>;
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Value(v) => write!(f, "Value({v})"),
+            Reply::Fd { fd, cloexec } => write!(f, "Fd({fd:?}, cloexec: {cloexec})"),
+            Reply::Continue => write!(f, "Continue"),
+            Reply::Deferred(_) => write!(f, "Deferred"),
+        }
+    }
 }
 
 impl PartialEq for Reply {

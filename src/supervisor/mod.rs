@@ -246,6 +246,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             identity,
             trace,
             vfs: vfs.clone(),
+            deferred: Arc::default(),
         };
         let join = match std::thread::Builder::new().name("condo-notify".into()).spawn(move || w.run()) {
             Ok(j) => j,

@@ -41,6 +41,8 @@ pub(crate) struct Worker {
     pub trace: Option<Arc<TraceSink>>,
     /// The filesystem view, when the sandbox has one.
     pub vfs: Option<Arc<crate::vfs::Host>>,
+    /// Deferred answers being computed on their own threads.
+    pub deferred: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A notification that has been received and not yet answered. Answering
@@ -66,6 +68,8 @@ impl Pending {
             }
             Ok(Reply::Value(v)) => resp.val = v,
             Ok(Reply::Continue) => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            // Deferred work answers with a value; deferring again is a bug.
+            Ok(Reply::Deferred(_)) => resp.error = -libc::ENOSYS,
             Err(e) => resp.error = -(e as i32),
         }
         // ENOENT: the guest thread died or was interrupted meanwhile; there
@@ -208,6 +212,10 @@ impl Worker {
             // A handler bug must not take the supervisor (and with it every
             // guest) down: the guest gets an error for this call instead.
             let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, &call))).unwrap_or(Err(Errno::ENOSYS));
+            let reply = match reply {
+                Ok(Reply::Deferred(work)) => return self.defer(listener, pending, work),
+                other => other,
+            };
             if reply == Err(Errno::ESRCH) && !sys::notif_id_valid(listener, pending.id) {
                 // The thread is gone; nothing to answer.
                 return;
@@ -222,6 +230,40 @@ impl Worker {
             if let (Some(t), Some(args)) = (&self.trace, args) {
                 t.record(&Event { tid: call.tid, sysno: call.sysno, args: &args, ret, path: Path::Notify });
             }
+        }
+    }
+}
+
+/// Deferred calls running at once, at most; past it they are answered on
+/// the worker (holding up the others) rather than growing threads without
+/// bound.
+const MAX_DEFERRED: usize = 64;
+
+impl Worker {
+    /// Answers `pending` from a thread of its own once `work` is done.
+    fn defer(&self, listener: BorrowedFd<'_>, pending: Pending, work: crate::handlers::Deferred) {
+        let own = match listener.try_clone_to_owned() {
+            Ok(l) if self.deferred.fetch_add(1, Ordering::AcqRel) < MAX_DEFERRED => l,
+            Ok(_) => {
+                self.deferred.fetch_sub(1, Ordering::AcqRel);
+                pending.answer(listener, catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS)));
+                return;
+            }
+            Err(_) => {
+                pending.answer(listener, catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS)));
+                return;
+            }
+        };
+        let id = pending.id;
+        let running = Arc::clone(&self.deferred);
+        let spawned = std::thread::Builder::new().name("condo-deferred".into()).spawn(move || {
+            let reply = catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS));
+            Pending { id }.answer(own.as_fd(), reply);
+            running.fetch_sub(1, Ordering::AcqRel);
+        });
+        if spawned.is_err() {
+            self.deferred.fetch_sub(1, Ordering::AcqRel);
+            Pending { id }.answer(listener, Err(Errno::EAGAIN));
         }
     }
 }

@@ -82,10 +82,7 @@ fn read_stat(pid: i32) -> Option<(u64, u64, u64)> {
     Some((utime + stime, rss, start))
 }
 
-fn read_tgid(tid: i32) -> Option<i32> {
-    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    s.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
-}
+use crate::procfs::tgid as read_tgid;
 
 /// One sample of the tree.
 #[derive(Clone, Copy, Debug, Default)]

@@ -137,8 +137,8 @@ fn scratch_addr(sp: u64, len: usize) -> u64 {
     (sp.wrapping_sub(128).wrapping_sub(len as u64 + 1)) & !15
 }
 
-/// Translates the path argument of `chdir`, `execve` or `execveat` at a
-/// seccomp stop: resolves it in the view and points the call at the host
+/// Translates the path argument of `chdir`, `execve`, `execveat`, or an
+/// `O_PATH` `open`/`openat` (whose fd ADDFD cannot inject) at a seccomp stop: resolves it in the view and points the call at the host
 /// path (written into the thread's stack), so the kernel goes where the
 /// view says. `Err` fails the call with that errno.
 #[cfg(target_arch = "x86_64")]
@@ -156,7 +156,14 @@ pub(super) fn translate_call(
     let (path_reg, dirfd) = match sysno {
         Sysno::chdir | Sysno::execve => (regs.rdi, libc::AT_FDCWD),
         Sysno::execveat => (regs.rsi, regs.rdi as u32 as i32),
+        Sysno::open => (regs.rdi, libc::AT_FDCWD),
+        Sysno::openat => (regs.rsi, regs.rdi as u32 as i32),
         _ => return Ok(()),
+    };
+    let open_flags = match sysno {
+        Sysno::open => Some(regs.rsi as u32 as i32),
+        Sysno::openat => Some(regs.rdx as u32 as i32),
+        _ => None,
     };
     let path = mem.read_cstr(GuestAddr::new(path_reg).ok_or(Errno::EFAULT)?, crate::vfs::PATH_MAX)?;
     if path.len() >= crate::vfs::PATH_MAX {
@@ -171,8 +178,29 @@ pub(super) fn translate_call(
     }
     let base = if path.first() == Some(&b'/') { GuestPath::root() } else { host.guest_dir(tid, dirfd)? };
     let g = GuestCtx { tid, in_sandbox };
-    let follow = !(sysno == Sysno::execveat && regs.r8 as i32 & libc::AT_SYMLINK_NOFOLLOW != 0);
-    let r = host.resolve(&g, &base, &path, follow, false)?;
+    let nofollow = match open_flags {
+        Some(f) => f & libc::O_NOFOLLOW != 0,
+        None => sysno == Sysno::execveat && regs.r8 as i32 & libc::AT_SYMLINK_NOFOLLOW != 0,
+    };
+    let r = host.resolve(&g, &base, &path, !nofollow, false)?;
+    if open_flags.is_some() {
+        // An O_PATH fd opens nothing: the kernel opens the host path, with
+        // the guest's flags. (A writable directory the guest changes in
+        // between could point it elsewhere; what it gets is an fd that
+        // neither reads nor writes, and whose re-opening is answered in
+        // the view again.)
+        let host_path = host.host_path(&r.lookup()).ok_or(Errno::ENOENT)?;
+        let bytes = host_path.as_os_str().as_bytes();
+        let at = scratch_addr(regs.rsp, bytes.len());
+        write_cstr(&mem, at, bytes)?;
+        if sysno == Sysno::openat {
+            regs.rdi = libc::AT_FDCWD as i64 as u64;
+            regs.rsi = at;
+        } else {
+            regs.rdi = at;
+        }
+        return Ok(());
+    }
     let want_dir = sysno == Sysno::chdir;
     match r.kind() {
         Some(NodeKind::Dir) if want_dir => {}

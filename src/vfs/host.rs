@@ -14,8 +14,8 @@
 //! as the host shows them (no `RESOLVE_NO_XDEV`).
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -24,6 +24,7 @@ use nix::fcntl::OFlag;
 use super::mount::{Lookup, Mount, MountKind, Synthetic, View};
 use super::path::GuestPath;
 use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
+use crate::procfs::read_link as read_proc_link;
 use crate::sys;
 
 /// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`.
@@ -124,6 +125,32 @@ fn scratch_parent() -> PathBuf {
     std::env::temp_dir()
 }
 
+/// Removes private directories that supervisors killed with SIGKILL left
+/// behind (they are named `condo-PID-XXXXXX`): those of our user whose
+/// supervisor is gone. A recycled pid keeps its directory until the next
+/// sweep after that process ends.
+fn sweep_scratch(parent: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    let me = nix::unistd::geteuid().as_raw();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("condo-"))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let ours = e.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(Errno::ESRCH);
+        if ours && gone && pid > 0 {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 impl Host {
     /// Opens every mount's host side and makes the private directories.
     pub fn new(view: View) -> Result<Host, HostError> {
@@ -132,7 +159,8 @@ impl Host {
         });
         let scratch = if needs_scratch {
             let parent = scratch_parent();
-            let dir = nix::unistd::mkdtemp(&parent.join("condo-XXXXXX"))
+            sweep_scratch(&parent);
+            let dir = nix::unistd::mkdtemp(&parent.join(format!("condo-{}-XXXXXX", std::process::id())))
                 .map_err(|e| HostError::Scratch { dir: parent.clone(), source: e.into() })?;
             Some(dir)
         } else {
@@ -262,9 +290,35 @@ impl Host {
         if let MountKind::Synthetic(Synthetic::Proc) = at.mount.kind() {
             return self.open_proc(at.rest, flags, mode);
         }
+        self.open_placed(at, (flags | libc::O_CLOEXEC) as u64, u64::from(mode))
+    }
+
+    /// `openat2` beneath the mount's root. A mount whose source is a file
+    /// (`--ro-bind /etc/resolv.conf ...`) has no directory to open beneath:
+    /// its root is reopened from the supervisor's own fd.
+    fn open_placed(&self, at: &Lookup<'_>, flags: u64, mode: u64) -> Result<OwnedFd, Errno> {
         let (dir, rest) = self.place(at)?;
-        let flags = (flags | libc::O_CLOEXEC) as u64;
-        sys::openat2(dir, rest, flags, u64::from(mode), BENEATH)
+        match sys::openat2(dir, rest, flags, mode, BENEATH) {
+            Err(Errno::ENOTDIR) if at.rest.is_empty() && rest == b"." => {
+                let f = flags as i32;
+                if f & libc::O_PATH != 0 {
+                    return dir
+                        .try_clone_to_owned()
+                        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)));
+                }
+                if f & libc::O_DIRECTORY != 0 {
+                    return Err(Errno::ENOTDIR);
+                }
+                if f & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL {
+                    return Err(Errno::EEXIST);
+                }
+                let keep = !(libc::O_NOFOLLOW | libc::O_CREAT | libc::O_EXCL);
+                let oflags = OFlag::from_bits_truncate(f & keep);
+                let own = format!("/proc/self/fd/{}", dir.as_raw_fd());
+                Ok(nix::fcntl::open(own.as_str(), oflags, nix::sys::stat::Mode::empty())?)
+            }
+            other => other,
+        }
     }
 
     /// `/proc` files are the host's, opened beneath `/proc` without
@@ -322,49 +376,68 @@ impl Host {
         }
     }
 
+    /// Every place the view shows host path `host` (a cwd, an fd's
+    /// target), last mount first: the mount and the guest path there.
+    fn shown_at<'a>(&'a self, host: &'a [u8]) -> impl Iterator<Item = (&'a Mount, GuestPath)> + 'a {
+        self.view.mounts().iter().enumerate().rev().filter_map(move |(i, m)| {
+            if let MountKind::Synthetic(Synthetic::Dev) = m.kind() {
+                if let Some(name) = host.strip_prefix(b"/dev/") {
+                    if host_device(name) {
+                        return m.dest().join(name).map(|g| (m, g));
+                    }
+                }
+            }
+            let d = self.backing[i].dir.as_ref()?.as_os_str().as_bytes();
+            let suffix = if host == d {
+                &[][..]
+            } else if d == b"/" {
+                host.strip_prefix(b"/").unwrap_or(host)
+            } else {
+                host.strip_prefix(d).and_then(|s| s.strip_prefix(b"/"))?
+            };
+            let mut cand = m.dest().as_bytes().to_vec();
+            if !suffix.is_empty() {
+                if cand != b"/" {
+                    cand.push(b'/');
+                }
+                cand.extend_from_slice(suffix);
+            }
+            let cand = GuestPath::new(&cand).ok()?;
+            let visible =
+                self.view.lookup(&cand).is_ok_and(|l| l.mount.id() == m.id()) && !self.view.is_skeleton(&cand);
+            (visible || cand == *m.dest()).then_some((m, cand))
+        })
+    }
+
     /// The guest path of a host path the guest holds (its cwd, an fd's
     /// target): the last mount whose host side contains it and which the
     /// view shows there. `None` when the view has no name for it.
     pub fn guest_path_of(&self, host: &[u8]) -> Option<GuestPath> {
-        for (i, m) in self.view.mounts().iter().enumerate().rev() {
-            let mut dirs: Vec<&[u8]> = Vec::new();
-            if let Some(d) = &self.backing[i].dir {
-                dirs.push(d.as_os_str().as_bytes());
-            }
-            if let MountKind::Synthetic(Synthetic::Dev) = m.kind() {
-                if let Some(name) = host.strip_prefix(b"/dev/") {
-                    if host_device(name) {
-                        return m.dest().join(name);
-                    }
-                }
-            }
-            for d in dirs {
-                let suffix = if host == d {
-                    &[][..]
-                } else if d == b"/" {
-                    host.strip_prefix(b"/").unwrap_or(host)
-                } else {
-                    match host.strip_prefix(d).and_then(|s| s.strip_prefix(b"/")) {
-                        Some(s) => s,
-                        None => continue,
-                    }
-                };
-                let mut cand = m.dest().as_bytes().to_vec();
-                if !suffix.is_empty() {
-                    if cand != b"/" {
-                        cand.push(b'/');
-                    }
-                    cand.extend_from_slice(suffix);
-                }
-                let Ok(cand) = GuestPath::new(&cand) else { continue };
-                if self.view.lookup(&cand).is_ok_and(|l| l.mount.id() == m.id()) && !self.view.is_skeleton(&cand)
-                    || cand == *m.dest()
-                {
-                    return Some(cand);
-                }
-            }
+        self.shown_at(host).next().map(|(_, g)| g)
+    }
+
+    /// Whether the guest may change the metadata (mode, owner, times,
+    /// attributes) of `file`, a file it holds open: only when the view
+    /// shows it somewhere writable. Pipes, sockets, anonymous inodes,
+    /// memfds and device nodes live on no mount of the view and may be
+    /// changed as on the host; a deleted file is judged by the name it had
+    /// (a guest can only delete on writable mounts).
+    pub fn may_change(&self, file: BorrowedFd<'_>) -> Result<bool, Errno> {
+        let st = sys::fstat(file)?;
+        if matches!(st.st_mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFIFO | libc::S_IFSOCK) {
+            return Ok(true);
         }
-        None
+        let target = read_proc_link(&format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+        if target.first() != Some(&b'/') {
+            return Ok(true);
+        }
+        let name = match target.strip_suffix(b" (deleted)") {
+            Some(_) if target.starts_with(b"/memfd:") => return Ok(true),
+            Some(n) => n,
+            None => &target[..],
+        };
+        let writable = self.shown_at(name).any(|(m, g)| self.view.lookup(&g).is_ok_and(|l| self.writable(m, l.rest)));
+        Ok(writable)
     }
 
     /// The guest path of the directory a relative path of thread `tid`
@@ -382,10 +455,14 @@ impl Host {
     /// The host path the kernel must be given for `at`: beneath the
     /// mount's host directory, or the host's own device for `/dev` names.
     pub fn host_path(&self, at: &Lookup<'_>) -> Option<PathBuf> {
-        if let MountKind::Synthetic(Synthetic::Dev) = at.mount.kind() {
-            if host_device(at.rest) {
+        match at.mount.kind() {
+            MountKind::Synthetic(Synthetic::Dev) if host_device(at.rest) => {
                 return Some(Path::new("/dev").join(OsStr::from_bytes(at.rest)));
             }
+            // The resolver has answered `self` and the magic links: what is
+            // left names the host's own /proc entries of sandbox processes.
+            MountKind::Synthetic(Synthetic::Proc) => return Some(Path::new("/proc").join(OsStr::from_bytes(at.rest))),
+            _ => {}
         }
         let dir = self.dir_of(at.mount)?;
         Some(if at.rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(at.rest)) })
@@ -410,20 +487,9 @@ pub struct GuestCtx<'a> {
 
 impl GuestCtx<'_> {
     fn tgid(&self) -> Result<libc::pid_t, Errno> {
-        let status = std::fs::read(format!("/proc/{}/status", self.tid)).map_err(|_| Errno::ESRCH)?;
-        let line = status.split(|&b| b == b'\n').find(|l| l.starts_with(b"Tgid:")).ok_or(Errno::ESRCH)?;
-        std::str::from_utf8(&line[5..]).ok().and_then(|s| s.trim().parse().ok()).ok_or(Errno::ESRCH)
+        crate::procfs::tgid(self.tid).ok_or(Errno::ESRCH)
     }
 }
-
-/// Reads a magic link of the host's `/proc`.
-pub fn read_proc_link(path: &str) -> Result<Vec<u8>, Errno> {
-    std::fs::read_link(path)
-        .map(|p| p.into_os_string().into_vec())
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))
-}
-
-use std::os::unix::ffi::OsStringExt;
 
 /// The [`Fs`] over the host: what is at a path, asked beneath the mount's
 /// root without following anything.
@@ -449,8 +515,7 @@ impl Fs for HostFs<'_> {
         if let MountKind::Synthetic(Synthetic::Proc) = at.mount.kind() {
             return self.proc_kind(at.rest);
         }
-        let (dir, rest) = self.host.place(at)?;
-        let fd = sys::openat2(dir, rest, (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64, 0, BENEATH)?;
+        let fd = self.host.open_placed(at, (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64, 0)?;
         kind_of(fd.as_fd())
     }
 }

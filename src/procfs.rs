@@ -1,0 +1,46 @@
+//! What the host's `/proc` says about a guest process: its thread group,
+//! its magic links, the flags of its fds. Read by the supervisor only;
+//! every answer may be stale by the time it is used (the guest keeps
+//! running), so callers use these to decide, never to authorize an action
+//! on a name the guest can still change.
+
+use nix::errno::Errno;
+use std::os::unix::ffi::OsStringExt;
+
+/// The thread group (process) of thread `tid`.
+pub(crate) fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
+    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    s.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads a magic link of the host's `/proc` (`/proc/N/cwd`, `fd/N`, ...).
+pub(crate) fn read_link(path: &str) -> Result<Vec<u8>, Errno> {
+    std::fs::read_link(path)
+        .map(|p| p.into_os_string().into_vec())
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))
+}
+
+/// The open flags of fd `fd` of thread `tid` (`EBADF` when it has none).
+pub(crate) fn fd_flags(tid: libc::pid_t, fd: i32) -> Result<i32, Errno> {
+    let info = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")).map_err(|_| Errno::EBADF)?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|v| i32::from_str_radix(v.trim(), 8).ok())
+        .ok_or(Errno::EBADF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn reads_our_own_process() {
+        let me = nix::unistd::gettid().as_raw();
+        assert_eq!(tgid(me), Some(std::process::id() as i32));
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(read_link(&format!("/proc/self/fd/{}", f.as_raw_fd())).unwrap(), b"/dev/null");
+        assert_eq!(fd_flags(me, f.as_raw_fd()).unwrap() & libc::O_ACCMODE, libc::O_RDONLY);
+        assert_eq!(fd_flags(me, 99_999), Err(Errno::EBADF));
+    }
+}
