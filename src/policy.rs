@@ -151,7 +151,7 @@ impl Policy {
     pub fn facet_active(&self, facet: Facet) -> bool {
         match facet {
             Facet::Hostname => self.hostname.is_some(),
-            Facet::Vfs => self.view.is_some(),
+            Facet::Vfs | Facet::Listings => self.view.is_some(),
         }
     }
 }

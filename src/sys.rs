@@ -102,6 +102,17 @@ pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `pidfd_open(tid, PIDFD_THREAD)`: a pidfd of one thread (Linux 6.9);
+/// `EINVAL` on older kernels for threads that are not a process's leader.
+pub fn pidfd_open_thread(tid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    const PIDFD_THREAD: libc::c_int = libc::O_EXCL;
+    // SAFETY: plain syscall with integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, tid, PIDFD_THREAD) };
+    let fd = RawFd::try_from(Errno::result(ret)?).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel just returned this fd to us; we are its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// `pidfd_send_signal(2)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
     // SAFETY: integer arguments; a null siginfo means "as kill(2) would".
@@ -477,4 +488,20 @@ pub fn inotify_add_watch(instance: BorrowedFd<'_>, path: &std::ffi::CStr, mask: 
     // SAFETY: a NUL-terminated path; integer arguments.
     let r = unsafe { libc::inotify_add_watch(instance.as_raw_fd(), path.as_ptr(), mask) };
     Errno::result(r)
+}
+
+/// `getdents64(2)` into `buf`; 0 at the end of the directory.
+pub fn getdents64(dir: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+    let r = unsafe { libc::syscall(libc::SYS_getdents64, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+    Errno::result(r).map(|n| n as usize)
+}
+
+/// The old `getdents(2)` (`struct linux_dirent`, `d_type` in the last
+/// byte), for programs that still use it.
+#[cfg(target_arch = "x86_64")]
+pub fn getdents_old(dir: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+    let r = unsafe { libc::syscall(libc::SYS_getdents, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+    Errno::result(r).map(|n| n as usize)
 }

@@ -29,6 +29,10 @@ pub enum Facet {
     Hostname,
     /// The sandbox has a filesystem view (`Policy::view`).
     Vfs,
+    /// The view changes some directory's listing (a hidden name the host
+    /// has, a mount point or skeleton directory the host lacks): only then
+    /// is every listing asked of the supervisor.
+    Listings,
 }
 
 /// How the filter treats a denied call.
@@ -184,10 +188,11 @@ pub fn entry(s: Sysno) -> Entry {
         read | write | readv | writev | pread64 | pwrite64 | preadv | pwritev | preadv2 | pwritev2 | lseek
         | sendfile | splice | tee | vmsplice | copy_file_range | close | close_range | dup | dup2 | dup3 | fcntl
         | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fallocate | ftruncate | fadvise64
-        | readahead | pipe | pipe2 | getdents | getdents64 | fstat | fstatfs | fchdir | fgetxattr | flistxattr
-        | memfd_create | memfd_secret | eventfd | eventfd2 | signalfd | signalfd4 | timerfd_create
-        | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1 | inotify_rm_watch | cachestat
-        | file_getattr => allow("file descriptors"),
+        | readahead | pipe | pipe2 | fstat | fstatfs | fchdir | fgetxattr | flistxattr | memfd_create
+        | memfd_secret | eventfd | eventfd2 | signalfd | signalfd4 | timerfd_create | timerfd_settime
+        | timerfd_gettime | inotify_init | inotify_init1 | inotify_rm_watch | cachestat | file_getattr => {
+            allow("file descriptors")
+        }
         // A handle identifies an inode by number, paths aside; it can never
         // be opened here (open_by_handle_at is refused), so say what a
         // filesystem without handles says.
@@ -250,6 +255,9 @@ pub fn entry(s: Sysno) -> Entry {
         }
         chdir => Entry { route: Route::TracePath, why: "the tracer points it at the view's directory" },
         inotify_add_watch => path(fs::inotify_add_watch),
+        // A listing shows the view's names: mount points, not hidden ones.
+        getdents64 => notify(fs::getdents64, Facet::Listings, "a listing: the view's names"),
+        getdents => notify(fs::getdents, Facet::Listings, "a listing: the view's names"),
         umask | ustat | sysfs | statmount | listmount => allow("no file contents"),
 
         execve | execveat => Entry { route: Route::TracePath, why: "the tracer points it at the view's file" },
@@ -387,13 +395,16 @@ pub fn creates_task(s: Sysno) -> bool {
 /// Resolves the table for `arch` under `policy`: the action of every
 /// syscall number, ready for [`crate::filter::emit`].
 pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
-    resolve_with(arch, policy, true)
+    resolve_with(arch, policy, true, true)
 }
 
 /// [`resolve`], saying whether the guest's Landlock domain enforces the
 /// view's filesystem rules; without it every path call is answered by the
 /// supervisor.
-pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool) -> Resolved {
+/// `made_listings`: whether the view changes some listing
+/// ([`Facet::Listings`]).
+pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool, made_listings: bool) -> Resolved {
+    let active = |f: Facet| policy.facet_active(f) && (f != Facet::Listings || made_listings);
     let tracing = policy.trace_enabled();
     let native = |v: Verdict| -> Verdict {
         match v {
@@ -426,7 +437,7 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool) -> Resolved 
             let action = match entry(s).route {
                 Route::Allow => Action::Plain(pass),
                 Route::Notify { when, native_if, .. } => {
-                    if policy.facet_active(when) {
+                    if active(when) {
                         match native_if {
                             Some(rule) if landlock_fs => Action::Check { rule, pass, fail: Verdict::Notify },
                             _ => Action::Plain(Verdict::Notify),
@@ -461,9 +472,10 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool) -> Resolved 
 
 /// The handler of every syscall number the filter routes to notify on the
 /// native arch under `policy`, indexed by number.
-pub fn notify_handlers(policy: &Policy) -> Vec<Option<Handler>> {
+pub fn notify_handlers(policy: &Policy, made_listings: bool) -> Vec<Option<Handler>> {
+    let active = |f: Facet| policy.facet_active(f) && (f != Facet::Listings || made_listings);
     by_number(|e| match e.route {
-        Route::Notify { handler, when, .. } if policy.facet_active(when) => Some(handler),
+        Route::Notify { handler, when, .. } if active(when) => Some(handler),
         Route::Open { handler, .. } if policy.facet_active(Facet::Vfs) => Some(handler),
         _ => None,
     })
@@ -491,6 +503,7 @@ pub fn listing(arch: Arch) -> String {
             Route::Allow => "allow".to_string(),
             Route::Notify { when: Facet::Hostname, .. } => "notify (with --hostname)".to_string(),
             Route::Notify { when: Facet::Vfs, native_if: None, .. } => "notify (the view)".to_string(),
+            Route::Notify { when: Facet::Listings, .. } => "notify (made listings)".to_string(),
             Route::Notify { when: Facet::Vfs, native_if: Some(_), .. } => "notify unless dirfd".to_string(),
             Route::Check(_) => "check args".to_string(),
             Route::TracePath => "trace (the view)".to_string(),
@@ -548,8 +561,8 @@ mod tests {
         let nr = Sysno::uname.nr(Arch::native()).expect("uname exists");
         assert_eq!(resolve(Arch::native(), &plain).actions[&nr], Action::Plain(Verdict::Allow));
         assert_eq!(resolve(Arch::native(), &named).actions[&nr], Action::Plain(Verdict::Notify));
-        assert!(notify_handlers(&named)[nr as usize].is_some());
-        assert!(notify_handlers(&plain)[nr as usize].is_none());
+        assert!(notify_handlers(&named, false)[nr as usize].is_some());
+        assert!(notify_handlers(&plain, false)[nr as usize].is_none());
     }
 
     #[test]
@@ -557,7 +570,7 @@ mod tests {
         let p = Policy { view: Some(crate::vfs::build_view(&[]).expect("default view")), ..Policy::default() };
         let nr = Sysno::openat.nr(Arch::native()).expect("exists");
         let at = |dirfd: i32, flags: i32, landlock: bool| {
-            resolve_with(Arch::native(), &p, landlock).actions[&nr].verdict(&[
+            resolve_with(Arch::native(), &p, landlock, false).actions[&nr].verdict(&[
                 dirfd as u32 as u64,
                 0,
                 flags as u64,

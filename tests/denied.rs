@@ -302,6 +302,7 @@ fn list_syscalls_routes_are_the_documented_ones() {
             "notify (the view)",
             "notify unless dirfd",
             "notify; read beneath dirfd",
+            "notify (made listings)",
             "trace (the view)",
             "check args",
             "deny EPERM",

@@ -232,7 +232,6 @@ fn mapped(out: &str, tag: &str) -> (String, u64) {
 }
 
 #[test]
-#[ignore = "issue 3 open: listings of directories with mount points (/dev, /proc in a --root tree) are not merged yet"]
 fn vfs_view_root_is_a_busybox_tree_with_its_own_libc() {
     let _g = host_tmp_shared();
     let Some(busybox) = busybox_static() else {
@@ -726,7 +725,6 @@ fn vfs_view_writes_under_the_read_only_host_root_fail_with_erofs() {
 // ---- 5. --hide ----------------------------------------------------------------
 
 #[test]
-#[ignore = "issue 3 open: getdents of a directory holding a --hide path still lists the hidden name"]
 fn vfs_view_hide_makes_a_path_and_everything_below_enoent() {
     let _g = host_tmp_shared();
     let sc = Scratch::new();

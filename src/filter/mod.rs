@@ -389,7 +389,7 @@ mod tests {
         ];
         for arch in Arch::ALL {
             for (p, landlock) in policies().into_iter().flat_map(|p| [(p.clone(), true), (p, false)]) {
-                let r = crate::table::resolve_with(arch, &p, landlock);
+                let r = crate::table::resolve_with(arch, &p, landlock, landlock);
                 let prog = emit(&r);
                 for nr in 0..1024u32 {
                     for args in arg_sets {

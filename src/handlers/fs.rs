@@ -220,6 +220,9 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     };
     if let Some(abs) = lexical(&b, &path) {
         if let Some(at) = h.fast_lookup(&abs) {
+            if continues_natively(h, &b, &at, &abs, flags) {
+                return Ok(Reply::Continue);
+            }
             match open(&at) {
                 Err(Errno::ELOOP) => {}
                 Err(e) => return Err(e),
@@ -235,6 +238,29 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     }
     let fd = open(&r.lookup())?;
     Ok(Reply::Fd { fd, cloexec })
+}
+
+/// Whether an open found on the fast path may run as the guest made it:
+/// the kernel resolves it alike ([`Host::kernel_resolves_alike`]: the
+/// path and the directory it is relative to are the host's own, under
+/// Landlock), it changes nothing or its mount is writable, and the path
+/// names an existing non-symlink (a final symlink would be followed by the
+/// kernel out of the view's meaning of it) or a name to create.
+fn continues_natively(h: &Host, base: &GuestPath, at: &crate::vfs::Lookup<'_>, abs: &GuestPath, flags: i32) -> bool {
+    let writes =
+        flags & (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC | (libc::O_TMPFILE & !libc::O_DIRECTORY)) != 0;
+    if !h.kernel_resolves_alike(at, abs) || writes && !h.writable(at.mount, at.rest) {
+        return false;
+    }
+    let base_alike = base.is_root() || h.view().lookup(base).is_ok_and(|l| h.kernel_resolves_alike(&l, base));
+    if !base_alike {
+        return false;
+    }
+    match h.open_at(at, O_PATH_NOFOLLOW, 0) {
+        Ok(probe) => !is_symlink(probe.as_fd()),
+        Err(Errno::ENOENT) => flags & libc::O_CREAT != 0,
+        Err(_) => false,
+    }
 }
 
 /// `open(path, flags, mode)`.
@@ -654,8 +680,12 @@ pub(super) fn guest_fd(tid: libc::pid_t, fd: i32) -> Result<OwnedFd, Errno> {
     if fd < 0 {
         return Err(Errno::EBADF);
     }
-    let tgid = crate::procfs::tgid(tid).ok_or(Errno::ESRCH)?;
-    let pidfd = sys::pidfd_open(tgid)?;
+    // A pidfd of the thread itself (Linux 6.9) saves finding its process
+    // through /proc/TID/status, which is slow to read.
+    let pidfd = match sys::pidfd_open_thread(tid) {
+        Ok(p) => p,
+        Err(_) => sys::pidfd_open(crate::procfs::tgid(tid).ok_or(Errno::ESRCH)?)?,
+    };
     sys::pidfd_getfd(pidfd.as_fd(), fd)
 }
 
@@ -956,4 +986,68 @@ pub fn inotify_add_watch(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno>
     // would watch the link in /proc instead).
     let wd = sys::inotify_add_watch(instance.as_fd(), &fd_path(f.fd.as_fd()), mask & !IN_DONT_FOLLOW)?;
     Ok(Reply::Value(i64::from(wd)))
+}
+
+// ---- directory listings ------------------------------------------------------
+
+/// `getdents64(fd, buf, count)`.
+pub fn getdents64(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    list_dir(ctx, call, crate::vfs::dirent::Layout::Dirent64)
+}
+
+/// The old `getdents(fd, buf, count)`.
+pub fn getdents(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    list_dir(ctx, call, crate::vfs::dirent::Layout::Dirent)
+}
+
+/// A listing in the view: where the mount table changes a directory's
+/// names (mount points, hidden names, skeleton directories, `/proc`), the
+/// supervisor makes the listing; elsewhere it lists the host directory.
+/// Either way it reads through its duplicate of the guest's open
+/// directory, whose position it shares (for a made listing the position
+/// is an index into it), and never lets the kernel rerun the call on a
+/// fd number the guest could swap meanwhile.
+fn list_dir(ctx: &Ctx<'_>, call: &Call, layout: crate::vfs::dirent::Layout) -> Result<Reply, Errno> {
+    use crate::vfs::dirent::{encode, Layout};
+    let h = host(ctx)?;
+    let fd = arg_i32(call.args[0]);
+    if fd < 0 {
+        return Err(Errno::EBADF);
+    }
+    // Most directories list as the host has them: those the kernel lists
+    // itself. (A second thread swapping the fd for one whose listing the
+    // view changes, between this look and the kernel's, would see host
+    // names the view hides, not files: the same as a stat beneath a
+    // directory fd, see docs/ARCHITECTURE.md.)
+    let link = crate::procfs::read_link(&format!("/proc/{}/fd/{fd}", call.tid)).map_err(|_| Errno::EBADF)?;
+    if !h.guest_path_of(&link).is_some_and(|g| h.listing_differs(&g)) {
+        return Ok(Reply::Continue);
+    }
+    let dir = guest_fd(call.tid, fd)?;
+    let buf = GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?;
+    let count = (call.args[2] as u32 as usize).min(1 << 20);
+    let target = crate::procfs::read_link(&format!("/proc/self/fd/{}", dir.as_raw_fd()))?;
+    let made = h.guest_path_of(&target).and_then(|g| h.listing(&guest_ctx(ctx, call), &g));
+    let Some(entries) = made else {
+        let mut out = vec![0u8; count];
+        let n = match layout {
+            Layout::Dirent64 => sys::getdents64(dir.as_fd(), &mut out)?,
+            #[cfg(target_arch = "x86_64")]
+            Layout::Dirent => sys::getdents_old(dir.as_fd(), &mut out)?,
+            #[cfg(not(target_arch = "x86_64"))]
+            Layout::Dirent => return Err(Errno::ENOSYS),
+        };
+        ctx.mem.write(buf, &out[..n])?;
+        return Ok(Reply::Value(n as i64));
+    };
+    let pos = nix::unistd::lseek(dir.as_fd(), 0, nix::unistd::Whence::SeekCur)?;
+    let start = usize::try_from(pos).map_err(|_| Errno::EINVAL)?;
+    let (bytes, n) = encode(&entries, start, count, layout);
+    if n == 0 && start < entries.len() {
+        // Not even one record fits.
+        return Err(Errno::EINVAL);
+    }
+    ctx.mem.write(buf, &bytes)?;
+    nix::unistd::lseek(dir.as_fd(), (start + n) as i64, nix::unistd::Whence::SeekSet)?;
+    Ok(Reply::Value(bytes.len() as i64))
 }

@@ -135,22 +135,29 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     let _ = sys::set_dumpable(false);
     let landlock_abi = sys::landlock_abi();
     let arch = condo_syscalls::Arch::native();
-    let vfs = match &policy.view {
-        Some(v) => Some(Arc::new(crate::vfs::Host::new(v.clone())?)),
+    let mut vfs = match &policy.view {
+        Some(v) => Some(crate::vfs::Host::new(v.clone())?),
         None => None,
     };
     let mut landlock_fs = false;
-    if let Some(host) = &vfs {
+    if let Some(host) = &mut vfs {
         view::translate(host, &mut spec)?;
         if let Some(abi) = landlock_abi {
             spec.landlock_ruleset = Some(view::ruleset(host, abi)?);
             landlock_fs = true;
+            // A traced call shows its result, which a call continued
+            // natively does not give the supervisor.
+            if !policy.trace_enabled() {
+                host.allow_native_resolution();
+            }
         }
     }
-    let resolved = Arc::new(table::resolve_with(arch, policy, landlock_fs));
+    let vfs = vfs.map(Arc::new);
+    let made_listings = vfs.as_ref().is_some_and(|h| h.makes_listings());
+    let resolved = Arc::new(table::resolve_with(arch, policy, landlock_fs, made_listings));
     spec.filter = crate::filter::emit(&resolved);
     spec.landlock_abi = landlock_abi.unwrap_or(0);
-    let handlers = table::notify_handlers(policy);
+    let handlers = table::notify_handlers(policy, made_listings);
     let denials = table::supervisor_denials(policy);
     let notify_routes = handlers.iter().any(Option::is_some) || denials.iter().any(Option::is_some);
     let identity = Identity::new(policy.hostname.as_deref()).map_err(|errno| Error::Host { what: "uname", errno })?;

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 
+use super::dirent::{decode64, DirEntry};
 use super::mount::{Lookup, Mount, MountKind, Synthetic, View};
 use super::path::GuestPath;
 use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
@@ -90,6 +91,9 @@ pub struct Host {
     scratch: Option<PathBuf>,
     proc_fd: OwnedFd,
     dev_fd: OwnedFd,
+    /// The guest's Landlock domain enforces the view's host directories,
+    /// and calls may continue natively.
+    landlock: bool,
 }
 
 impl std::fmt::Debug for Host {
@@ -176,7 +180,7 @@ impl Host {
             path: "/dev".into(),
             source,
         })?;
-        let mut host = Host { view, backing: Vec::new(), scratch, proc_fd, dev_fd };
+        let mut host = Host { view, backing: Vec::new(), scratch, proc_fd, dev_fd, landlock: false };
         for i in 0..host.view.mounts().len() {
             let m = &host.view.mounts()[i];
             let b = host.make_backing(m)?;
@@ -247,6 +251,30 @@ impl Host {
     /// The view.
     pub fn view(&self) -> &View {
         &self.view
+    }
+
+    /// Lets calls whose path the kernel resolves alike continue natively
+    /// ([`Host::kernel_resolves_alike`]): the guest's Landlock domain is
+    /// built from this view, so the kernel itself confines host paths to it.
+    pub fn allow_native_resolution(&mut self) {
+        self.landlock = true;
+    }
+
+    /// Whether the kernel may resolve guest path `guest` itself (the
+    /// notified call continued as the guest made it): the view shows the
+    /// host's own path there (a host mount whose host path is the guest
+    /// path), and Landlock confines whatever a second guest thread could
+    /// rewrite the path to, to the host directories the view shows, with
+    /// the view's read-only and writable parts. Saves the fd injection, which
+    /// costs the guest two more wake-ups.
+    pub fn kernel_resolves_alike(&self, at: &Lookup<'_>, guest: &GuestPath) -> bool {
+        // A directory above a mount point has no Landlock rule of its own
+        // (its other names do: see vfs/grants.rs), so the kernel would
+        // refuse to open it.
+        self.landlock
+            && matches!(at.mount.kind(), MountKind::Host { .. })
+            && self.view.listing_changes(guest).is_none()
+            && self.host_path(at).is_some_and(|p| p.as_os_str().as_bytes() == guest.as_bytes())
     }
 
     fn index(&self, m: &Mount) -> Option<usize> {
@@ -440,6 +468,98 @@ impl Host {
         Ok(writable)
     }
 
+    /// The listing of guest directory `dir` when the view's differs from
+    /// the host's ([`View::listing_changes`]; `/proc`, which lists only
+    /// the sandbox's processes): `.` and `..`, the host's names minus the
+    /// hidden ones, then the names the mount table puts there. `None` when
+    /// the host's listing is the view's.
+    pub fn listing(&self, guest: &GuestCtx<'_>, dir: &GuestPath) -> Option<Vec<DirEntry>> {
+        let at = self.view.lookup(dir).ok();
+        let proc_root = self.is_proc_root(dir);
+        let changes = self.view.listing_changes(dir);
+        if changes.is_none() && !proc_root {
+            return None;
+        }
+        let changes = changes.unwrap_or_default();
+        let dot = |name: &[u8]| DirEntry { ino: 1, kind: libc::DT_DIR, name: name.to_vec() };
+        let mut out = vec![dot(b"."), dot(b"..")];
+        let host_dir = at.and_then(|l| self.open_at(&l, libc::O_RDONLY | libc::O_DIRECTORY, 0).ok());
+        if let Some(fd) = host_dir {
+            let mut buf = vec![0u8; 65536];
+            while let Ok(n) = sys::getdents64(fd.as_fd(), &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                for e in decode64(&buf[..n]) {
+                    let skip = e.name == b"."
+                        || e.name == b".."
+                        || changes.hidden.contains(&e.name)
+                        || changes.shown.contains(&e.name)
+                        || proc_root && is_other_pid(&e.name, guest);
+                    if !skip {
+                        out.push(e);
+                    }
+                }
+            }
+        }
+        for name in changes.shown {
+            let (ino, kind) = dir
+                .join(&name)
+                .and_then(|child| {
+                    let l = self.view.lookup(&child).ok()?;
+                    let fd = self.open_at(&l, libc::O_PATH | libc::O_NOFOLLOW, 0).ok()?;
+                    let st = sys::fstat(fd.as_fd()).ok()?;
+                    Some((st.st_ino, dtype(st.st_mode)))
+                })
+                .unwrap_or((1, libc::DT_DIR));
+            out.push(DirEntry { ino, kind, name });
+        }
+        Some(out)
+    }
+
+    /// Whether [`Host::listing`] makes the listing of `dir` (a question of
+    /// the mount table only: no host I/O).
+    pub fn listing_differs(&self, dir: &GuestPath) -> bool {
+        self.is_proc_root(dir) || self.view.listing_changes(dir).is_some()
+    }
+
+    /// Whether any directory of the view lists differently from the host
+    /// directory behind it: a hidden name the host has there, or a mount
+    /// point (or the skeleton directory above one) the host lacks. Only
+    /// then are listings asked of the supervisor ([`crate::table::Facet`]);
+    /// otherwise the kernel lists every directory itself. (`/proc` still
+    /// lists the host's pids by name until the pids issue; entering one of
+    /// another process is `ENOENT`.)
+    pub fn makes_listings(&self) -> bool {
+        let mut dirs: Vec<GuestPath> = Vec::new();
+        for m in self.view.mounts() {
+            let mut d = m.dest().parent();
+            while let Some(p) = d {
+                d = p.parent();
+                if !dirs.contains(&p) {
+                    dirs.push(p);
+                }
+            }
+        }
+        dirs.iter().any(|dir| {
+            let Some(changes) = self.view.listing_changes(dir) else { return false };
+            let Ok(at) = self.view.lookup(dir) else { return false };
+            let Ok(fd) = self.open_at(&at, libc::O_PATH | libc::O_DIRECTORY, 0) else { return false };
+            let has = |name: &[u8]| {
+                CString::new(name).is_ok_and(|n| {
+                    nix::sys::stat::fstatat(fd.as_fd(), n.as_c_str(), nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
+                })
+            };
+            changes.hidden.iter().any(|n| has(n)) || changes.shown.iter().any(|n| !has(n))
+        })
+    }
+
+    fn is_proc_root(&self, dir: &GuestPath) -> bool {
+        self.view
+            .lookup(dir)
+            .is_ok_and(|l| matches!(l.mount.kind(), MountKind::Synthetic(Synthetic::Proc)) && l.rest.is_empty())
+    }
+
     /// The guest path of the directory a relative path of thread `tid`
     /// starts from: its cwd (`AT_FDCWD`) or directory fd `dirfd`, mapped
     /// back into the view. `ENOENT` when the view has no name for it.
@@ -466,6 +586,28 @@ impl Host {
         }
         let dir = self.dir_of(at.mount)?;
         Some(if at.rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(at.rest)) })
+    }
+}
+
+/// A numeric `/proc` name of a process that is not the sandbox's.
+fn is_other_pid(name: &[u8], guest: &GuestCtx<'_>) -> bool {
+    std::str::from_utf8(name)
+        .ok()
+        .and_then(|n| n.parse::<libc::pid_t>().ok())
+        .is_some_and(|pid| !(guest.in_sandbox)(pid))
+}
+
+/// The `DT_*` type of a mode.
+fn dtype(mode: libc::mode_t) -> u8 {
+    match mode & libc::S_IFMT {
+        libc::S_IFDIR => libc::DT_DIR,
+        libc::S_IFREG => libc::DT_REG,
+        libc::S_IFLNK => libc::DT_LNK,
+        libc::S_IFCHR => libc::DT_CHR,
+        libc::S_IFBLK => libc::DT_BLK,
+        libc::S_IFIFO => libc::DT_FIFO,
+        libc::S_IFSOCK => libc::DT_SOCK,
+        _ => libc::DT_UNKNOWN,
     }
 }
 

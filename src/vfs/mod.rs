@@ -22,6 +22,7 @@
 //! against a deliberately simple reference model with proptest, and fuzzed
 //! (`fuzz/fuzz_targets/resolve_path.rs`).
 
+pub mod dirent;
 pub mod grants;
 pub mod host;
 #[cfg(test)]
@@ -34,6 +35,8 @@ pub mod resolve;
 
 pub use grants::{covered, grants, Grant};
 pub use host::{GuestCtx, Host, HostError};
-pub use mount::{build_view, Base, Lookup, Mount, MountError, MountId, MountKind, MountSpec, Origin, Synthetic, View};
+pub use mount::{
+    build_view, Base, ListingChanges, Lookup, Mount, MountError, MountId, MountKind, MountSpec, Origin, Synthetic, View,
+};
 pub use path::{GuestPath, PathError, NAME_MAX, PATH_MAX};
 pub use resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved, MAX_SYMLINKS};

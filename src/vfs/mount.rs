@@ -258,6 +258,17 @@ impl Mount {
     }
 }
 
+/// What the mount table does to one directory's listing
+/// ([`View::listing_changes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListingChanges {
+    /// Names the view has there whatever the host has: mount points and
+    /// the directories above deeper ones.
+    pub shown: Vec<Vec<u8>>,
+    /// Names the host has there that the view hides.
+    pub hidden: Vec<Vec<u8>>,
+}
+
 /// Where a guest path lands: its mount, and the path under the mount's
 /// root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -634,6 +645,29 @@ impl View {
     /// listing must include the names the mount table puts in it.
     pub fn is_skeleton(&self, path: &GuestPath) -> bool {
         self.skeleton.contains(path)
+    }
+
+    /// How the mount table changes the listing of directory `dir`: the
+    /// names it puts there (mount points, and the skeleton directories
+    /// above deeper ones) and the names it hides. `None` when the host's
+    /// listing of `dir` is the view's.
+    pub fn listing_changes(&self, dir: &GuestPath) -> Option<ListingChanges> {
+        let mut changes = ListingChanges { shown: Vec::new(), hidden: Vec::new() };
+        for m in &self.mounts {
+            let Some(below) = m.dest.strip_prefix(dir) else { continue };
+            let below = below.strip_prefix(b"/").unwrap_or(below);
+            let Some(name) = below.split(|&b| b == b'/').next().filter(|n| !n.is_empty()) else { continue };
+            if changes.shown.iter().chain(&changes.hidden).any(|n| n == name) {
+                continue;
+            }
+            let child = dir.join(name)?;
+            if self.lookup(&child).is_err() && !self.is_skeleton(&child) {
+                changes.hidden.push(name.to_vec());
+            } else {
+                changes.shown.push(name.to_vec());
+            }
+        }
+        (!changes.shown.is_empty() || !changes.hidden.is_empty() || self.is_skeleton(dir)).then_some(changes)
     }
 
     /// The mount that holds `path` (the one whose destination is its
