@@ -1140,3 +1140,17 @@ fn vfs_view_private_dirs_of_a_killed_supervisor_are_swept_by_the_next_sandbox() 
     run(&mut sandboxed(&sc, Vec::<&str>::new(), ["true"])).assert_code(0);
     assert!(!mine[0].exists(), "{} was left behind", mine[0].display());
 }
+
+#[test]
+fn vfs_view_a_fifo_in_the_private_tmp_joins_its_reader_and_writer() {
+    // Opening a fifo blocks until the other end opens it, and the other end
+    // is another guest call the supervisor must answer meanwhile (both
+    // opens are answered in the view: /tmp is private).
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let script = "mkfifo /tmp/f; cat /tmp/f & sleep 0.2; echo through > /tmp/f; wait; \
+                  mkfifo /tmp/g; (exec 3</tmp/g; cat <&3) & exec 4>/tmp/g; echo again >&4; exec 4>&-; wait";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), sh(script, &[])));
+    out.assert_code(0);
+    assert_eq!(out.out(), "through\nagain\n", "{out:?}");
+}

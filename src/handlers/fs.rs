@@ -198,7 +198,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let writes = acc != libc::O_RDONLY || flags & (libc::O_TRUNC | libc::O_TMPFILE & !libc::O_DIRECTORY) != 0;
     let creates = flags & libc::O_CREAT != 0;
     let b = base(ctx, call.tid, dirfd, &path)?;
-    let open = |at: &crate::vfs::Lookup<'_>| -> Result<OwnedFd, Errno> {
+    let open_fd = |at: &crate::vfs::Lookup<'_>| -> Result<OwnedFd, Errno> {
         if h.writable(at.mount, at.rest) || flags & libc::O_PATH != 0 {
             return h.open_at(at, flags, mode);
         }
@@ -218,6 +218,19 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             Err(e) => Err(e),
         }
     };
+    let open = |at: &crate::vfs::Lookup<'_>| -> Result<Reply, Errno> {
+        if flags & (libc::O_NONBLOCK | libc::O_PATH) == 0 {
+            if let Ok(probe) = h.open_at(at, O_PATH_NOFOLLOW, 0) {
+                if sys::fstat(probe.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO) {
+                    if creates && flags & libc::O_EXCL != 0 {
+                        return Err(Errno::EEXIST);
+                    }
+                    return Ok(open_fifo(probe, flags, cloexec));
+                }
+            }
+        }
+        open_fd(at).map(|fd| Reply::Fd { fd, cloexec })
+    };
     if let Some(abs) = lexical(&b, &path) {
         if let Some(at) = h.fast_lookup(&abs) {
             if continues_natively(h, &b, &at, &abs, flags) {
@@ -225,8 +238,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             }
             match open(&at) {
                 Err(Errno::ELOOP) => {}
-                Err(e) => return Err(e),
-                Ok(fd) => return Ok(Reply::Fd { fd, cloexec }),
+                other => return other,
             }
         }
     }
@@ -236,8 +248,20 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     if r.is_skeleton() && !r.exists() {
         return Err(Errno::ENOENT);
     }
-    let fd = open(&r.lookup())?;
-    Ok(Reply::Fd { fd, cloexec })
+    open(&r.lookup())
+}
+
+/// A blocking open of a fifo waits for the other end, which another
+/// guest call may be about to open: it runs on a thread of its own, so
+/// the notify worker can answer that call meanwhile. It opens the very
+/// node resolved, through the supervisor's `O_PATH` fd of it.
+fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
+    Reply::Deferred(Box::new(move || {
+        let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_TRUNC);
+        let oflags = nix::fcntl::OFlag::from_bits_truncate(flags & keep) | nix::fcntl::OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::open(fd_path(node.as_fd()).as_c_str(), oflags, nix::sys::stat::Mode::empty())?;
+        Ok(Reply::Fd { fd, cloexec })
+    }))
 }
 
 /// Whether an open found on the fast path may run as the guest made it:
