@@ -1154,3 +1154,30 @@ fn vfs_view_a_fifo_in_the_private_tmp_joins_its_reader_and_writer() {
     out.assert_code(0);
     assert_eq!(out.out(), "through\nagain\n", "{out:?}");
 }
+
+#[test]
+fn vfs_view_a_unix_connect_waiting_on_a_full_backlog_holds_up_no_other_call() {
+    // The supervisor connects on the guest's behalf; a connect that waits
+    // for a listener that never accepts must not stop it answering the
+    // guest's other threads.
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    if !which("python3") {
+        eprintln!("skipped: no python3");
+        return;
+    }
+    let script = r#"
+import os, socket, threading, time
+srv = socket.socket(socket.AF_UNIX); srv.bind("/tmp/full.sock"); srv.listen(0)
+def fill():
+    for _ in range(8):
+        socket.socket(socket.AF_UNIX).connect("/tmp/full.sock")
+threading.Thread(target=fill, daemon=True).start()
+time.sleep(0.5)
+print(open("/etc/hostname").read() != "", os.path.exists("/tmp/full.sock"), flush=True)
+os._exit(0)
+"#;
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "True True\n", "{out:?}");
+}

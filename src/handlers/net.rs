@@ -32,7 +32,7 @@ const SUN_PATH_MAX: usize = 108;
 pub fn connect(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (sock, addr) = socket_and_address(ctx, call)?;
     if sys::socket_int_option(sock.as_fd(), libc::SO_DOMAIN)? != libc::AF_UNIX {
-        return connect_other(sock, addr);
+        return connect_other(sock, addr, None);
     }
     let target = match unix_name(&addr) {
         UnixName::Path(p) => {
@@ -41,8 +41,8 @@ pub fn connect(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
                 return Err(Errno::ECONNREFUSED);
             }
             let t = sockaddr_un(format!("/proc/self/fd/{}", f.fd.as_raw_fd()).as_bytes())?;
-            sys::connect_raw(sock.as_fd(), &t)?;
-            return Ok(Reply::Value(0));
+            // The node's fd lives as long as the connect may need its name.
+            return connect_other(sock, t, Some(f.fd));
         }
         UnixName::Abstract(name) => {
             if !abstract_in_sandbox(name, ctx.in_sandbox) {
@@ -52,8 +52,7 @@ pub fn connect(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
         }
         UnixName::Other => addr,
     };
-    sys::connect_raw(sock.as_fd(), &target)?;
-    Ok(Reply::Value(0))
+    connect_other(sock, target, None)
 }
 
 /// `bind(fd, addr, len)`.
@@ -91,12 +90,17 @@ fn socket_and_address(ctx: &Ctx<'_>, call: &Call) -> Result<(OwnedFd, Vec<u8>), 
     Ok((sock, addr))
 }
 
-/// A connect that is not the view's business: now when it cannot block,
-/// on a thread of its own when it may wait for a peer.
-fn connect_other(sock: OwnedFd, addr: Vec<u8>) -> Result<Reply, Errno> {
+/// The connect itself: now when it cannot block, on a thread of its own
+/// when it may wait for a peer (a TCP handshake, a unix listener with a
+/// full backlog), so the sandbox's other calls are answered meanwhile.
+fn connect_other(sock: OwnedFd, addr: Vec<u8>, keep: Option<OwnedFd>) -> Result<Reply, Errno> {
     let nonblocking =
         nix::fcntl::fcntl(sock.as_fd(), nix::fcntl::FcntlArg::F_GETFL).is_ok_and(|f| f & libc::O_NONBLOCK != 0);
-    let work = move || sys::connect_raw(sock.as_fd(), &addr).map(|()| Reply::Value(0));
+    let work = move || {
+        let r = sys::connect_raw(sock.as_fd(), &addr).map(|()| Reply::Value(0));
+        drop(keep);
+        r
+    };
     if nonblocking {
         work()
     } else {
