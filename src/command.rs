@@ -306,6 +306,7 @@ impl Command {
             start,
             report: None,
             enforcement: started.enforcement,
+            changes: started.changes,
             stdin: stdin.map(ChildStdin::from),
             stdout: stdout.map(ChildStdout::from),
             stderr: stderr.map(ChildStderr::from),
@@ -406,6 +407,7 @@ pub struct Child {
     start: std::time::Instant,
     report: Option<Report>,
     enforcement: Enforcement,
+    changes: Option<std::sync::Arc<crate::vfs::Changes>>,
     /// Our end of the guest's stdin, when piped.
     pub stdin: Option<ChildStdin>,
     /// Our end of the guest's stdout, when piped.
@@ -472,6 +474,13 @@ impl Child {
             .collect();
         let (peak_tasks, tasks, peak_memory) = self.tree.peaks();
         let (denied, denied_total) = self.tree.denied();
+        let (changed, changed_total) = match &self.changes {
+            Some(c) => {
+                let (list, n) = c.list();
+                (list.into_iter().map(|(p, w)| (p, w.name())).collect(), n)
+            }
+            None => (Vec::new(), 0),
+        };
         let report = Report {
             status: ExitStatus::from_raw(raw),
             limit: self.tree.ended_by(),
@@ -483,6 +492,8 @@ impl Child {
             syscalls,
             denied,
             denied_total,
+            changed,
+            changed_total,
             enforcement: self.enforcement.clone(),
         };
         self.report = Some(report.clone());

@@ -47,6 +47,12 @@ pub struct Report {
     pub denied: Vec<Denied>,
     /// How many calls were denied in all, when accounting was on.
     pub denied_total: u64,
+    /// Paths the guest changed on the view's writable mounts (guest paths,
+    /// sorted; the first 4096), with what happened last: `created`,
+    /// `written`, `metadata` or `removed`. Empty without a view.
+    pub changed: Vec<(String, &'static str)>,
+    /// How many distinct paths changed in all.
+    pub changed_total: u64,
     /// What the kernel let the sandbox enforce.
     pub enforcement: Enforcement,
 }
@@ -130,6 +136,18 @@ impl Report {
             o.push('}');
         }
         let _ = write!(o, "],\"denied_total\":{}", self.denied_total);
+        o.push_str(",\"changed\":[");
+        for (i, (path, what)) in self.changed.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            o.push_str("{\"path\":");
+            json_str(&mut o, path);
+            o.push_str(",\"change\":");
+            json_str(&mut o, what);
+            o.push('}');
+        }
+        let _ = write!(o, "],\"changed_total\":{}", self.changed_total);
         let _ = write!(o, ",\"sync_wake_up\":{}", self.enforcement.sync_wake_up);
         match self.enforcement.landlock_abi {
             Some(v) => {
@@ -175,6 +193,21 @@ impl Report {
                 .collect();
             let _ = write!(s, "\nsandbox: denied {} call(s): {}", self.denied_total, list.join(", "));
         }
+        if self.changed_total > 0 {
+            const SHOWN: usize = 10;
+            let list: Vec<String> = self.changed.iter().take(SHOWN).map(|(p, w)| format!("{p} ({w})")).collect();
+            let more = if self.changed_total as usize > SHOWN {
+                format!(", and {} more", self.changed_total as usize - SHOWN)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                s,
+                "\nsandbox: changed {} path(s) on writable mounts: {}{more}",
+                self.changed_total,
+                list.join(", ")
+            );
+        }
         if !self.syscalls.is_empty() {
             let calls: Vec<String> = self.syscalls.iter().map(|(n, c)| format!("{n} {c}")).collect();
             let _ = write!(s, "\nsandbox: answered by the supervisor: {}", calls.join(", "));
@@ -202,6 +235,8 @@ mod tests {
             syscalls,
             denied: vec![Denied { syscall: "mount", tid: 7, errno: 1, why: "say \"why\"" }],
             denied_total: 3,
+            changed: vec![("/tmp/a \"b\"".into(), "created")],
+            changed_total: 1,
             enforcement: Enforcement { sync_wake_up: true, notify_routes: true, landlock_abi: Some(7) },
         };
         assert_eq!(
@@ -209,9 +244,15 @@ mod tests {
             "{\"exit_code\":null,\"signal\":\"SIGKILL\",\"limit\":\"memory\",\"wall_seconds\":1.500000,\
              \"cpu_seconds\":0.250,\"peak_memory_bytes\":1048576,\"peak_tasks\":2,\"tasks\":5,\
              \"syscalls\":{\"uname\":3},\"denied\":[{\"syscall\":\"mount\",\"pid\":7,\"errno\":\"EPERM\",\
-             \"why\":\"say \\\"why\\\"\"}],\"denied_total\":3,\"sync_wake_up\":true,\"landlock_abi\":7}"
+             \"why\":\"say \\\"why\\\"\"}],\"denied_total\":3,\"changed\":[{\"path\":\"/tmp/a \\\"b\\\"\",\
+             \"change\":\"created\"}],\"changed_total\":1,\"sync_wake_up\":true,\"landlock_abi\":7}"
         );
         assert!(r.summary().contains("denied 3 call(s): mount (EPERM) x1"), "{}", r.summary());
+        assert!(
+            r.summary().contains("changed 1 path(s) on writable mounts: /tmp/a \"b\" (created)"),
+            "{}",
+            r.summary()
+        );
         assert_eq!(r.shell_code(), 137);
         assert!(r.summary().contains("memory limit"));
     }

@@ -1181,3 +1181,34 @@ os._exit(0)
     out.assert_code(0);
     assert_eq!(out.out(), "True True\n", "{out:?}");
 }
+
+#[test]
+fn vfs_view_the_report_lists_the_paths_changed_on_writable_mounts() {
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    sc.write("ws/old", "old\n");
+    sc.write("ws/keep", "keep\n");
+    give_tree_to_guest(&sc.join("ws"));
+    let ws = sc.join("ws");
+    let report = sc.join("report.json");
+    give_to_guest(sc.path());
+    let script = "cd \"$1\"; echo x > new; mkdir d; mv old d/moved; chmod 600 keep; ln -s new sl; \
+                  echo y > /tmp/t; rm /tmp/t; cat keep >/dev/null; echo no >> /etc/hostname 2>/dev/null; true";
+    let out = run(&mut sandboxed(&sc, ["--report", s(&report)], sh(script, &[s(&ws)])));
+    out.assert_code(0);
+    let json = read(&report);
+    let w = s(&ws);
+    for (path, change) in [
+        (format!("{w}/new"), "written"),
+        (format!("{w}/d"), "created"),
+        (format!("{w}/d/moved"), "created"),
+        (format!("{w}/old"), "removed"),
+        (format!("{w}/keep"), "metadata"),
+        (format!("{w}/sl"), "created"),
+        ("/tmp/t".to_string(), "removed"),
+    ] {
+        let entry = format!("{{\"path\":\"{path}\",\"change\":\"{change}\"}}");
+        assert!(json.contains(&entry), "no {entry} in {json}");
+    }
+    assert!(json.contains("\"changed_total\":7"), "read-only and unchanged paths are not listed: {json}");
+}

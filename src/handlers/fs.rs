@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use super::{Call, Ctx, Reply};
 use crate::memory::GuestAddr;
 use crate::sys;
-use crate::vfs::{GuestCtx, GuestPath, Host, Mount, MountKind, NodeKind, PATH_MAX};
+use crate::vfs::{Change, GuestCtx, GuestPath, Host, Mount, MountKind, NodeKind, PATH_MAX};
 
 const AT_FDCWD: i32 = libc::AT_FDCWD;
 
@@ -71,6 +71,8 @@ pub(super) struct Found<'h> {
     pub(super) fd: OwnedFd,
     mount: &'h Mount,
     rest: Vec<u8>,
+    /// Its guest path.
+    path: GuestPath,
 }
 
 fn guest_ctx<'a>(ctx: &'a Ctx<'_>, call: &Call) -> GuestCtx<'a> {
@@ -103,7 +105,7 @@ pub(super) fn locate<'h>(
                     if !(follow && st.st_mode & libc::S_IFMT == libc::S_IFLNK) {
                         let mount = h.view().find(&abs).ok_or(Errno::ENOENT)?.0;
                         let rest = at.rest.to_vec();
-                        return Ok(Found { fd, mount, rest });
+                        return Ok(Found { fd, mount, rest, path: abs.clone() });
                     }
                 }
             }
@@ -112,7 +114,7 @@ pub(super) fn locate<'h>(
     let g = guest_ctx(ctx, call);
     let r = h.resolve(&g, &b, path, follow, false)?;
     let fd = h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?;
-    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec() })
+    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone() })
 }
 
 /// Where a name is to be made or removed: its parent directory (opened
@@ -124,6 +126,8 @@ pub(super) struct Place<'h> {
     rest: Vec<u8>,
     exists: Option<NodeKind>,
     root: bool,
+    /// Its guest path.
+    pub(super) path: GuestPath,
 }
 
 /// `making`: the call would make the name (a missing name in a directory
@@ -151,7 +155,7 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
     let root = rest.is_empty();
     let parent = h.open_at(&crate::vfs::Lookup { mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
     let name = CString::new(if root { &b"."[..] } else { name }).map_err(|_| Errno::EINVAL)?;
-    Ok(Place { parent, name, mount, exists: r.kind().cloned(), rest, root })
+    Ok(Place { parent, name, mount, exists: r.kind().cloned(), rest, root, path: r.path().clone() })
 }
 
 /// [`place`] for a name to be made: it must not exist (nor be a mount's
@@ -163,6 +167,23 @@ pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8])
     }
     check_writable(host(ctx)?, p.mount, &p.rest)?;
     Ok(p)
+}
+
+/// Records for the report that the guest changed `path`, or (`None`) the
+/// file `file` names.
+pub(super) fn note(ctx: &Ctx<'_>, path: Option<&GuestPath>, file: BorrowedFd<'_>, what: Change) {
+    let Some(h) = ctx.vfs else { return };
+    match path {
+        Some(p) => h.record(p, what),
+        None => {
+            let shown = crate::procfs::read_link(&format!("/proc/self/fd/{}", file.as_raw_fd()))
+                .ok()
+                .and_then(|t| h.guest_path_of(&t));
+            if let Some(p) = shown {
+                h.record(&p, what);
+            }
+        }
+    }
 }
 
 fn check_writable(h: &Host, mount: &Mount, rest: &[u8]) -> Result<(), Errno> {
@@ -234,11 +255,19 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     if let Some(abs) = lexical(&b, &path) {
         if let Some(at) = h.fast_lookup(&abs) {
             if continues_natively(h, &b, &at, &abs, flags) {
+                if writes || creates {
+                    h.record(&abs, if writes { Change::Written } else { Change::Created });
+                }
                 return Ok(Reply::Continue);
             }
             match open(&at) {
                 Err(Errno::ELOOP) => {}
-                other => return other,
+                other => {
+                    if other.is_ok() && (writes || creates) && h.writable(at.mount, at.rest) {
+                        h.record(&abs, if writes { Change::Written } else { Change::Created });
+                    }
+                    return other;
+                }
             }
         }
     }
@@ -248,7 +277,11 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     if r.is_skeleton() && !r.exists() {
         return Err(Errno::ENOENT);
     }
-    open(&r.lookup())
+    let reply = open(&r.lookup())?;
+    if (writes || creates) && h.writable(r.mount(), r.rest()) {
+        h.record(r.path(), if writes { Change::Written } else { Change::Created });
+    }
+    Ok(reply)
 }
 
 /// A blocking open of a fifo waits for the other end, which another
@@ -476,6 +509,7 @@ pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
     let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
     nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode))?;
+    host(ctx)?.record(&p.path, Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -503,6 +537,7 @@ fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) ->
         nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
         0,
     )?;
+    host(ctx)?.record(&p.path, Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -528,6 +563,7 @@ fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -
     check_writable(h, p.mount, &p.rest)?;
     let flag = if dir { nix::unistd::UnlinkatFlags::RemoveDir } else { nix::unistd::UnlinkatFlags::NoRemoveDir };
     nix::unistd::unlinkat(p.parent.as_fd(), p.name.as_c_str(), flag)?;
+    h.record(&p.path, Change::Removed);
     Ok(Reply::Value(0))
 }
 
@@ -573,6 +609,13 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
         nix::fcntl::RenameFlags::from_bits_truncate(flags),
     );
     r?;
+    if flags & libc::RENAME_EXCHANGE != 0 {
+        h.record(&a.path, Change::Written);
+        h.record(&b.path, Change::Written);
+    } else {
+        h.record(&a.path, Change::Removed);
+        h.record(&b.path, Change::Created);
+    }
     Ok(Reply::Value(0))
 }
 
@@ -625,6 +668,7 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
             Err(e)
         }
     })?;
+    h.record(&b.path, Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -648,6 +692,7 @@ fn symlink_common(ctx: &Ctx<'_>, call: &Call, target: u64, nd: i32, path: u64) -
     let p = place_new(ctx, call, nd, &read_path(ctx, path)?)?;
     let t = CString::new(target).map_err(|_| Errno::EINVAL)?;
     nix::unistd::symlinkat(t.as_c_str(), p.parent.as_fd(), p.name.as_c_str())?;
+    host(ctx)?.record(&p.path, Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -668,16 +713,22 @@ pub fn symlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// The node a metadata change (mode, owner, times) applies to, opened
 /// `O_PATH`: a path in the view on a writable mount, or with
 /// `AT_EMPTY_PATH` and an empty path, the file behind `dirfd` itself.
-fn changeable(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, at_flags: i32) -> Result<OwnedFd, Errno> {
+fn changeable(
+    ctx: &Ctx<'_>,
+    call: &Call,
+    dirfd: i32,
+    path: u64,
+    at_flags: i32,
+) -> Result<(OwnedFd, Option<GuestPath>), Errno> {
     let h = host(ctx)?;
     let p = read_path(ctx, path)?;
     if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 && dirfd != AT_FDCWD {
-        return fd_target(ctx, call, dirfd, true);
+        return Ok((fd_target(ctx, call, dirfd, true)?, None));
     }
     let p = if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 { b".".to_vec() } else { p };
     let f = locate(ctx, call, dirfd, &p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
     check_writable(h, f.mount, &f.rest)?;
-    Ok(f.fd)
+    Ok((f.fd, Some(f.path)))
 }
 
 /// The node behind the guest's fd `fd`, opened `O_PATH` through the
@@ -736,8 +787,10 @@ fn is_symlink(fd: BorrowedFd<'_>) -> bool {
 }
 
 fn chmod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32, flags: i32) -> Result<Reply, Errno> {
-    let f = changeable(ctx, call, dirfd, path, flags)?;
-    set_mode(f.as_fd(), mode)
+    let (f, p) = changeable(ctx, call, dirfd, path, flags)?;
+    let r = set_mode(f.as_fd(), mode)?;
+    note(ctx, p.as_ref(), f.as_fd(), Change::Metadata);
+    Ok(r)
 }
 
 fn set_mode(f: BorrowedFd<'_>, mode: u32) -> Result<Reply, Errno> {
@@ -777,8 +830,10 @@ fn chown_common(
     ids: (u64, u64),
     flags: i32,
 ) -> Result<Reply, Errno> {
-    let f = changeable(ctx, call, dirfd, path, flags)?;
-    set_owner(f.as_fd(), ids)
+    let (f, p) = changeable(ctx, call, dirfd, path, flags)?;
+    let r = set_owner(f.as_fd(), ids)?;
+    note(ctx, p.as_ref(), f.as_fd(), Change::Metadata);
+    Ok(r)
 }
 
 fn set_owner(f: BorrowedFd<'_>, ids: (u64, u64)) -> Result<Reply, Errno> {
@@ -820,20 +875,21 @@ fn set_times(
     times: Option<[libc::timespec; 2]>,
     flags: i32,
 ) -> Result<Reply, Errno> {
-    let f = if path == 0 && dirfd == AT_FDCWD {
+    let (f, p) = if path == 0 && dirfd == AT_FDCWD {
         return Err(Errno::EFAULT);
     } else if path == 0 {
         // `futimens(fd)`: utimensat with no path changes the fd's file.
-        fd_target(ctx, call, dirfd, false)?
+        (fd_target(ctx, call, dirfd, false)?, None)
     } else {
         changeable(ctx, call, dirfd, path, flags)?
     };
     if is_symlink(f.as_fd()) {
         // The symlink itself (AT_SYMLINK_NOFOLLOW), through its O_PATH fd.
         sys::utimensat(Some(f.as_fd()), c"", times.as_ref(), libc::AT_EMPTY_PATH)?;
-        return Ok(Reply::Value(0));
+    } else {
+        sys::utimensat(None, &fd_path(f.as_fd()), times.as_ref(), 0)?;
     }
-    sys::utimensat(None, &fd_path(f.as_fd()), times.as_ref(), 0)?;
+    note(ctx, p.as_ref(), f.as_fd(), Change::Metadata);
     Ok(Reply::Value(0))
 }
 
@@ -892,6 +948,7 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     check_writable(h, f.mount, &f.rest)?;
     let fd = h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?;
     nix::unistd::ftruncate(fd, len)?;
+    h.record(&f.path, Change::Written);
     Ok(Reply::Value(0))
 }
 
@@ -900,7 +957,23 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 fn xattr_common(ctx: &Ctx<'_>, call: &Call, follow: bool) -> Result<Reply, Errno> {
     let h = host(ctx)?;
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, follow)?;
-    xattr_on(ctx, call, f.fd.as_fd(), check_writable(h, f.mount, &f.rest))
+    let r = xattr_on(ctx, call, f.fd.as_fd(), check_writable(h, f.mount, &f.rest))?;
+    if changes_xattrs(call.sysno) {
+        h.record(&f.path, Change::Metadata);
+    }
+    Ok(r)
+}
+
+fn changes_xattrs(s: Sysno) -> bool {
+    matches!(
+        s,
+        Sysno::setxattr
+            | Sysno::lsetxattr
+            | Sysno::fsetxattr
+            | Sysno::removexattr
+            | Sysno::lremovexattr
+            | Sysno::fremovexattr
+    )
 }
 
 /// An xattr call on `file` (`O_PATH`); `may_write` says whether set and
@@ -983,19 +1056,25 @@ pub fn lxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// `fchmod(fd, mode)`.
 pub fn fchmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
-    set_mode(f.as_fd(), call.args[1] as u32)
+    let r = set_mode(f.as_fd(), call.args[1] as u32)?;
+    note(ctx, None, f.as_fd(), Change::Metadata);
+    Ok(r)
 }
 
 /// `fchown(fd, uid, gid)`.
 pub fn fchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
-    set_owner(f.as_fd(), (call.args[1], call.args[2]))
+    let r = set_owner(f.as_fd(), (call.args[1], call.args[2]))?;
+    note(ctx, None, f.as_fd(), Change::Metadata);
+    Ok(r)
 }
 
 /// `fsetxattr` and `fremovexattr`.
 pub fn fxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
-    xattr_on(ctx, call, f.as_fd(), Ok(()))
+    let r = xattr_on(ctx, call, f.as_fd(), Ok(()))?;
+    note(ctx, None, f.as_fd(), Change::Metadata);
+    Ok(r)
 }
 
 /// `inotify_add_watch(fd, path, mask)`: the watch goes on the node the

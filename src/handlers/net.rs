@@ -67,6 +67,7 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             let mut path = format!("/proc/self/fd/{}/", place.parent.as_raw_fd()).into_bytes();
             path.extend_from_slice(place.name.as_bytes());
             sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?)?;
+            host(ctx)?.record(&place.path, crate::vfs::Change::Created);
             return Ok(Reply::Value(0));
         }
     }

@@ -63,6 +63,8 @@ pub(crate) struct Started {
     pub monitor: Option<MonitorHandle>,
     pub tree: Arc<tree::Tree>,
     pub enforcement: Enforcement,
+    /// What the guest changed on the view's writable mounts.
+    pub changes: Option<Arc<crate::vfs::Changes>>,
 }
 
 /// The notify worker thread, and how to stop it once the tracer is done.
@@ -153,6 +155,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         }
     }
     let vfs = vfs.map(Arc::new);
+    let changes = vfs.as_ref().map(|h| h.changes());
     let made_listings = vfs.as_ref().is_some_and(|h| h.makes_listings());
     let resolved = Arc::new(table::resolve_with(arch, policy, landlock_fs, made_listings));
     spec.filter = crate::filter::emit(&resolved);
@@ -298,6 +301,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         monitor,
         tree,
         enforcement: Enforcement { sync_wake_up, notify_routes, landlock_abi },
+        changes,
     })
 }
 

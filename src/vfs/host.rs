@@ -94,6 +94,8 @@ pub struct Host {
     /// The guest's Landlock domain enforces the view's host directories,
     /// and calls may continue natively.
     landlock: bool,
+    /// What the guest changed, for the report.
+    changes: std::sync::Arc<super::Changes>,
 }
 
 impl std::fmt::Debug for Host {
@@ -180,7 +182,8 @@ impl Host {
             path: "/dev".into(),
             source,
         })?;
-        let mut host = Host { view, backing: Vec::new(), scratch, proc_fd, dev_fd, landlock: false };
+        let mut host =
+            Host { view, backing: Vec::new(), scratch, proc_fd, dev_fd, landlock: false, changes: Default::default() };
         for i in 0..host.view.mounts().len() {
             let m = &host.view.mounts()[i];
             let b = host.make_backing(m)?;
@@ -251,6 +254,16 @@ impl Host {
     /// The view.
     pub fn view(&self) -> &View {
         &self.view
+    }
+
+    /// Records a change the guest made at `path` (for the report).
+    pub fn record(&self, path: &GuestPath, what: super::Change) {
+        self.changes.record(path, what);
+    }
+
+    /// The record of changes, shared with whoever reports them.
+    pub fn changes(&self) -> std::sync::Arc<super::Changes> {
+        std::sync::Arc::clone(&self.changes)
     }
 
     /// Lets calls whose path the kernel resolves alike continue natively

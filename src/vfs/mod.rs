@@ -22,6 +22,7 @@
 //! against a deliberately simple reference model with proptest, and fuzzed
 //! (`fuzz/fuzz_targets/resolve_path.rs`).
 
+pub mod changes;
 pub mod dirent;
 pub mod grants;
 pub mod host;
@@ -33,6 +34,7 @@ mod path;
 mod reference;
 pub mod resolve;
 
+pub use changes::{Change, Changes};
 pub use grants::{covered, grants, Grant};
 pub use host::{GuestCtx, Host, HostError};
 pub use mount::{
