@@ -546,7 +546,6 @@ fn vfs_attack_dotdot_out_of_bind() {
 }
 
 #[test]
-#[ignore = "issue 3 open: a directory the mount table makes over a hidden tree (the bind's parent here) can be neither listed nor entered yet (ENOENT); the supervisor does not make its listing"]
 fn vfs_attack_dotdot_into_a_skeleton_parent() {
     // As above: `..` from the bind reaches the bind's parent *in the
     // view*, a directory holding only `ws`, and climbing further stops at /.

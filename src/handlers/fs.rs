@@ -113,7 +113,14 @@ pub(super) fn locate<'h>(
     }
     let g = guest_ctx(ctx, call);
     let r = h.resolve(&g, &b, path, follow, false)?;
-    let fd = h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?;
+    let fd = match h.stand_in(r.path()).filter(|_| r.is_skeleton()) {
+        Some(dir) => nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?,
+        None => h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?,
+    };
     Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone() })
 }
 
@@ -274,8 +281,22 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let g = guest_ctx(ctx, call);
     let follow = flags & libc::O_NOFOLLOW == 0;
     let r = h.resolve(&g, &b, &path, follow, creates)?;
-    if r.is_skeleton() && !r.exists() {
-        return Err(Errno::ENOENT);
+    if r.is_skeleton() {
+        if let Some(dir) = h.stand_in(r.path()) {
+            // A directory the mount table makes and the host does not
+            // have: an empty private directory stands in (its listing is
+            // made, see list_dir), opened as any directory is.
+            if acc != libc::O_RDONLY || creates && flags & libc::O_DIRECTORY == 0 {
+                return Err(Errno::EISDIR);
+            }
+            let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_NOFOLLOW);
+            let oflags = nix::fcntl::OFlag::from_bits_truncate((flags & keep) | libc::O_DIRECTORY | libc::O_CLOEXEC);
+            let fd = nix::fcntl::open(dir, oflags, nix::sys::stat::Mode::empty())?;
+            return Ok(Reply::Fd { fd, cloexec });
+        }
+        if !r.exists() {
+            return Err(Errno::ENOENT);
+        }
     }
     let reply = open(&r.lookup())?;
     if (writes || creates) && h.writable(r.mount(), r.rest()) {

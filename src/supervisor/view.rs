@@ -73,7 +73,7 @@ fn host_path_of(host: &Host, cwd: &GuestPath, path: &[u8], want_dir: bool) -> Op
         (Some(NodeKind::Dir), true) | (Some(_), false) => {}
         _ => return None,
     }
-    host.host_path(&r.lookup())
+    host.resolved_host_path(&r)
 }
 
 /// Rewrites the spec's working directory and program candidates from guest
@@ -189,7 +189,7 @@ pub(super) fn translate_call(
         // between could point it elsewhere; what it gets is an fd that
         // neither reads nor writes, and whose re-opening is answered in
         // the view again.)
-        let host_path = host.host_path(&r.lookup()).ok_or(Errno::ENOENT)?;
+        let host_path = host.resolved_host_path(&r).ok_or(Errno::ENOENT)?;
         let bytes = host_path.as_os_str().as_bytes();
         let at = scratch_addr(regs.rsp, bytes.len());
         write_cstr(&mem, at, bytes)?;
@@ -209,7 +209,7 @@ pub(super) fn translate_call(
         Some(_) if want_dir => return Err(Errno::ENOTDIR),
         _ => {}
     }
-    let host_path = host.host_path(&r.lookup()).ok_or(Errno::ENOENT)?;
+    let host_path = host.resolved_host_path(&r).ok_or(Errno::ENOENT)?;
     let bytes = host_path.as_os_str().as_bytes();
     if want_dir {
         if bytes != path.as_slice() {

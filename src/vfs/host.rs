@@ -96,6 +96,10 @@ pub struct Host {
     landlock: bool,
     /// What the guest changed, for the report.
     changes: std::sync::Arc<super::Changes>,
+    /// Empty private directories standing in for skeleton directories the
+    /// host has no directory for (laid over a hidden path, or missing in
+    /// a `--root` tree): what the guest opens or enters there.
+    stand_ins: Vec<(GuestPath, PathBuf)>,
 }
 
 impl std::fmt::Debug for Host {
@@ -157,21 +161,21 @@ fn sweep_scratch(parent: &Path) {
     }
 }
 
+/// Makes this supervisor's private directory (`condo-PID-XXXXXX`).
+fn make_scratch() -> Result<PathBuf, HostError> {
+    let parent = scratch_parent();
+    sweep_scratch(&parent);
+    nix::unistd::mkdtemp(&parent.join(format!("condo-{}-XXXXXX", std::process::id())))
+        .map_err(|e| HostError::Scratch { dir: parent.clone(), source: e.into() })
+}
+
 impl Host {
     /// Opens every mount's host side and makes the private directories.
     pub fn new(view: View) -> Result<Host, HostError> {
         let needs_scratch = view.mounts().iter().any(|m| {
             matches!(m.kind(), MountKind::Tmpfs { .. } | MountKind::Synthetic(Synthetic::Dev | Synthetic::Empty))
         });
-        let scratch = if needs_scratch {
-            let parent = scratch_parent();
-            sweep_scratch(&parent);
-            let dir = nix::unistd::mkdtemp(&parent.join(format!("condo-{}-XXXXXX", std::process::id())))
-                .map_err(|e| HostError::Scratch { dir: parent.clone(), source: e.into() })?;
-            Some(dir)
-        } else {
-            None
-        };
+        let scratch = if needs_scratch { Some(make_scratch()?) } else { None };
         let proc_fd = open_path(Path::new("/proc")).map_err(|source| HostError::Source {
             flag: "--proc",
             path: "/proc".into(),
@@ -182,15 +186,55 @@ impl Host {
             path: "/dev".into(),
             source,
         })?;
-        let mut host =
-            Host { view, backing: Vec::new(), scratch, proc_fd, dev_fd, landlock: false, changes: Default::default() };
+        let mut host = Host {
+            view,
+            backing: Vec::new(),
+            scratch,
+            proc_fd,
+            dev_fd,
+            landlock: false,
+            changes: Default::default(),
+            stand_ins: Vec::new(),
+        };
         for i in 0..host.view.mounts().len() {
             let m = &host.view.mounts()[i];
             let b = host.make_backing(m)?;
             host.backing.push(b);
         }
         host.make_mount_points();
+        host.make_stand_ins()?;
         Ok(host)
+    }
+
+    fn make_stand_ins(&mut self) -> Result<(), HostError> {
+        let missing: Vec<GuestPath> = self
+            .view
+            .skeletons()
+            .filter(|s| match self.view.lookup(s) {
+                Ok(at) => self.open_at(&at, libc::O_PATH | libc::O_DIRECTORY, 0).is_err(),
+                Err(_) => true,
+            })
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if self.scratch.is_none() {
+            self.scratch = Some(make_scratch()?);
+        }
+        let base = self.scratch.as_ref().map(|s| s.join("skeleton")).unwrap_or_default();
+        for (i, g) in missing.into_iter().enumerate() {
+            let dir = base.join(i.to_string());
+            std::fs::create_dir_all(&dir).map_err(|source| HostError::Scratch { dir: dir.clone(), source })?;
+            self.stand_ins.push((g, dir));
+        }
+        Ok(())
+    }
+
+    /// The private empty directory standing in for skeleton directory
+    /// `dir`, when the host has no directory there.
+    pub fn stand_in(&self, dir: &GuestPath) -> Option<&Path> {
+        self.stand_ins.iter().find(|(g, _)| g == dir).map(|(_, p)| p.as_path())
     }
 
     fn make_backing(&self, m: &Mount) -> Result<Backing, HostError> {
@@ -444,8 +488,9 @@ impl Host {
                 cand.extend_from_slice(suffix);
             }
             let cand = GuestPath::new(&cand).ok()?;
-            let visible =
-                self.view.lookup(&cand).is_ok_and(|l| l.mount.id() == m.id()) && !self.view.is_skeleton(&cand);
+            // A skeleton directory the host has in this mount is this
+            // directory (one it lacks has a stand-in, mapped above).
+            let visible = self.view.lookup(&cand).is_ok_and(|l| l.mount.id() == m.id());
             (visible || cand == *m.dest()).then_some((m, cand))
         })
     }
@@ -454,6 +499,9 @@ impl Host {
     /// target): the last mount whose host side contains it and which the
     /// view shows there. `None` when the view has no name for it.
     pub fn guest_path_of(&self, host: &[u8]) -> Option<GuestPath> {
+        if let Some((g, _)) = self.stand_ins.iter().find(|(_, p)| p.as_os_str().as_bytes() == host) {
+            return Some(g.clone());
+        }
         self.shown_at(host).next().map(|(_, g)| g)
     }
 
@@ -544,6 +592,9 @@ impl Host {
     /// lists the host's pids by name until the pids issue; entering one of
     /// another process is `ENOENT`.)
     pub fn makes_listings(&self) -> bool {
+        if !self.stand_ins.is_empty() {
+            return true;
+        }
         let mut dirs: Vec<GuestPath> = Vec::new();
         for m in self.view.mounts() {
             let mut d = m.dest().parent();
@@ -583,6 +634,17 @@ impl Host {
             return Err(Errno::ENOTDIR);
         }
         self.guest_path_of(&target).ok_or(Errno::ENOENT)
+    }
+
+    /// The host path the kernel must be given for a resolved path: a
+    /// skeleton directory's stand-in, or [`Host::host_path`].
+    pub fn resolved_host_path(&self, r: &Resolved<'_>) -> Option<PathBuf> {
+        if r.is_skeleton() {
+            if let Some(dir) = self.stand_in(r.path()) {
+                return Some(dir.to_path_buf());
+            }
+        }
+        self.host_path(&r.lookup())
     }
 
     /// The host path the kernel must be given for `at`: beneath the

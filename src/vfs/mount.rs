@@ -647,6 +647,11 @@ impl View {
         self.skeleton.contains(path)
     }
 
+    /// Every skeleton directory ([`View::is_skeleton`]).
+    pub fn skeletons(&self) -> impl Iterator<Item = &GuestPath> {
+        self.skeleton.iter()
+    }
+
     /// How the mount table changes the listing of directory `dir`: the
     /// names it puts there (mount points, and the skeleton directories
     /// above deeper ones) and the names it hides. `None` when the host's
