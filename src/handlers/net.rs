@@ -95,8 +95,11 @@ fn socket_and_address(ctx: &Ctx<'_>, call: &Call) -> Result<(OwnedFd, Vec<u8>), 
 /// when it may wait for a peer (a TCP handshake, a unix listener with a
 /// full backlog), so the sandbox's other calls are answered meanwhile.
 fn connect_other(sock: OwnedFd, addr: Vec<u8>, keep: Option<OwnedFd>) -> Result<Reply, Errno> {
-    let nonblocking =
-        nix::fcntl::fcntl(sock.as_fd(), nix::fcntl::FcntlArg::F_GETFL).is_ok_and(|f| f & libc::O_NONBLOCK != 0);
+    // A datagram connect only sets the peer: it never waits (a resolver
+    // connects a UDP socket for every query).
+    let nonblocking = nix::fcntl::fcntl(sock.as_fd(), nix::fcntl::FcntlArg::F_GETFL)
+        .is_ok_and(|f| f & libc::O_NONBLOCK != 0)
+        || sys::socket_int_option(sock.as_fd(), libc::SO_TYPE) == Ok(libc::SOCK_DGRAM);
     let work = move || {
         let r = sys::connect_raw(sock.as_fd(), &addr).map(|()| Reply::Value(0));
         drop(keep);
