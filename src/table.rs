@@ -449,6 +449,9 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool, made_listing
                 // Only the failing branch goes to the supervisor (to be
                 // reported); the passing one stays on its fast path.
                 Route::Check(rule) if rule.pretends() => Action::Check { rule, pass, fail: Verdict::Errno(0) },
+                Route::Check(ArgRule::IoctlRequest) if policy.view.is_some() => {
+                    Action::Check { rule: ArgRule::IoctlRequestInView, pass, fail: refuse(EPERM) }
+                }
                 Route::Check(rule) => Action::Check { rule, pass, fail: refuse(EPERM) },
                 // With accounting on, the supervisor answers denied calls so
                 // the report can say what was refused, to whom, and why.
@@ -588,6 +591,16 @@ mod tests {
         }
         assert_eq!(at(3, libc::O_PATH | libc::O_NOFOLLOW, true), path);
         assert_eq!(at(libc::AT_FDCWD, libc::O_PATH, false), path);
+        // Inode flags of a file the view may show read-only cannot be set
+        // through an fd; the terminal ioctls stay refused.
+        let ioctl = Sysno::ioctl.nr(Arch::native()).expect("exists");
+        let r = resolve(Arch::native(), &p);
+        let set_flags = [3, 0x4008_6602, 0, 0, 0, 0];
+        assert_eq!(r.actions[&ioctl].verdict(&set_flags), Verdict::Errno(EPERM as u16));
+        assert_eq!(r.actions[&ioctl].verdict(&[3, libc::TIOCSTI, 0, 0, 0, 0]), Verdict::Errno(EPERM as u16));
+        assert_eq!(r.actions[&ioctl].verdict(&[3, 0x5401, 0, 0, 0, 0]), Verdict::Allow);
+        let plain = resolve(Arch::native(), &Policy::default());
+        assert_eq!(plain.actions[&ioctl].verdict(&set_flags), Verdict::Allow);
         for s in [Sysno::fchmod, Sysno::fchown, Sysno::fsetxattr, Sysno::mkdirat, Sysno::unlinkat, Sysno::renameat2] {
             let n = s.nr(Arch::native()).expect("exists");
             assert_eq!(resolve(Arch::native(), &p).actions[&n], Action::Plain(Verdict::Notify), "{s}");

@@ -1212,3 +1212,31 @@ fn vfs_view_the_report_lists_the_paths_changed_on_writable_mounts() {
     }
     assert!(json.contains("\"changed_total\":7"), "read-only and unchanged paths are not listed: {json}");
 }
+
+#[test]
+fn vfs_view_inode_flags_of_a_read_only_file_cannot_be_set() {
+    // chattr works through an O_RDONLY fd for the file's owner: the view
+    // must not let it change a file it shows read-only. (Natively, as the
+    // same user, it does change it: checked first, so the attack means
+    // something here.)
+    let _g = host_tmp_shared();
+    if !which("chattr") || !which("lsattr") {
+        eprintln!("skipped: no chattr/lsattr");
+        return;
+    }
+    let sc = Scratch::new();
+    let control = sc.write("control", "c\n");
+    let target = sc.write("target", "t\n");
+    give_to_guest(&control);
+    give_to_guest(&target);
+    let attrs = |p: &Path| host(&["lsattr", s(p)]).out().split_whitespace().next().unwrap_or_default().to_string();
+    let native_run = run(&mut native(&sc, ["chattr", "+d", s(&control)]));
+    if native_run.code() != 0 || !attrs(&control).contains('d') {
+        eprintln!("skipped: this filesystem has no settable inode flags here: {native_run:?}");
+        return;
+    }
+    let before = attrs(&target);
+    let out = run(&mut sandbox_raw(&sc, ["--", "chattr", "+d", s(&target)]));
+    assert_ne!(out.code(), 0, "chattr succeeded in the view: {out:?}");
+    assert_eq!(attrs(&target), before, "the read-only file's flags changed");
+}

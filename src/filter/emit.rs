@@ -1,6 +1,6 @@
 //! Pure emission of the classic-BPF program from a [`Resolved`] table.
 
-use super::{Action, ArgRule, Resolved, Verdict, DENIED_IOCTLS, X32_SYSCALL_BIT};
+use super::{Action, ArgRule, Resolved, Verdict, DENIED_IOCTLS, VIEW_DENIED_IOCTLS, X32_SYSCALL_BIT};
 use condo_syscalls::Arch;
 
 /// `BPF_LD | BPF_W | BPF_ABS`
@@ -173,10 +173,12 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
-                ArgRule::IoctlRequest => {
-                    let n = DENIED_IOCTLS.len();
+                ArgRule::IoctlRequest | ArgRule::IoctlRequestInView => {
+                    let denied: &[u32] =
+                        if rule == ArgRule::IoctlRequest { &DENIED_IOCTLS } else { &VIEW_DENIED_IOCTLS };
+                    let n = denied.len();
                     let mut v = vec![stmt(LD_W_ABS, off_arg_lo(1))];
-                    for (i, &req) in DENIED_IOCTLS.iter().enumerate() {
+                    for (i, &req) in denied.iter().enumerate() {
                         // Jump to the `fail` return right after the checks.
                         let to_fail = u8::try_from(n - i).unwrap_or(0);
                         v.push(jump(JEQ_K, req, to_fail, 0));

@@ -112,6 +112,11 @@ pub enum ArgRule {
     /// `ioctl(fd, request, ...)`: fail `TIOCSTI` and `TIOCLINUX`, which push
     /// input into a terminal the guest shares with its caller.
     IoctlRequest,
+    /// [`ArgRule::IoctlRequest`], and, in a sandbox with a filesystem view,
+    /// the ioctls that change a file's inode flags through any fd its owner
+    /// holds ([`VIEW_DENIED_IOCTLS`]): a file the view shows read-only may
+    /// be open for reading, and Landlock does not cover these.
+    IoctlRequestInView,
     /// `prctl(PR_SET_DUMPABLE, 0)`: answered 0 without running it. A
     /// non-dumpable guest would lock the supervisor out of its memory (and
     /// every notified call with it); the guest's protection from the host
@@ -140,6 +145,11 @@ pub const CLONE_DENIED_FLAGS: u64 = CLONE_NAMESPACE_FLAGS | libc::CLONE_UNTRACED
 /// Terminal ioctls that inject input.
 pub const DENIED_IOCTLS: [u32; 2] = [libc::TIOCSTI as u32, 0x541C /* TIOCLINUX */];
 
+/// [`DENIED_IOCTLS`] plus the inode-flag setters: `FS_IOC_SETFLAGS` (and its
+/// 32-bit spelling), `FS_IOC_FSSETXATTR`, `FS_IOC_SETVERSION`.
+pub const VIEW_DENIED_IOCTLS: [u32; 6] =
+    [libc::TIOCSTI as u32, 0x541C, 0x4008_6602, 0x4004_6602, 0x401c_5820, 0x4008_7602];
+
 impl ArgRule {
     /// Reference semantics, used by the tests as the model for the emitted
     /// BPF. `args` are the raw registers.
@@ -151,6 +161,7 @@ impl ArgRule {
             ArgRule::CloneFlags => lo(0) & CLONE_DENIED_FLAGS == 0,
             ArgRule::Personality => lo(0) == 0 || lo(0) == 0xffff_ffff,
             ArgRule::IoctlRequest => !DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
+            ArgRule::IoctlRequestInView => !VIEW_DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
             ArgRule::DirFd(a) => lo(a as usize) & 0x8000_0000 == 0,
             ArgRule::DirFds(a, b) => lo(a as usize) & 0x8000_0000 == 0 && lo(b as usize) & 0x8000_0000 == 0,
@@ -375,7 +386,7 @@ mod tests {
     /// values that hit each argument rule both ways.
     #[test]
     fn every_number_of_every_arch_agrees_with_the_policy() {
-        let arg_sets: [[u64; 6]; 10] = [
+        let arg_sets: [[u64; 6]; 11] = [
             [libc::AT_FDCWD as u32 as u64, 0, libc::O_PATH as u64, 0, 0, 0],
             [3, 0, libc::O_RDONLY as u64, 0, 0, 0],
             [3, 0, (libc::O_WRONLY | libc::O_CREAT) as u64, 0, 0, 0],
@@ -383,6 +394,7 @@ mod tests {
             [libc::PR_SET_DUMPABLE as u64, 0, 0, 0, 0, 0],
             [0; 6],
             [libc::CLONE_NEWNET as u64, libc::TIOCSTI, 0, 0, 0, 0],
+            [3, 0x4008_6602, 0, 0, 0, 0],
             [0xffff_ffff, 0x541C, 0, 0, 0, 0],
             [libc::CLONE_UNTRACED as u64 | 0xffff_0000_0000_0000, 0, 1, 2, 3, 4],
             [0x0040_0000, 7, 7, 7, 7, 7],
@@ -428,6 +440,8 @@ mod tests {
                     libc::CLONE_UNTRACED as u64,
                     libc::TIOCSTI,
                     0x541C,
+                    0x4008_6602,
+                    0x401c_5820,
                     0x11,
                     libc::O_PATH as u64,
                     (libc::O_PATH | libc::O_WRONLY) as u64,
@@ -459,6 +473,7 @@ mod tests {
                     ArgRule::CloneFlags,
                     ArgRule::Personality,
                     ArgRule::IoctlRequest,
+                    ArgRule::IoctlRequestInView,
                     ArgRule::PrctlDumpable
                 ]),
                 arb_verdict(),
