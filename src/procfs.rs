@@ -20,6 +20,12 @@ pub(crate) fn read_link(path: &str) -> Result<Vec<u8>, Errno> {
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))
 }
 
+/// What one of the supervisor's own fds names (a host path, or
+/// `pipe:[N]`, `socket:[N]`, ...).
+pub(crate) fn fd_link(fd: std::os::fd::BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    read_link(&format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)))
+}
+
 /// The open flags of fd `fd` of thread `tid` (`EBADF` when it has none).
 pub(crate) fn fd_flags(tid: libc::pid_t, fd: i32) -> Result<i32, Errno> {
     let info = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")).map_err(|_| Errno::EBADF)?;
@@ -40,6 +46,7 @@ mod tests {
         assert_eq!(tgid(me), Some(std::process::id() as i32));
         let f = std::fs::File::open("/dev/null").unwrap();
         assert_eq!(read_link(&format!("/proc/self/fd/{}", f.as_raw_fd())).unwrap(), b"/dev/null");
+        assert_eq!(fd_link(std::os::fd::AsFd::as_fd(&f)).unwrap(), b"/dev/null");
         assert_eq!(fd_flags(me, f.as_raw_fd()).unwrap() & libc::O_ACCMODE, libc::O_RDONLY);
         assert_eq!(fd_flags(me, 99_999), Err(Errno::EBADF));
     }

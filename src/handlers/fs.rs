@@ -183,9 +183,7 @@ pub(super) fn note(ctx: &Ctx<'_>, path: Option<&GuestPath>, file: BorrowedFd<'_>
     match path {
         Some(p) => h.record(p, what),
         None => {
-            let shown = crate::procfs::read_link(&format!("/proc/self/fd/{}", file.as_raw_fd()))
-                .ok()
-                .and_then(|t| h.guest_path_of(&t));
+            let shown = crate::procfs::fd_link(file).ok().and_then(|t| h.guest_path_of(&t));
             if let Some(p) = shown {
                 h.record(&p, what);
             }
@@ -259,19 +257,23 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
         }
         open_fd(at).map(|fd| Reply::Fd { fd, cloexec })
     };
+    // For the report: an open that may change a writable mount's file.
+    let opened = |path: &GuestPath, at: &crate::vfs::Lookup<'_>| {
+        if (writes || creates) && h.writable(at.mount, at.rest) {
+            h.record(path, if writes { Change::Written } else { Change::Created });
+        }
+    };
     if let Some(abs) = lexical(&b, &path) {
         if let Some(at) = h.fast_lookup(&abs) {
             if continues_natively(h, &b, &at, &abs, flags) {
-                if writes || creates {
-                    h.record(&abs, if writes { Change::Written } else { Change::Created });
-                }
+                opened(&abs, &at);
                 return Ok(Reply::Continue);
             }
             match open(&at) {
                 Err(Errno::ELOOP) => {}
                 other => {
-                    if other.is_ok() && (writes || creates) && h.writable(at.mount, at.rest) {
-                        h.record(&abs, if writes { Change::Written } else { Change::Created });
+                    if other.is_ok() {
+                        opened(&abs, &at);
                     }
                     return other;
                 }
@@ -299,9 +301,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
         }
     }
     let reply = open(&r.lookup())?;
-    if (writes || creates) && h.writable(r.mount(), r.rest()) {
-        h.record(r.path(), if writes { Change::Written } else { Change::Created });
-    }
+    opened(r.path(), &r.lookup());
     Ok(reply)
 }
 
@@ -325,8 +325,7 @@ fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
 /// names an existing non-symlink (a final symlink would be followed by the
 /// kernel out of the view's meaning of it) or a name to create.
 fn continues_natively(h: &Host, base: &GuestPath, at: &crate::vfs::Lookup<'_>, abs: &GuestPath, flags: i32) -> bool {
-    let writes =
-        flags & (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC | (libc::O_TMPFILE & !libc::O_DIRECTORY)) != 0;
+    let writes = flags as u32 & crate::filter::OPEN_WRITE_FLAGS != 0;
     if !h.kernel_resolves_alike(at, abs) || writes && !h.writable(at.mount, at.rest) {
         return false;
     }
@@ -1150,7 +1149,7 @@ fn list_dir(ctx: &Ctx<'_>, call: &Call, layout: crate::vfs::dirent::Layout) -> R
     let dir = guest_fd(call.tid, fd)?;
     let buf = GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?;
     let count = (call.args[2] as u32 as usize).min(1 << 20);
-    let target = crate::procfs::read_link(&format!("/proc/self/fd/{}", dir.as_raw_fd()))?;
+    let target = crate::procfs::fd_link(dir.as_fd())?;
     let made = h.guest_path_of(&target).and_then(|g| h.listing(&guest_ctx(ctx, call), &g));
     let Some(entries) = made else {
         let mut out = vec![0u8; count];

@@ -242,17 +242,17 @@ const MAX_DEFERRED: usize = 64;
 impl Worker {
     /// Answers `pending` from a thread of its own once `work` is done.
     fn defer(&self, listener: BorrowedFd<'_>, pending: Pending, work: crate::handlers::Deferred) {
-        let own = match listener.try_clone_to_owned() {
-            Ok(l) if self.deferred.fetch_add(1, Ordering::AcqRel) < MAX_DEFERRED => l,
-            Ok(_) => {
-                self.deferred.fetch_sub(1, Ordering::AcqRel);
-                pending.answer(listener, catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS)));
-                return;
-            }
-            Err(_) => {
-                pending.answer(listener, catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS)));
-                return;
-            }
+        let own = if self.deferred.fetch_add(1, Ordering::AcqRel) < MAX_DEFERRED {
+            listener.try_clone_to_owned().ok()
+        } else {
+            None
+        };
+        let Some(own) = own else {
+            // Past the bound (or out of fds): answered here, holding up the
+            // others until it is done.
+            self.deferred.fetch_sub(1, Ordering::AcqRel);
+            pending.answer(listener, catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS)));
+            return;
         };
         let id = pending.id;
         let running = Arc::clone(&self.deferred);

@@ -138,9 +138,10 @@ fn scratch_addr(sp: u64, len: usize) -> u64 {
 }
 
 /// Translates the path argument of `chdir`, `execve`, `execveat`, or an
-/// `O_PATH` `open`/`openat` (whose fd ADDFD cannot inject) at a seccomp stop: resolves it in the view and points the call at the host
-/// path (written into the thread's stack), so the kernel goes where the
-/// view says. `Err` fails the call with that errno.
+/// `O_PATH` `open`/`openat` (whose fd ADDFD cannot inject) at a seccomp
+/// stop: resolves it in the view and points the call at the host path
+/// (written into the thread's stack), so the kernel goes where the view
+/// says. `Err` fails the call with that errno.
 #[cfg(target_arch = "x86_64")]
 pub(super) fn translate_call(
     host: &Host,
@@ -190,16 +191,7 @@ pub(super) fn translate_call(
         // neither reads nor writes, and whose re-opening is answered in
         // the view again.)
         let host_path = host.resolved_host_path(&r).ok_or(Errno::ENOENT)?;
-        let bytes = host_path.as_os_str().as_bytes();
-        let at = scratch_addr(regs.rsp, bytes.len());
-        write_cstr(&mem, at, bytes)?;
-        if sysno == Sysno::openat {
-            regs.rdi = libc::AT_FDCWD as i64 as u64;
-            regs.rsi = at;
-        } else {
-            regs.rdi = at;
-        }
-        return Ok(());
+        return point_at(&mem, regs, sysno, host_path.as_os_str().as_bytes());
     }
     let want_dir = sysno == Sysno::chdir;
     match r.kind() {
@@ -213,9 +205,7 @@ pub(super) fn translate_call(
     let bytes = host_path.as_os_str().as_bytes();
     if want_dir {
         if bytes != path.as_slice() {
-            let at = scratch_addr(regs.rsp, bytes.len());
-            write_cstr(&mem, at, bytes)?;
-            regs.rdi = at;
+            point_at(&mem, regs, sysno, bytes)?;
         }
         return Ok(());
     }
@@ -266,17 +256,7 @@ pub(super) fn translate_call(
     let (exe, pre) = match plan {
         Some(p) => p,
         None if same_on_host(&path, &host_path) => return Ok(()),
-        None => {
-            let at = scratch_addr(regs.rsp, bytes.len());
-            write_cstr(&mem, at, bytes)?;
-            if sysno == Sysno::execveat {
-                regs.rdi = libc::AT_FDCWD as i64 as u64;
-                regs.rsi = at;
-            } else {
-                regs.rdi = at;
-            }
-            return Ok(());
-        }
+        None => return point_at(&mem, regs, sysno, bytes),
     };
     // New argv below the stack: the strings, then the pointer array.
     let rest_ptrs = read_argv_ptrs(&mem, argv_reg)?;
@@ -310,6 +290,28 @@ pub(super) fn translate_call(
 }
 
 #[cfg(target_arch = "x86_64")]
+/// Points the path argument of the call at `host_path`, written below the
+/// thread's stack red zone. The `*at` forms (`openat`, `execveat`) get
+/// `AT_FDCWD`: the host path is absolute.
+#[cfg(target_arch = "x86_64")]
+fn point_at(
+    mem: &dyn crate::memory::GuestMemory,
+    regs: &mut libc::user_regs_struct,
+    sysno: condo_syscalls::Sysno,
+    host_path: &[u8],
+) -> Result<(), nix::errno::Errno> {
+    use condo_syscalls::Sysno;
+    let at = scratch_addr(regs.rsp, host_path.len());
+    write_cstr(mem, at, host_path)?;
+    if matches!(sysno, Sysno::openat | Sysno::execveat) {
+        regs.rdi = libc::AT_FDCWD as i64 as u64;
+        regs.rsi = at;
+    } else {
+        regs.rdi = at;
+    }
+    Ok(())
+}
+
 fn write_cstr(mem: &dyn crate::memory::GuestMemory, at: u64, data: &[u8]) -> Result<(), nix::errno::Errno> {
     let mut buf = data.to_vec();
     buf.push(0);

@@ -330,7 +330,7 @@ impl Host {
         // refuse to open it.
         self.landlock
             && matches!(at.mount.kind(), MountKind::Host { .. })
-            && self.view.listing_changes(guest).is_none()
+            && !self.view.changes_listing(guest)
             && self.host_path(at).is_some_and(|p| p.as_os_str().as_bytes() == guest.as_bytes())
     }
 
@@ -516,7 +516,7 @@ impl Host {
         if matches!(st.st_mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFIFO | libc::S_IFSOCK) {
             return Ok(true);
         }
-        let target = read_proc_link(&format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+        let target = crate::procfs::fd_link(file)?;
         if target.first() != Some(&b'/') {
             return Ok(true);
         }
@@ -581,7 +581,7 @@ impl Host {
     /// Whether [`Host::listing`] makes the listing of `dir` (a question of
     /// the mount table only: no host I/O).
     pub fn listing_differs(&self, dir: &GuestPath) -> bool {
-        self.is_proc_root(dir) || self.view.listing_changes(dir).is_some()
+        self.is_proc_root(dir) || self.view.changes_listing(dir)
     }
 
     /// Whether any directory of the view lists differently from the host

@@ -657,6 +657,9 @@ impl View {
     /// above deeper ones) and the names it hides. `None` when the host's
     /// listing of `dir` is the view's.
     pub fn listing_changes(&self, dir: &GuestPath) -> Option<ListingChanges> {
+        if !self.changes_listing(dir) {
+            return None;
+        }
         let mut changes = ListingChanges { shown: Vec::new(), hidden: Vec::new() };
         for m in &self.mounts {
             let Some(below) = m.dest.strip_prefix(dir) else { continue };
@@ -672,7 +675,15 @@ impl View {
                 changes.shown.push(name.to_vec());
             }
         }
-        (!changes.shown.is_empty() || !changes.hidden.is_empty() || self.is_skeleton(dir)).then_some(changes)
+        Some(changes)
+    }
+
+    /// Whether [`View::listing_changes`] has anything for `dir`: it is a
+    /// skeleton directory, or a mount (hidden ones too) lies below it. Such
+    /// a directory has no Landlock rule of its own (vfs/grants.rs carves
+    /// along the covered paths). No allocation: asked on hot paths.
+    pub fn changes_listing(&self, dir: &GuestPath) -> bool {
+        self.is_skeleton(dir) || self.mounts.iter().any(|m| m.dest.strip_prefix(dir).is_some_and(|r| !r.is_empty()))
     }
 
     /// The mount that holds `path` (the one whose destination is its
