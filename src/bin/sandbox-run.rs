@@ -108,6 +108,18 @@ struct Cli {
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, action = ArgAction::Append, help_heading = "Filesystem view")]
     size: Vec<u64>,
 
+    /// Host directory SRC at DEST, copy-on-write: the guest may change
+    /// anything there, SRC never changes; the changes are dropped at the
+    /// end unless --upper keeps them.
+    #[arg(long, num_args = 2, value_names = ["SRC", "DEST"], action = ArgAction::Append, help_heading = "Filesystem view")]
+    overlay: Vec<PathBuf>,
+
+    /// Keep the changes of the --overlay before it in host DIR (made if
+    /// missing; overlayfs's upper-directory format): a later run with the
+    /// same DIR sees them.
+    #[arg(long, value_name = "DIR", action = ArgAction::Append, help_heading = "Filesystem view")]
+    upper: Vec<PathBuf>,
+
     /// PATH and everything under it do not exist (ENOENT).
     #[arg(long, value_name = "PATH", action = ArgAction::Append, help_heading = "Filesystem view")]
     hide: Vec<PathBuf>,
@@ -162,6 +174,11 @@ fn mount_specs(m: &ArgMatches) -> Result<Vec<MountSpec>, String> {
             }
         }
     }
+    for pair in paths("overlay").chunks(2) {
+        if let [(i, src), (_, dest)] = pair {
+            at.push((*i, MountSpec::Overlay { src: src.clone(), dest: dest.clone(), upper: None }));
+        }
+    }
     for (i, dest) in paths("tmpfs") {
         at.push((i, MountSpec::Tmpfs { dest, size: None }));
     }
@@ -185,6 +202,13 @@ fn mount_specs(m: &ArgMatches) -> Result<Vec<MountSpec>, String> {
                 Some((_, MountSpec::Tmpfs { size, .. })) => *size = Some(bytes),
                 _ => return Err("--size must follow the --tmpfs it applies to".into()),
             }
+        }
+    }
+    // --upper belongs to the --overlay before it.
+    for (i, dir) in paths("upper") {
+        match at.iter_mut().rev().find(|(j, _)| *j < i) {
+            Some((_, MountSpec::Overlay { upper: upper @ None, .. })) => *upper = Some(dir),
+            _ => return Err("--upper must follow the --overlay it applies to".into()),
         }
     }
     Ok(at.into_iter().map(|(_, s)| s).collect())

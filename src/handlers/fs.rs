@@ -124,11 +124,10 @@ pub(super) fn locate<'h>(
     Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone() })
 }
 
-/// Where a name is to be made or removed: its parent directory (opened
-/// `O_PATH`) and the last name.
+/// Where a name is to be made or removed: its mount and path there.
+/// Nothing is opened yet: in an overlay, the directory to change is the
+/// upper layer's, made only once the change is known to be allowed.
 pub(super) struct Place<'h> {
-    pub(super) parent: OwnedFd,
-    pub(super) name: CString,
     mount: &'h Mount,
     rest: Vec<u8>,
     exists: Option<NodeKind>,
@@ -155,25 +154,42 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
         });
     }
     let rest = r.rest().to_vec();
-    let (parent_rest, name): (&[u8], &[u8]) = match rest.iter().rposition(|&c| c == b'/') {
-        Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => (&[][..], &rest[..]),
-    };
     let root = rest.is_empty();
-    let parent = h.open_at(&crate::vfs::Lookup { mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-    let name = CString::new(if root { &b"."[..] } else { name }).map_err(|_| Errno::EINVAL)?;
-    Ok(Place { parent, name, mount, exists: r.kind().cloned(), rest, root, path: r.path().clone() })
+    Ok(Place { mount, exists: r.kind().cloned(), rest, root, path: r.path().clone() })
+}
+
+impl Place<'_> {
+    fn lookup(&self) -> crate::vfs::Lookup<'_> {
+        crate::vfs::Lookup { mount: self.mount, rest: &self.rest }
+    }
+}
+
+/// A name about to be made: the directory to make it in (`O_PATH`), the
+/// name, and its guest path.
+pub(super) struct NewPlace<'h> {
+    pub(super) parent: OwnedFd,
+    pub(super) name: CString,
+    pub(super) path: GuestPath,
+    place: Place<'h>,
 }
 
 /// [`place`] for a name to be made: it must not exist (nor be a mount's
 /// root), and its mount must be writable.
-pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Place<'h>, Errno> {
+pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<NewPlace<'h>, Errno> {
     let p = place(ctx, call, dirfd, path, true)?;
     if p.exists.is_some() || p.root {
         return Err(Errno::EEXIST);
     }
     check_writable(host(ctx)?, p.mount, &p.rest)?;
-    Ok(p)
+    making(host(ctx)?, p)
+}
+
+/// Opens the directory a checked [`Place`] is to be made in.
+fn making<'h>(h: &Host, p: Place<'h>) -> Result<NewPlace<'h>, Errno> {
+    let parent = h.parent_for_new(&p.lookup())?;
+    let last = p.rest.rsplit(|&c| c == b'/').next().unwrap_or_default();
+    let name = CString::new(last).map_err(|_| Errno::EINVAL)?;
+    Ok(NewPlace { parent, name, path: p.path.clone(), place: p })
 }
 
 /// Records for the report that the guest changed `path`, or (`None`) the
@@ -529,7 +545,9 @@ pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
     let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
     nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode))?;
-    host(ctx)?.record(&p.path, Change::Created);
+    let h = host(ctx)?;
+    h.made_dir(&p.place.lookup())?;
+    h.record(&p.path, Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -581,8 +599,7 @@ fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -
         return Err(Errno::ENOENT);
     }
     check_writable(h, p.mount, &p.rest)?;
-    let flag = if dir { nix::unistd::UnlinkatFlags::RemoveDir } else { nix::unistd::UnlinkatFlags::NoRemoveDir };
-    nix::unistd::unlinkat(p.parent.as_fd(), p.name.as_c_str(), flag)?;
+    h.remove(&p.lookup(), dir)?;
     h.record(&p.path, Change::Removed);
     Ok(Reply::Value(0))
 }
@@ -621,14 +638,7 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
         return Err(Errno::EXDEV);
     }
     check_writable(h, a.mount, &a.rest)?;
-    let r = nix::fcntl::renameat2(
-        a.parent.as_fd(),
-        a.name.as_c_str(),
-        b.parent.as_fd(),
-        b.name.as_c_str(),
-        nix::fcntl::RenameFlags::from_bits_truncate(flags),
-    );
-    r?;
+    h.rename(&a.lookup(), &b.lookup(), flags)?;
     if flags & libc::RENAME_EXCHANGE != 0 {
         h.record(&a.path, Change::Written);
         h.record(&b.path, Change::Written);
@@ -670,24 +680,28 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
         return Err(Errno::EXDEV);
     }
     check_writable(h, b.mount, &b.rest)?;
+    // In an overlay, the new name links the upper layer's copy: a lower
+    // file linked into the upper layer could then be written.
+    let src = for_change(h, src)?;
+    let b = making(h, b)?;
     // Link the very inode resolved, through its O_PATH fd.
-    nix::unistd::linkat(src.fd.as_fd(), c"", b.parent.as_fd(), b.name.as_c_str(), nix::fcntl::AtFlags::AT_EMPTY_PATH)
+    nix::unistd::linkat(src.as_fd(), c"", b.parent.as_fd(), b.name.as_c_str(), nix::fcntl::AtFlags::AT_EMPTY_PATH)
         .or_else(|e| {
-        if e == Errno::ENOENT || e == Errno::EPERM {
-            // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10:
-            // link through the magic link instead, which names the same
-            // inode.
-            nix::unistd::linkat(
-                nix::fcntl::AT_FDCWD,
-                fd_path(src.fd.as_fd()).as_c_str(),
-                b.parent.as_fd(),
-                b.name.as_c_str(),
-                nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
-            )
-        } else {
-            Err(e)
-        }
-    })?;
+            if e == Errno::ENOENT || e == Errno::EPERM {
+                // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10:
+                // link through the magic link instead, which names the same
+                // inode.
+                nix::unistd::linkat(
+                    nix::fcntl::AT_FDCWD,
+                    fd_path(src.as_fd()).as_c_str(),
+                    b.parent.as_fd(),
+                    b.name.as_c_str(),
+                    nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+                )
+            } else {
+                Err(e)
+            }
+        })?;
     h.record(&b.path, Change::Created);
     Ok(Reply::Value(0))
 }
@@ -748,7 +762,18 @@ fn changeable(
     let p = if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 { b".".to_vec() } else { p };
     let f = locate(ctx, call, dirfd, &p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
     check_writable(h, f.mount, &f.rest)?;
-    Ok((f.fd, Some(f.path)))
+    let path = f.path.clone();
+    Ok((for_change(h, f)?, Some(path)))
+}
+
+/// The node a change applies to, once allowed: the one found, or in an
+/// overlay the upper layer's copy of it ([`Host::node_for_change`]).
+fn for_change(h: &Host, f: Found<'_>) -> Result<OwnedFd, Errno> {
+    if matches!(f.mount.kind(), MountKind::Overlay { .. }) {
+        h.node_for_change(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest })
+    } else {
+        Ok(f.fd)
+    }
 }
 
 /// The node behind the guest's fd `fd`, opened `O_PATH` through the
@@ -795,11 +820,7 @@ fn fd_target(ctx: &Ctx<'_>, call: &Call, fd: i32, opath_ok: bool) -> Result<Owne
     if fd >= 0 && !opath_ok && crate::procfs::fd_flags(call.tid, fd)? & libc::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    let file = fd_file(call, fd)?;
-    if !h.may_change(file.as_fd())? {
-        return Err(Errno::EROFS);
-    }
-    Ok(file)
+    h.changeable_fd(fd_file(call, fd)?)
 }
 
 fn is_symlink(fd: BorrowedFd<'_>) -> bool {
@@ -977,10 +998,14 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 fn xattr_common(ctx: &Ctx<'_>, call: &Call, follow: bool) -> Result<Reply, Errno> {
     let h = host(ctx)?;
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, follow)?;
-    let r = xattr_on(ctx, call, f.fd.as_fd(), check_writable(h, f.mount, &f.rest))?;
-    if changes_xattrs(call.sysno) {
-        h.record(&f.path, Change::Metadata);
+    let may_write = check_writable(h, f.mount, &f.rest);
+    if !changes_xattrs(call.sysno) || may_write.is_err() {
+        return xattr_on(ctx, call, f.fd.as_fd(), may_write);
     }
+    let path = f.path.clone();
+    let node = for_change(h, f)?;
+    let r = xattr_on(ctx, call, node.as_fd(), Ok(()))?;
+    h.record(&path, Change::Metadata);
     Ok(r)
 }
 

@@ -23,6 +23,7 @@ use nix::fcntl::OFlag;
 
 use super::dirent::{decode64, DirEntry};
 use super::mount::{Lookup, Mount, MountKind, Synthetic, View};
+use super::overlay::Layers;
 use super::path::GuestPath;
 use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
 use crate::procfs::read_link as read_proc_link;
@@ -70,17 +71,26 @@ pub enum HostError {
         /// Why.
         source: std::io::Error,
     },
-    /// The overlay mounts are not built yet.
-    #[error("--overlay is not supported yet")]
-    Overlay,
+    /// An overlay's directories could not be opened or made, or do not
+    /// allow whiteouts.
+    #[error("--overlay {path:?}: {source}")]
+    Overlay {
+        /// The lower or upper directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The host side of one mount.
 struct Backing {
     /// `O_PATH` fd of the directory (or file) holding the contents.
     root: Option<OwnedFd>,
-    /// Its host path, for Landlock rules and mapping host paths back.
+    /// Its host path, for Landlock rules and mapping host paths back (an
+    /// overlay's upper directory).
     dir: Option<PathBuf>,
+    /// An overlay's two layers.
+    layers: Option<Layers>,
 }
 
 /// A view with its host side: the mount roots opened, private directories
@@ -173,7 +183,12 @@ impl Host {
     /// Opens every mount's host side and makes the private directories.
     pub fn new(view: View) -> Result<Host, HostError> {
         let needs_scratch = view.mounts().iter().any(|m| {
-            matches!(m.kind(), MountKind::Tmpfs { .. } | MountKind::Synthetic(Synthetic::Dev | Synthetic::Empty))
+            matches!(
+                m.kind(),
+                MountKind::Tmpfs { .. }
+                    | MountKind::Synthetic(Synthetic::Dev | Synthetic::Empty)
+                    | MountKind::Overlay { upper: None, .. }
+            )
         });
         let scratch = if needs_scratch { Some(make_scratch()?) } else { None };
         let proc_fd = open_path(Path::new("/proc")).map_err(|source| HostError::Source {
@@ -264,7 +279,16 @@ impl Host {
                 Some(d)
             }
             MountKind::Synthetic(Synthetic::Proc) => Some(PathBuf::from("/proc")),
-            MountKind::Overlay { .. } => return Err(HostError::Overlay),
+            MountKind::Overlay { lower, upper } => {
+                let upper = match upper {
+                    Some(u) => u.clone(),
+                    None => private(format!("upper{}", m.id().index()))?,
+                };
+                let layers =
+                    Layers::new(lower, &upper).map_err(|(path, source)| HostError::Overlay { path, source })?;
+                let root = open_path(&upper).map_err(|source| HostError::Overlay { path: upper.clone(), source })?;
+                return Ok(Backing { root: Some(root), dir: Some(upper), layers: Some(layers) });
+            }
             MountKind::Hidden => None,
         };
         let root = match &dir {
@@ -273,7 +297,7 @@ impl Host {
             }
             None => None,
         };
-        Ok(Backing { root, dir })
+        Ok(Backing { root, dir, layers: None })
     }
 
     /// Mount points whose parent lies in a private directory get a
@@ -343,6 +367,16 @@ impl Host {
         self.index(m).and_then(|i| self.backing[i].dir.as_deref())
     }
 
+    /// An overlay mount's layers.
+    pub fn layers_of(&self, m: &Mount) -> Option<&Layers> {
+        self.index(m).and_then(|i| self.backing[i].layers.as_ref())
+    }
+
+    /// Whether `dir` lies in an overlay, whose listings are merged.
+    fn in_overlay(&self, dir: &GuestPath) -> bool {
+        self.view.lookup(dir).is_ok_and(|l| matches!(l.mount.kind(), MountKind::Overlay { .. }))
+    }
+
     fn root_of(&self, m: &Mount) -> Result<BorrowedFd<'_>, Errno> {
         self.index(m).and_then(|i| self.backing[i].root.as_ref()).map(|f| f.as_fd()).ok_or(Errno::ENOENT)
     }
@@ -375,7 +409,77 @@ impl Host {
         if let MountKind::Synthetic(Synthetic::Proc) = at.mount.kind() {
             return self.open_proc(at.rest, flags, mode);
         }
+        if let Some(l) = self.layers_of(at.mount) {
+            return open_overlay(l, at.rest, flags, mode);
+        }
         self.open_placed(at, (flags | libc::O_CLOEXEC) as u64, u64::from(mode))
+    }
+
+    /// The node at `at` that a change (mode, owner, times, attributes,
+    /// links) applies to, opened `O_PATH|O_NOFOLLOW`: in an overlay, the
+    /// upper layer's copy, made first; elsewhere the node itself.
+    pub fn node_for_change(&self, at: &Lookup<'_>) -> Result<OwnedFd, Errno> {
+        match self.layers_of(at.mount) {
+            Some(l) => l.upper_node(at.rest),
+            None => self.open_at(at, libc::O_PATH | libc::O_NOFOLLOW, 0),
+        }
+    }
+
+    /// The directory (`O_PATH`) in which the name at `at` is to be made:
+    /// in an overlay, the upper layer's (copied up first), with any
+    /// whiteout at the name removed.
+    pub fn parent_for_new(&self, at: &Lookup<'_>) -> Result<OwnedFd, Errno> {
+        if let Some(l) = self.layers_of(at.mount) {
+            return l.upper_parent(at.rest);
+        }
+        let parent = Lookup { mount: at.mount, rest: split_last(at.rest).0 };
+        self.open_at(&parent, libc::O_PATH | libc::O_DIRECTORY, 0)
+    }
+
+    /// After a directory was made at `at`: in an overlay, a lower
+    /// directory that was removed there must not show through it.
+    pub fn made_dir(&self, at: &Lookup<'_>) -> Result<(), Errno> {
+        match self.layers_of(at.mount) {
+            Some(l) => l.made_dir(at.rest),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes the name at `at` (a directory when `dir`); in an overlay,
+    /// behind a whiteout when the lower layer has it.
+    pub fn remove(&self, at: &Lookup<'_>, dir: bool) -> Result<(), Errno> {
+        if let Some(l) = self.layers_of(at.mount) {
+            return l.remove(at.rest, dir);
+        }
+        let (parent_rest, name) = split_last(at.rest);
+        let parent =
+            self.open_at(&Lookup { mount: at.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        let flag = if dir { nix::unistd::UnlinkatFlags::RemoveDir } else { nix::unistd::UnlinkatFlags::NoRemoveDir };
+        nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), flag)
+    }
+
+    /// Renames `from` to `to`, which lie in the same mount, with
+    /// `renameat2`'s flags.
+    pub fn rename(&self, from: &Lookup<'_>, to: &Lookup<'_>, flags: u32) -> Result<(), Errno> {
+        if let Some(l) = self.layers_of(from.mount) {
+            return l.rename(from.rest, to.rest, flags);
+        }
+        let dir = |rest: &[u8]| -> Result<(OwnedFd, CString), Errno> {
+            let (parent_rest, name) = split_last(rest);
+            let parent =
+                self.open_at(&Lookup { mount: from.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+            Ok((parent, CString::new(name).map_err(|_| Errno::EINVAL)?))
+        };
+        let (a, an) = dir(from.rest)?;
+        let (b, bn) = dir(to.rest)?;
+        nix::fcntl::renameat2(
+            a.as_fd(),
+            an.as_c_str(),
+            b.as_fd(),
+            bn.as_c_str(),
+            nix::fcntl::RenameFlags::from_bits_truncate(flags),
+        )
     }
 
     /// `openat2` beneath the mount's root. A mount whose source is a file
@@ -472,14 +576,9 @@ impl Host {
                     }
                 }
             }
-            let d = self.backing[i].dir.as_ref()?.as_os_str().as_bytes();
-            let suffix = if host == d {
-                &[][..]
-            } else if d == b"/" {
-                host.strip_prefix(b"/").unwrap_or(host)
-            } else {
-                host.strip_prefix(d).and_then(|s| s.strip_prefix(b"/"))?
-            };
+            let b = &self.backing[i];
+            let lower = b.layers.as_ref().map(|l| l.lower_dir());
+            let suffix = [b.dir.as_deref(), lower].into_iter().flatten().find_map(|d| under(host, d))?;
             let mut cand = m.dest().as_bytes().to_vec();
             if !suffix.is_empty() {
                 if cand != b"/" {
@@ -511,22 +610,35 @@ impl Host {
     /// memfds and device nodes live on no mount of the view and may be
     /// changed as on the host; a deleted file is judged by the name it had
     /// (a guest can only delete on writable mounts).
-    pub fn may_change(&self, file: BorrowedFd<'_>) -> Result<bool, Errno> {
-        let st = sys::fstat(file)?;
+    ///
+    /// Returns the node to change: `file` itself, or, for a file an
+    /// overlay's lower layer holds, the upper layer's copy (made first).
+    /// `EROFS` when the view shows it nowhere writable.
+    pub fn changeable_fd(&self, file: OwnedFd) -> Result<OwnedFd, Errno> {
+        let st = sys::fstat(file.as_fd())?;
         if matches!(st.st_mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFIFO | libc::S_IFSOCK) {
-            return Ok(true);
+            return Ok(file);
         }
-        let target = crate::procfs::fd_link(file)?;
+        let target = crate::procfs::fd_link(file.as_fd())?;
         if target.first() != Some(&b'/') {
-            return Ok(true);
+            return Ok(file);
         }
         let name = match target.strip_suffix(b" (deleted)") {
-            Some(_) if target.starts_with(b"/memfd:") => return Ok(true),
+            Some(_) if target.starts_with(b"/memfd:") => return Ok(file),
             Some(n) => n,
             None => &target[..],
         };
-        let writable = self.shown_at(name).any(|(m, g)| self.view.lookup(&g).is_ok_and(|l| self.writable(m, l.rest)));
-        Ok(writable)
+        for (m, g) in self.shown_at(name) {
+            let Ok(l) = self.view.lookup(&g) else { continue };
+            if !self.writable(m, l.rest) {
+                continue;
+            }
+            return match self.layers_of(m) {
+                Some(layers) if under(name, layers.lower_dir()).is_some() => layers.upper_node(l.rest),
+                _ => Ok(file),
+            };
+        }
+        Err(Errno::EROFS)
     }
 
     /// The listing of guest directory `dir` when the view's differs from
@@ -538,29 +650,29 @@ impl Host {
         let at = self.view.lookup(dir).ok();
         let proc_root = self.is_proc_root(dir);
         let changes = self.view.listing_changes(dir);
-        if changes.is_none() && !proc_root {
+        let layers = at.and_then(|l| self.layers_of(l.mount).map(|layers| (layers, l.rest)));
+        if changes.is_none() && !proc_root && layers.is_none() {
             return None;
         }
         let changes = changes.unwrap_or_default();
         let dot = |name: &[u8]| DirEntry { ino: 1, kind: libc::DT_DIR, name: name.to_vec() };
         let mut out = vec![dot(b"."), dot(b"..")];
-        let host_dir = at.and_then(|l| self.open_at(&l, libc::O_RDONLY | libc::O_DIRECTORY, 0).ok());
-        if let Some(fd) = host_dir {
+        let keep = |e: &DirEntry| {
+            !(e.name == b"."
+                || e.name == b".."
+                || changes.hidden.contains(&e.name)
+                || changes.shown.contains(&e.name)
+                || proc_root && is_other_pid(&e.name, guest))
+        };
+        if let Some((layers, rest)) = layers {
+            out.extend(layers.list(rest).unwrap_or_default().into_iter().filter(|e| keep(e)));
+        } else if let Some(fd) = at.and_then(|l| self.open_at(&l, libc::O_RDONLY | libc::O_DIRECTORY, 0).ok()) {
             let mut buf = vec![0u8; 65536];
             while let Ok(n) = sys::getdents64(fd.as_fd(), &mut buf) {
                 if n == 0 {
                     break;
                 }
-                for e in decode64(&buf[..n]) {
-                    let skip = e.name == b"."
-                        || e.name == b".."
-                        || changes.hidden.contains(&e.name)
-                        || changes.shown.contains(&e.name)
-                        || proc_root && is_other_pid(&e.name, guest);
-                    if !skip {
-                        out.push(e);
-                    }
-                }
+                out.extend(decode64(&buf[..n]).into_iter().filter(|e| keep(e)));
             }
         }
         for name in changes.shown {
@@ -581,7 +693,7 @@ impl Host {
     /// Whether [`Host::listing`] makes the listing of `dir` (a question of
     /// the mount table only: no host I/O).
     pub fn listing_differs(&self, dir: &GuestPath) -> bool {
-        self.is_proc_root(dir) || self.view.changes_listing(dir)
+        self.is_proc_root(dir) || self.view.changes_listing(dir) || self.in_overlay(dir)
     }
 
     /// Whether any directory of the view lists differently from the host
@@ -592,7 +704,7 @@ impl Host {
     /// lists the host's pids by name until the pids issue; entering one of
     /// another process is `ENOENT`.)
     pub fn makes_listings(&self) -> bool {
-        if !self.stand_ins.is_empty() {
+        if !self.stand_ins.is_empty() || self.has_overlay() {
             return true;
         }
         let mut dirs: Vec<GuestPath> = Vec::new();
@@ -616,6 +728,13 @@ impl Host {
             };
             changes.hidden.iter().any(|n| has(n)) || changes.shown.iter().any(|n| !has(n))
         })
+    }
+
+    /// Whether the view has an overlay mount: the kernel cannot resolve
+    /// any path in it (merged directories, whiteouts), so no path call
+    /// runs natively beneath a directory fd ([`crate::table::resolve_with`]).
+    pub fn has_overlay(&self) -> bool {
+        self.backing.iter().any(|b| b.layers.is_some())
     }
 
     fn is_proc_root(&self, dir: &GuestPath) -> bool {
@@ -657,10 +776,58 @@ impl Host {
             // The resolver has answered `self` and the magic links: what is
             // left names the host's own /proc entries of sandbox processes.
             MountKind::Synthetic(Synthetic::Proc) => return Some(Path::new("/proc").join(OsStr::from_bytes(at.rest))),
+            MountKind::Overlay { .. } => return self.layers_of(at.mount).map(|l| l.host_path(at.rest)),
             _ => {}
         }
         let dir = self.dir_of(at.mount)?;
         Some(if at.rest.is_empty() { dir.to_path_buf() } else { dir.join(OsStr::from_bytes(at.rest)) })
+    }
+}
+
+/// `host` relative to directory `dir`, when it is `dir` or lies under it.
+fn under<'a>(host: &'a [u8], dir: &Path) -> Option<&'a [u8]> {
+    let d = dir.as_os_str().as_bytes();
+    if host == d {
+        Some(&[][..])
+    } else if d == b"/" {
+        Some(host.strip_prefix(b"/").unwrap_or(host))
+    } else {
+        host.strip_prefix(d).and_then(|s| s.strip_prefix(b"/"))
+    }
+}
+
+/// `rest` split into its parent's rest and its last name.
+fn split_last(rest: &[u8]) -> (&[u8], &[u8]) {
+    match rest.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (&[][..], rest),
+    }
+}
+
+/// Opens `rest` in an overlay: what only reads opens in the layer that
+/// shows it; what may write opens the upper layer's copy, made first; a
+/// new name is made in the upper layer.
+fn open_overlay(l: &Layers, rest: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+    use super::overlay::Layer;
+    if flags & libc::O_PATH != 0 {
+        return l.open_shown(rest, flags, 0);
+    }
+    let writes = flags & libc::O_ACCMODE != libc::O_RDONLY
+        || flags & libc::O_TRUNC != 0
+        || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+    let existing = flags & !(libc::O_CREAT | libc::O_EXCL);
+    match l.find(rest) {
+        Ok(_) if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL => Err(Errno::EEXIST),
+        Ok(_) if writes => {
+            l.upper_node(rest)?;
+            l.open_in(Layer::Upper, rest, existing, 0)
+        }
+        Ok((layer, _)) => l.open_in(layer, rest, existing, 0),
+        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => {
+            l.upper_parent(rest)?;
+            l.open_in(Layer::Upper, rest, flags, mode)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -731,6 +898,9 @@ impl Fs for HostFs<'_> {
     fn kind(&self, _path: &GuestPath, at: &Lookup<'_>) -> Result<NodeKind, Errno> {
         if let MountKind::Synthetic(Synthetic::Proc) = at.mount.kind() {
             return self.proc_kind(at.rest);
+        }
+        if let Some(l) = self.host.layers_of(at.mount) {
+            return kind_of(l.find(at.rest)?.1.as_fd());
         }
         let fd = self.host.open_placed(at, (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64, 0)?;
         kind_of(fd.as_fd())

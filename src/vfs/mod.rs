@@ -29,6 +29,7 @@ pub mod host;
 #[cfg(test)]
 mod kernel_check;
 pub mod mount;
+pub mod overlay;
 mod path;
 #[cfg(test)]
 mod reference;

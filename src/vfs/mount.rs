@@ -710,9 +710,31 @@ impl View {
     }
 }
 
+/// `path` with its longest existing prefix replaced by that prefix's real
+/// path (symlinks resolved); the rest is kept as given.
+fn real_path(path: &Path) -> PathBuf {
+    let mut missing = Vec::new();
+    let mut p = path.to_path_buf();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(&p) {
+            return missing.iter().rev().fold(real, |acc: PathBuf, name| acc.join(name));
+        }
+        match (p.file_name().map(|n| n.to_os_string()), p.parent()) {
+            (Some(name), Some(parent)) => {
+                missing.push(name);
+                p = parent.to_path_buf();
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
 /// Builds a view from mount flags as a user gives them: relative host
 /// paths (and relative destinations) are taken from the caller's working
 /// directory, sources must exist, and `--root`/`--empty` choose the base.
+///
+/// An overlay's `--upper` may be missing (it is made when the sandbox
+/// starts).
 pub fn build_view(specs: &[MountSpec]) -> Result<View, MountError> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
@@ -738,14 +760,25 @@ pub fn build_view(specs: &[MountSpec]) -> Result<View, MountError> {
                 MountSpec::Bind { src: exists(flag, src)?, dest: normalize(&abs(dest)), writable: *writable }
             }
             MountSpec::Tmpfs { dest, size } => MountSpec::Tmpfs { dest: normalize(&abs(dest)), size: *size },
-            MountSpec::Overlay { src, dest, upper } => MountSpec::Overlay {
-                src: exists(flag, src)?,
-                dest: normalize(&abs(dest)),
-                upper: match upper {
-                    Some(u) => Some(exists("--upper", u)?),
-                    None => None,
-                },
-            },
+            // Both layers by their real paths, so that an upper directory
+            // reached through a symlink into the source is refused (the
+            // source must never change), and fds the guest holds map back.
+            MountSpec::Overlay { src, dest, upper } => {
+                let src = exists(flag, src)?;
+                let real = std::fs::canonicalize(&src).map_err(|e| MountError::SourceMissing {
+                    flag,
+                    path: src.clone(),
+                    reason: e.to_string(),
+                })?;
+                if !real.is_dir() {
+                    return Err(MountError::SourceMissing { flag, path: src, reason: "not a directory".into() });
+                }
+                MountSpec::Overlay {
+                    src: real,
+                    dest: normalize(&abs(dest)),
+                    upper: upper.as_ref().map(|u| real_path(&normalize(&abs(u)))),
+                }
+            }
             MountSpec::Hide { path } => MountSpec::Hide { path: normalize(&abs(path)) },
             other => other.clone(),
         });

@@ -1,0 +1,616 @@
+//! Copy-on-write over a host directory (`--overlay SRC DEST [--upper DIR]`).
+//!
+//! The upper directory is kept in the format of the kernel's overlayfs, so
+//! it can be read with ordinary tools, kept as a snapshot, and even mounted
+//! by overlayfs later:
+//! - a changed or new node lives in the upper directory at its own path;
+//!   the directories on the way there are copied up first (mode and times);
+//! - a removed name that the lower directory has becomes a *whiteout*, a
+//!   character device 0/0. Linux lets any user make one since 5.8
+//!   ([`Layers::new`] checks); a guest cannot, since the view refuses
+//!   device nodes;
+//! - a directory made where the lower one had a directory that was removed
+//!   gets a whiteout for each of the lower directory's names, where
+//!   overlayfs would set its "opaque" attribute (a privileged `trusted.*`
+//!   xattr).
+//!
+//! The lower directory is only ever opened for reading. Everything that
+//! changes a node goes through [`Layers::upper_node`] or
+//! [`Layers::upper_parent`], which copy up first and hand out only upper
+//! fds. Renaming a directory that the lower layer has is `EXDEV`, as on
+//! overlayfs without `redirect_dir`; `mv` then copies. Copying up does not
+//! keep the owner (an unprivileged supervisor cannot give a file away),
+//! extended attributes, or hard links between lower files.
+
+use std::collections::HashSet;
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{Mode, SFlag};
+
+use super::dirent::{decode64, DirEntry};
+use crate::sys;
+
+const BENEATH: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+const O_PATH_NOFOLLOW: i32 = libc::O_PATH | libc::O_NOFOLLOW;
+
+/// Which layer shows a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// The upper directory: the guest's changes.
+    Upper,
+    /// The lower directory: the source, never changed.
+    Lower,
+}
+
+/// The two directories of one overlay mount, opened.
+#[derive(Debug)]
+pub struct Layers {
+    upper: OwnedFd,
+    lower: OwnedFd,
+    upper_dir: PathBuf,
+    lower_dir: PathBuf,
+}
+
+/// Whether `st` is a whiteout (a character device 0/0).
+pub fn is_whiteout(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0
+}
+
+fn rest_or_dot(rest: &[u8]) -> &[u8] {
+    if rest.is_empty() {
+        b"."
+    } else {
+        rest
+    }
+}
+
+/// `rest` split into its parent's rest and its last name.
+fn split(rest: &[u8]) -> (&[u8], &[u8]) {
+    match rest.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (&[][..], rest),
+    }
+}
+
+fn cname(name: &[u8]) -> Result<CString, Errno> {
+    CString::new(name).map_err(|_| Errno::EINVAL)
+}
+
+fn open_dir_path(path: &Path) -> std::io::Result<OwnedFd> {
+    let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    Ok(fd)
+}
+
+/// `/proc/self/fd/N`: the node an `O_PATH` fd holds, for calls that take
+/// only paths.
+fn fd_path(fd: BorrowedFd<'_>) -> CString {
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL")
+}
+
+fn times_of(st: &libc::stat) -> [libc::timespec; 2] {
+    [
+        libc::timespec { tv_sec: st.st_atime, tv_nsec: st.st_atime_nsec },
+        libc::timespec { tv_sec: st.st_mtime, tv_nsec: st.st_mtime_nsec },
+    ]
+}
+
+/// A name for a node that exists only for a moment (a whiteout on its way
+/// to replacing a name); whiteouts are never listed, so the guest never
+/// sees it.
+fn temp_name() -> CString {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    CString::new(format!(".condo-wh-{}-{n}", std::process::id())).expect("no NUL")
+}
+
+impl Layers {
+    /// Opens `lower` and `upper` (made when missing), and checks that
+    /// whiteouts can be made in `upper`.
+    pub fn new(lower: &Path, upper: &Path) -> Result<Layers, (PathBuf, std::io::Error)> {
+        let lower_fd = open_dir_path(lower).map_err(|e| (lower.to_path_buf(), e))?;
+        std::fs::create_dir_all(upper).map_err(|e| (upper.to_path_buf(), e))?;
+        let upper_fd = open_dir_path(upper).map_err(|e| (upper.to_path_buf(), e))?;
+        let layers = Layers { upper: upper_fd, lower: lower_fd, upper_dir: upper.into(), lower_dir: lower.into() };
+        layers.check_whiteouts().map_err(|e| {
+            let why = format!(
+                "cannot make whiteouts (character devices 0/0) here, which removing a source file needs: {e} \
+                 (Linux 5.8 or later allows them, on a filesystem that is not itself an overlay)"
+            );
+            (upper.to_path_buf(), std::io::Error::other(why))
+        })?;
+        Ok(layers)
+    }
+
+    fn check_whiteouts(&self) -> Result<(), Errno> {
+        let name = temp_name();
+        self.make_whiteout(self.upper.as_fd(), &name)?;
+        let st = nix::sys::stat::fstatat(self.upper.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
+        let _ = nix::unistd::unlinkat(self.upper.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        match st {
+            Ok(st) if is_whiteout(&st) => Ok(()),
+            Ok(_) => Err(Errno::EOPNOTSUPP),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The upper directory's host path.
+    pub fn upper_dir(&self) -> &Path {
+        &self.upper_dir
+    }
+
+    /// The lower directory's host path.
+    pub fn lower_dir(&self) -> &Path {
+        &self.lower_dir
+    }
+
+    fn root(&self, layer: Layer) -> BorrowedFd<'_> {
+        match layer {
+            Layer::Upper => self.upper.as_fd(),
+            Layer::Lower => self.lower.as_fd(),
+        }
+    }
+
+    /// Opens `rest` in one layer, never following a symlink.
+    pub fn open_in(&self, layer: Layer, rest: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+        let flags = (flags | libc::O_CLOEXEC) as u64;
+        sys::openat2(self.root(layer), rest_or_dot(rest), flags, u64::from(mode), BENEATH)
+    }
+
+    /// The layer that shows `rest` and an `O_PATH|O_NOFOLLOW` fd of the
+    /// node there; `ENOENT` when neither does (a whiteout at `rest` or
+    /// above it, or a non-directory above it in the upper layer, hides the
+    /// lower one).
+    pub fn find(&self, rest: &[u8]) -> Result<(Layer, OwnedFd), Errno> {
+        match self.open_in(Layer::Upper, rest, O_PATH_NOFOLLOW, 0) {
+            Ok(fd) => {
+                if is_whiteout(&sys::fstat(fd.as_fd())?) {
+                    Err(Errno::ENOENT)
+                } else {
+                    Ok((Layer::Upper, fd))
+                }
+            }
+            // Everything above exists in the upper layer as directories up
+            // to a missing name: the lower layer shows through there.
+            Err(Errno::ENOENT) => Ok((Layer::Lower, self.open_in(Layer::Lower, rest, O_PATH_NOFOLLOW, 0)?)),
+            // A whiteout, file or symlink above `rest` in the upper layer.
+            Err(Errno::ENOTDIR | Errno::ELOOP) => Err(Errno::ENOENT),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens `rest` for reading (or `O_PATH`) in the layer that shows it.
+    pub fn open_shown(&self, rest: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+        let (layer, _) = self.find(rest)?;
+        self.open_in(layer, rest, flags, mode)
+    }
+
+    /// The host path of what `rest` shows: in the upper layer when it has
+    /// it, otherwise in the lower one.
+    pub fn host_path(&self, rest: &[u8]) -> PathBuf {
+        let dir = match self.find(rest) {
+            Ok((Layer::Upper, _)) => &self.upper_dir,
+            _ => &self.lower_dir,
+        };
+        if rest.is_empty() {
+            dir.clone()
+        } else {
+            dir.join(std::ffi::OsStr::from_bytes(rest))
+        }
+    }
+
+    /// Whether the lower layer has something at `rest` (a name that,
+    /// removed, needs a whiteout).
+    fn lower_has(&self, rest: &[u8]) -> bool {
+        !rest.is_empty() && self.open_in(Layer::Lower, rest, O_PATH_NOFOLLOW, 0).is_ok()
+    }
+
+    fn make_whiteout(&self, parent: BorrowedFd<'_>, name: &CStr) -> Result<(), Errno> {
+        nix::sys::stat::mknodat(parent, name, SFlag::S_IFCHR, Mode::empty(), 0)
+    }
+
+    /// The directory `rest` in the upper layer (`O_PATH`), copied up from
+    /// the lower one with every directory above it when the upper layer
+    /// does not have it yet.
+    pub fn upper_dir_of(&self, rest: &[u8]) -> Result<OwnedFd, Errno> {
+        let dir = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        match self.open_in(Layer::Upper, rest, dir, 0) {
+            Err(Errno::ENOENT) => {}
+            Err(Errno::ENOTDIR | Errno::ELOOP) => return Err(Errno::ENOENT),
+            other => return other,
+        }
+        let mut cur = self.open_in(Layer::Upper, b"", dir, 0)?;
+        let mut done: Vec<u8> = Vec::new();
+        for comp in rest.split(|&c| c == b'/') {
+            if !done.is_empty() {
+                done.push(b'/');
+            }
+            done.extend_from_slice(comp);
+            let next = match sys::openat2(cur.as_fd(), comp, (dir | libc::O_CLOEXEC) as u64, 0, BENEATH) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => {
+                    let lower = self.open_in(Layer::Lower, &done, dir, 0)?;
+                    let st = sys::fstat(lower.as_fd())?;
+                    let name = cname(comp)?;
+                    match nix::sys::stat::mkdirat(cur.as_fd(), name.as_c_str(), Mode::from_bits_truncate(0o700)) {
+                        Ok(()) => {
+                            let fd = sys::openat2(cur.as_fd(), comp, (dir | libc::O_CLOEXEC) as u64, 0, BENEATH)?;
+                            self.copy_attrs(fd.as_fd(), &st)?;
+                            fd
+                        }
+                        // Copied up meanwhile by another guest call.
+                        Err(Errno::EEXIST) => {
+                            sys::openat2(cur.as_fd(), comp, (dir | libc::O_CLOEXEC) as u64, 0, BENEATH)?
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(Errno::ENOTDIR | Errno::ELOOP) => return Err(Errno::ENOENT),
+                Err(e) => return Err(e),
+            };
+            cur = next;
+        }
+        Ok(cur)
+    }
+
+    /// Mode and times of `lower` onto the copied-up node `fd` (`O_PATH`).
+    fn copy_attrs(&self, fd: BorrowedFd<'_>, lower: &libc::stat) -> Result<(), Errno> {
+        let path = fd_path(fd);
+        nix::sys::stat::fchmodat(
+            nix::fcntl::AT_FDCWD,
+            path.as_c_str(),
+            Mode::from_bits_truncate(lower.st_mode & 0o7777),
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        )?;
+        sys::utimensat(None, &path, Some(&times_of(lower)), 0)
+    }
+
+    /// The node `rest` in the upper layer (`O_PATH|O_NOFOLLOW`), copied up
+    /// when only the lower layer has it, contents and all (even for an
+    /// `O_TRUNC` open, which may yet fail). Everything that changes an
+    /// existing node changes this one.
+    pub fn upper_node(&self, rest: &[u8]) -> Result<OwnedFd, Errno> {
+        let lower = match self.find(rest)? {
+            (Layer::Upper, fd) => return Ok(fd),
+            (Layer::Lower, fd) => fd,
+        };
+        let (parent_rest, name) = split(rest);
+        if name.is_empty() {
+            // The mount's root.
+            return self.upper_dir_of(b"");
+        }
+        let parent = self.upper_dir_of(parent_rest)?;
+        let name = cname(name)?;
+        let st = sys::fstat(lower.as_fd())?;
+        let made = match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => return self.upper_dir_of(rest),
+            libc::S_IFREG => self.copy_file(lower.as_fd(), &st, parent.as_fd(), &name),
+            libc::S_IFLNK => {
+                let target = nix::fcntl::readlinkat(lower.as_fd(), c"")?;
+                nix::unistd::symlinkat(target.as_os_str(), parent.as_fd(), name.as_c_str()).and_then(|()| {
+                    sys::utimensat(Some(parent.as_fd()), &name, Some(&times_of(&st)), libc::AT_SYMLINK_NOFOLLOW)
+                })
+            }
+            libc::S_IFIFO => nix::sys::stat::mknodat(
+                parent.as_fd(),
+                name.as_c_str(),
+                SFlag::S_IFIFO,
+                Mode::from_bits_truncate(0o600),
+                0,
+            )
+            .and_then(|()| {
+                let fd = sys::openat2(
+                    parent.as_fd(),
+                    name.as_bytes(),
+                    (O_PATH_NOFOLLOW | libc::O_CLOEXEC) as u64,
+                    0,
+                    BENEATH,
+                )?;
+                self.copy_attrs(fd.as_fd(), &st)
+            }),
+            // Devices and sockets cannot be made again by an unprivileged
+            // supervisor.
+            _ => Err(Errno::EROFS),
+        };
+        match made {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        sys::openat2(parent.as_fd(), name.as_bytes(), (O_PATH_NOFOLLOW | libc::O_CLOEXEC) as u64, 0, BENEATH)
+    }
+
+    /// Copies regular file `lower` into `parent` as `name`, whole or not
+    /// at all: written to an unnamed file first, then linked in (or, where
+    /// `O_TMPFILE` is missing, to a hidden name renamed into place).
+    fn copy_file(
+        &self,
+        lower: BorrowedFd<'_>,
+        st: &libc::stat,
+        parent: BorrowedFd<'_>,
+        name: &CStr,
+    ) -> Result<(), Errno> {
+        let tmp_flags = (libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC) as u64;
+        let (file, temp) = match sys::openat2(parent, b".", tmp_flags, 0o600, BENEATH) {
+            Ok(f) => (f, None),
+            Err(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL) => {
+                let t = temp_name();
+                let f = sys::openat2(
+                    parent,
+                    t.as_bytes(),
+                    (libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC) as u64,
+                    0o600,
+                    BENEATH,
+                )?;
+                (f, Some(t))
+            }
+            Err(e) => return Err(e),
+        };
+        let copied = (|| -> Result<(), Errno> {
+            let src = nix::fcntl::open(fd_path(lower).as_c_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+            copy_contents(src.as_fd(), file.as_fd(), st.st_size)?;
+            nix::sys::stat::fchmod(file.as_fd(), Mode::from_bits_truncate(st.st_mode & 0o7777))?;
+            nix::sys::stat::futimens(
+                file.as_fd(),
+                &nix::sys::time::TimeSpec::from(times_of(st)[0]),
+                &nix::sys::time::TimeSpec::from(times_of(st)[1]),
+            )
+        })();
+        match temp {
+            None => {
+                copied?;
+                nix::unistd::linkat(
+                    nix::fcntl::AT_FDCWD,
+                    fd_path(file.as_fd()).as_c_str(),
+                    parent,
+                    name,
+                    AtFlags::AT_SYMLINK_FOLLOW,
+                )
+            }
+            Some(t) => {
+                let done = copied.and_then(|()| {
+                    nix::fcntl::renameat2(parent, t.as_c_str(), parent, name, nix::fcntl::RenameFlags::RENAME_NOREPLACE)
+                });
+                if done.is_err() {
+                    let _ = nix::unistd::unlinkat(parent, t.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+                }
+                done
+            }
+        }
+    }
+
+    /// The parent directory of a name about to be made at `rest`, in the
+    /// upper layer (copied up when needed), with any whiteout at `rest`
+    /// removed so the name can be made there.
+    pub fn upper_parent(&self, rest: &[u8]) -> Result<OwnedFd, Errno> {
+        let (parent_rest, name) = split(rest);
+        let parent = self.upper_dir_of(parent_rest)?;
+        let name = cname(name)?;
+        if let Ok(st) = nix::sys::stat::fstatat(parent.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+            if is_whiteout(&st) {
+                match nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir) {
+                    Ok(()) | Err(Errno::ENOENT) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(parent)
+    }
+
+    /// After a directory was made (or moved) at `rest`: the lower
+    /// directory there, which had been removed, must not show through it.
+    pub fn made_dir(&self, rest: &[u8]) -> Result<(), Errno> {
+        let Ok(lower) = self.open_in(Layer::Lower, rest, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
+        else {
+            return Ok(());
+        };
+        let upper = self.open_in(Layer::Upper, rest, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+        for e in read_dir(lower.as_fd())? {
+            let name = cname(&e.name)?;
+            if nix::sys::stat::fstatat(upper.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).is_err() {
+                match self.make_whiteout(upper.as_fd(), &name) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The merged listing of directory `rest` (without `.` and `..`): the
+    /// upper layer's names but whiteouts, then the lower layer's names the
+    /// upper one has neither made nor removed.
+    pub fn list(&self, rest: &[u8]) -> Result<Vec<DirEntry>, Errno> {
+        let rd = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let mut out = Vec::new();
+        let mut taken: HashSet<Vec<u8>> = HashSet::new();
+        let lower_shows = match self.open_in(Layer::Upper, rest, rd, 0) {
+            Ok(dir) => {
+                for e in read_dir(dir.as_fd())? {
+                    taken.insert(e.name.clone());
+                    let whiteout = e.kind == libc::DT_CHR
+                        && cname(&e.name)
+                            .ok()
+                            .and_then(|n| {
+                                nix::sys::stat::fstatat(dir.as_fd(), n.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok()
+                            })
+                            .is_some_and(|st| is_whiteout(&st));
+                    if !whiteout {
+                        out.push(e);
+                    }
+                }
+                true
+            }
+            Err(Errno::ENOENT) => true,
+            Err(Errno::ENOTDIR | Errno::ELOOP) => false,
+            Err(e) => return Err(e),
+        };
+        if lower_shows {
+            if let Ok(dir) = self.open_in(Layer::Lower, rest, rd, 0) {
+                out.extend(read_dir(dir.as_fd())?.into_iter().filter(|e| !taken.contains(&e.name)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes `rest` from the view: from the upper layer if it is there,
+    /// and behind a whiteout if the lower layer has it. A directory must
+    /// be empty in the view (`ENOTEMPTY`).
+    pub fn remove(&self, rest: &[u8], dir: bool) -> Result<(), Errno> {
+        let (layer, fd) = self.find(rest)?;
+        let is_dir = sys::fstat(fd.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        match (dir, is_dir) {
+            (true, false) => return Err(Errno::ENOTDIR),
+            (false, true) => return Err(Errno::EISDIR),
+            _ => {}
+        }
+        if dir && !self.list(rest)?.is_empty() {
+            return Err(Errno::ENOTEMPTY);
+        }
+        let (parent_rest, name) = split(rest);
+        let parent = self.upper_dir_of(parent_rest)?;
+        let name = cname(name)?;
+        let lower_has = self.lower_has(rest);
+        match (layer, is_dir) {
+            (Layer::Upper, true) => {
+                self.clear_whiteouts(rest)?;
+                nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::RemoveDir)?;
+                if lower_has {
+                    self.make_whiteout(parent.as_fd(), &name)?;
+                }
+            }
+            (Layer::Upper, false) if lower_has => {
+                // Replaced in one step, so the lower file never shows.
+                let t = temp_name();
+                self.make_whiteout(parent.as_fd(), &t)?;
+                nix::fcntl::renameat(parent.as_fd(), t.as_c_str(), parent.as_fd(), name.as_c_str())?;
+            }
+            (Layer::Upper, false) => {
+                nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)?
+            }
+            (Layer::Lower, _) => self.make_whiteout(parent.as_fd(), &name)?,
+        }
+        Ok(())
+    }
+
+    /// Removes the whiteouts of upper directory `rest` (whose listing in
+    /// the view is empty), so it can be removed or replaced.
+    fn clear_whiteouts(&self, rest: &[u8]) -> Result<(), Errno> {
+        let Ok(dir) = self.open_in(Layer::Upper, rest, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) else {
+            return Ok(());
+        };
+        for e in read_dir(dir.as_fd())? {
+            let name = cname(&e.name)?;
+            let st = nix::sys::stat::fstatat(dir.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW)?;
+            if !is_whiteout(&st) {
+                return Err(Errno::ENOTEMPTY);
+            }
+            nix::unistd::unlinkat(dir.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)?;
+        }
+        Ok(())
+    }
+
+    /// Renames `from` to `to` (both in this overlay), with
+    /// `RENAME_NOREPLACE` or `RENAME_EXCHANGE` as `renameat2` takes them.
+    pub fn rename(&self, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno> {
+        let (_, src) = self.find(from)?;
+        let src_dir = sys::fstat(src.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        let target = match self.find(to) {
+            Ok((_, fd)) => Some(sys::fstat(fd.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR),
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e),
+        };
+        if from == to {
+            return if target.is_some() && flags & libc::RENAME_NOREPLACE != 0 { Err(Errno::EEXIST) } else { Ok(()) };
+        }
+        if to.starts_with(from) && to.get(from.len()) == Some(&b'/') {
+            return Err(Errno::EINVAL);
+        }
+        let exchange = flags & libc::RENAME_EXCHANGE != 0;
+        match target {
+            Some(_) if flags & libc::RENAME_NOREPLACE != 0 => return Err(Errno::EEXIST),
+            None if exchange => return Err(Errno::ENOENT),
+            Some(true) if !src_dir && !exchange => return Err(Errno::EISDIR),
+            Some(false) if src_dir && !exchange => return Err(Errno::ENOTDIR),
+            Some(true) if !exchange && !self.list(to)?.is_empty() => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        // A directory the lower layer has would have to move with all its
+        // lower names: overlayfs refuses that too, and callers copy.
+        let lower_dir = |rest: &[u8]| {
+            self.open_in(Layer::Lower, rest, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).is_ok()
+        };
+        if src_dir && lower_dir(from) || exchange && target == Some(true) && lower_dir(to) {
+            return Err(Errno::EXDEV);
+        }
+        self.upper_node(from)?;
+        if exchange {
+            self.upper_node(to)?;
+        }
+        let (fp, fname) = split(from);
+        let (_, tname) = split(to);
+        let from_parent = self.upper_dir_of(fp)?;
+        let to_parent = self.upper_parent(to)?;
+        let (fname, tname) = (cname(fname)?, cname(tname)?);
+        if target == Some(true) && !exchange {
+            self.clear_whiteouts(to)?;
+        }
+        let mut rflags = nix::fcntl::RenameFlags::empty();
+        if exchange {
+            rflags |= nix::fcntl::RenameFlags::RENAME_EXCHANGE;
+        }
+        nix::fcntl::renameat2(from_parent.as_fd(), fname.as_c_str(), to_parent.as_fd(), tname.as_c_str(), rflags)?;
+        if !exchange {
+            if self.lower_has(from) {
+                self.make_whiteout(from_parent.as_fd(), &fname)?;
+            }
+            if src_dir {
+                self.made_dir(to)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every entry of directory `dir` but `.` and `..`.
+fn read_dir(dir: BorrowedFd<'_>) -> Result<Vec<DirEntry>, Errno> {
+    let mut buf = vec![0u8; 65536];
+    let mut out = Vec::new();
+    loop {
+        let n = sys::getdents64(dir, &mut buf)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend(decode64(&buf[..n]).into_iter().filter(|e| e.name != b"." && e.name != b".."));
+    }
+}
+
+/// Copies `len` bytes (or to the end) from `src` to `dst`, in the kernel
+/// where it can.
+fn copy_contents(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, len: i64) -> Result<(), Errno> {
+    let mut left = usize::try_from(len).unwrap_or(0);
+    while left > 0 {
+        match nix::fcntl::copy_file_range(src, None, dst, None, left) {
+            Ok(0) => return Ok(()),
+            Ok(n) => left = left.saturating_sub(n),
+            Err(Errno::EXDEV | Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    // Whatever is left (or a file that grew), the plain way.
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = nix::unistd::read(src, &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut off = 0;
+        while off < n {
+            off += nix::unistd::write(dst, &buf[off..n])?;
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! `--overlay SRC DEST [--upper DIR]`: copy-on-write over a host tree.
+//!
+//! Each test checks both sides: what the guest sees, and, on the host,
+//! that the source is byte- and metadata-identical afterwards and that the
+//! upper directory holds exactly the changes, in overlayfs's format
+//! (changed and new nodes at their paths, whiteouts for removed names).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hasher};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// Everything about every node under `root` that a change could touch:
+/// kind, mode, owner, size, inode, link count, mtime, contents (or link
+/// target) and extended attributes.
+fn exact_snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
+    fn xattrs(p: &Path) -> Vec<u8> {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: the buffer is valid for its length; the path is NUL-terminated.
+        let n = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        buf.truncate(usize::try_from(n).unwrap_or(0));
+        buf
+    }
+    fn walk(dir: &Path, root: &Path, into: &mut BTreeMap<PathBuf, String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read_dir").flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).expect("lstat");
+            let body = if m.file_type().is_symlink() {
+                format!("-> {:?}", std::fs::read_link(&p).unwrap())
+            } else if m.is_file() {
+                let mut h = DefaultHasher::new();
+                h.write(&std::fs::read(&p).unwrap());
+                format!("{:016x}", h.finish())
+            } else {
+                String::new()
+            };
+            into.insert(
+                p.strip_prefix(root).unwrap().to_path_buf(),
+                format!(
+                    "{:?} mode {:o} uid {} size {} ino {} nlink {} mtime {}.{} xattrs {:?} {body}",
+                    m.file_type(),
+                    m.mode(),
+                    m.uid(),
+                    m.len(),
+                    m.ino(),
+                    m.nlink(),
+                    m.mtime(),
+                    m.mtime_nsec(),
+                    xattrs(&p)
+                ),
+            );
+            if m.is_dir() {
+                walk(&p, root, into);
+            }
+        }
+    }
+    let mut v = BTreeMap::new();
+    walk(root, root, &mut v);
+    v
+}
+
+/// The upper directory as the kinds of its nodes: `file:CONTENTS`,
+/// `dir`, `whiteout`, `symlink:TARGET`.
+fn upper_contents(upper: &Path) -> BTreeMap<String, String> {
+    fn walk(dir: &Path, root: &Path, into: &mut BTreeMap<String, String>) {
+        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let ft = m.file_type();
+            let what = if ft.is_char_device() && m.rdev() == 0 {
+                "whiteout".to_string()
+            } else if ft.is_symlink() {
+                format!("symlink:{}", std::fs::read_link(&p).unwrap().display())
+            } else if ft.is_dir() {
+                "dir".to_string()
+            } else if ft.is_file() {
+                format!("file:{}", String::from_utf8_lossy(&std::fs::read(&p).unwrap()))
+            } else {
+                format!("{ft:?}")
+            };
+            into.insert(p.strip_prefix(root).unwrap().display().to_string(), what);
+            if ft.is_dir() {
+                walk(&p, root, into);
+            }
+        }
+    }
+    let mut v = BTreeMap::new();
+    walk(upper, upper, &mut v);
+    v
+}
+
+fn source_tree(sc: &Scratch) -> PathBuf {
+    for (name, body) in [
+        ("src/keep.txt", "keep\n"),
+        ("src/edit.txt", "before\n"),
+        ("src/gone.txt", "bye\n"),
+        ("src/old-name.txt", "moved\n"),
+        ("src/dir/inner.txt", "inner\n"),
+        ("src/dir/sub/deep.txt", "deep\n"),
+        ("src/tree/x.txt", "x\n"),
+        ("src/tree/y/z.txt", "z\n"),
+    ] {
+        sc.write(name, body);
+    }
+    std::os::unix::fs::symlink("keep.txt", sc.join("src/link")).unwrap();
+    give_tree_to_guest(&sc.join("src"));
+    sc.join("src")
+}
+
+/// What the guest sees of the overlaid tree: every path with its contents.
+const SHOW: &str = "cd /work && for f in $(find . | sort); do \
+                    if [ -L $f ]; then echo \"$f -> $(readlink $f)\"; \
+                    elif [ -f $f ]; then echo \"$f: $(cat $f) $(stat -c %a $f)\"; else echo \"$f/\"; fi; done";
+
+#[test]
+fn vfs_overlay_edits_deletes_and_renames_land_in_the_upper_only_and_persist() {
+    let sc = Scratch::new();
+    let src = source_tree(&sc);
+    let upper = sc.join("upper");
+    let before = exact_snapshot(&src);
+    let original = run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--", "sh", "-c", SHOW]));
+    original.assert_code(0);
+
+    let edit = "set -e; cd /work; \
+                echo after >> edit.txt; \
+                rm gone.txt; \
+                mv old-name.txt new-name.txt; \
+                rm -r tree; mkdir tree; echo fresh > tree/only.txt; \
+                sed -i s/inner/INNER/ dir/inner.txt; \
+                echo new > dir/sub/new.txt; \
+                chmod 700 dir/sub/deep.txt; \
+                ln -s new-name.txt newlink; \
+                echo edited";
+    let out = run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--upper", s(&upper), "--", "sh", "-c", edit]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "edited\n", "{out:?}");
+
+    // The source is exactly as it was: contents, modes, times, inodes.
+    assert_eq!(exact_snapshot(&src), before, "the overlay's source changed");
+
+    // The upper holds exactly the changes.
+    let expected: BTreeMap<String, String> = [
+        ("edit.txt", "file:before\nafter\n"),
+        ("gone.txt", "whiteout"),
+        ("old-name.txt", "whiteout"),
+        ("new-name.txt", "file:moved\n"),
+        ("tree", "dir"),
+        ("tree/only.txt", "file:fresh\n"),
+        // The recreated directory must not show the removed one's names.
+        ("tree/x.txt", "whiteout"),
+        ("tree/y", "whiteout"),
+        ("dir", "dir"),
+        ("dir/inner.txt", "file:INNER\n"),
+        ("dir/sub", "dir"),
+        ("dir/sub/new.txt", "file:new\n"),
+        ("dir/sub/deep.txt", "file:deep\n"),
+        ("newlink", "symlink:new-name.txt"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(upper_contents(&upper), expected, "the upper directory");
+    let deep = std::fs::metadata(upper.join("dir/sub/deep.txt")).unwrap();
+    assert_eq!(deep.mode() & 0o7777, 0o700, "chmod landed on the copy");
+
+    // A second run with the same upper sees the changes.
+    let again =
+        run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--upper", s(&upper), "--", "sh", "-c", SHOW]));
+    again.assert_code(0);
+    let want = "./\n./dir/\n./dir/inner.txt: INNER 644\n./dir/sub/\n./dir/sub/deep.txt: deep 700\n\
+                ./dir/sub/new.txt: new 644\n./edit.txt: before\nafter 644\n./keep.txt: keep 644\n\
+                ./link -> keep.txt\n./new-name.txt: moved 644\n./newlink -> new-name.txt\n./tree/\n\
+                ./tree/only.txt: fresh 644\n";
+    assert_eq!(again.out(), want, "{again:?}");
+
+    // Without --upper the changes are private to the run: the next run
+    // sees the source as it was.
+    let fresh = run(&mut sandbox_raw(
+        &sc,
+        ["--overlay", s(&src), "/work", "--", "sh", "-c", "cd /work && rm -r dir && echo x > keep.txt"],
+    ));
+    fresh.assert_code(0);
+    let after = run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--", "sh", "-c", SHOW]));
+    assert_eq!(after.out(), original.out(), "a run without --upper left changes behind");
+    assert_eq!(exact_snapshot(&src), before, "the overlay's source changed");
+}
+
+/// A guest that tries every way it has to change an overlay's source:
+/// through fds opened for reading, directory fds, hard links, `/proc`
+/// magic links, its cwd, and renames. Each change must land in the view
+/// (the copy), and the source must be identical afterwards.
+#[test]
+fn vfs_overlay_attack_the_source_never_changes() {
+    let sc = Scratch::new();
+    for (name, body) in [
+        ("src/a.txt", "a\n"),
+        ("src/b.txt", "b\n"),
+        ("src/c.txt", "c\n"),
+        ("src/d.txt", "d\n"),
+        ("src/e.txt", "e\n"),
+        ("src/dir/inner.txt", "inner\n"),
+        ("src/dir/inner2.txt", "inner2\n"),
+        ("src/big/x.txt", "x\n"),
+    ] {
+        sc.write(name, body);
+    }
+    let src = sc.join("src");
+    give_tree_to_guest(&src);
+    let before = exact_snapshot(&src);
+    let script = r#"
+import os, errno
+os.chdir('/work')
+def t(name, f):
+    try:
+        f(); print(name, 'ok')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+fd = os.open('a.txt', os.O_RDONLY)
+t('fchmod', lambda: os.fchmod(fd, 0o600))
+t('futimens', lambda: os.utime(fd, (1, 1)))
+t('fchown', lambda: os.fchown(fd, os.getuid(), os.getgid()))
+t('fsetxattr', lambda: os.setxattr(fd, 'user.condo', b'1'))
+t('chmod', lambda: os.chmod('b.txt', 0o600))
+t('utime', lambda: os.utime('b.txt', (1, 1)))
+t('setxattr', lambda: os.setxattr('b.txt', 'user.condo', b'1'))
+t('truncate', lambda: os.truncate('c.txt', 0))
+def link_then_write():
+    os.link('d.txt', 'd-link')
+    with open('d-link', 'a') as f: f.write('via link\n')
+t('link', link_then_write)
+def proc_reopen():
+    with open('/proc/self/fd/%d' % fd, 'a') as f: f.write('via proc\n')
+t('proc-reopen', proc_reopen)
+dfd = os.open('dir', os.O_RDONLY | os.O_DIRECTORY)
+def beneath():
+    w = os.open('inner.txt', os.O_WRONLY | os.O_APPEND, dir_fd=dfd)
+    os.write(w, b'beneath\n'); os.close(w)
+t('write-beneath-dirfd', beneath)
+t('mkdir-beneath-dirfd', lambda: os.mkdir('made', dir_fd=dfd))
+t('unlink-beneath-dirfd', lambda: os.unlink('inner2.txt', dir_fd=dfd))
+def in_cwd():
+    os.chdir('/work/dir')
+    with open('inner.txt', 'a') as f: f.write('cwd\n')
+    os.chdir('/work')
+t('write-in-cwd', in_cwd)
+t('rename-file', lambda: os.rename('e.txt', 'dir/e-moved.txt'))
+t('rename-dir', lambda: os.rename('big', 'big2'))
+t('rmdir-nonempty', lambda: os.rmdir('big'))
+print('--')
+for p in ['a.txt', 'c.txt', 'd.txt', 'd-link', 'dir/inner.txt', 'dir/e-moved.txt']:
+    print(p, repr(open(p).read()), oct(os.stat(p).st_mode & 0o777))
+print(sorted(os.listdir('dir')), os.path.exists('e.txt'), oct(os.stat('b.txt').st_mode & 0o777))
+"#;
+    let out = run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--", "python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(exact_snapshot(&src), before, "the overlay's source changed:\n{out:?}");
+    let text = out.out();
+    let (calls, view) = text.split_once("--\n").unwrap_or_else(|| panic!("{out:?}"));
+    let want_calls = "fchmod ok\nfutimens ok\nfchown ok\nfsetxattr ok\nchmod ok\nutime ok\nsetxattr ok\n\
+                      truncate ok\nlink ok\nproc-reopen ok\nwrite-beneath-dirfd ok\nmkdir-beneath-dirfd ok\n\
+                      unlink-beneath-dirfd ok\nwrite-in-cwd ok\nrename-file ok\nrename-dir EXDEV\n\
+                      rmdir-nonempty ENOTEMPTY\n";
+    assert_eq!(calls, want_calls, "{out:?}");
+    let want_view = "a.txt 'a\\nvia proc\\n' 0o600\nc.txt '' 0o644\nd.txt 'd\\nvia link\\n' 0o644\n\
+                     d-link 'd\\nvia link\\n' 0o644\ndir/inner.txt 'inner\\nbeneath\\ncwd\\n' 0o644\n\
+                     dir/e-moved.txt 'e\\n' 0o644\n\
+                     ['e-moved.txt', 'inner.txt', 'made'] False 0o600\n";
+    assert_eq!(view, want_view, "{out:?}");
+}
+
+/// Real tools on an overlaid git repository: commit in the copy, the
+/// source repository is untouched, and `--upper` carries the commit to
+/// the next run.
+#[test]
+fn vfs_overlay_git_commits_in_the_copy_only() {
+    let sc = Scratch::new();
+    let repo = sc.join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    give_to_guest(&repo);
+    let init = "set -e; git init -q . && git config user.email t@example.com && git config user.name t && \
+                echo one > f && git add f && git commit -qm one && echo ok";
+    run(native(&sc, ["sh", "-c", init]).current_dir(&repo)).assert_code(0);
+    let before = exact_snapshot(&repo);
+    let upper = sc.join("upper");
+    let commit = "set -e; cd /r; echo two >> f; git commit -qam two; git log --format=%s | tr '\\n' ' '";
+    let out = run(&mut sandbox_raw(&sc, ["--overlay", s(&repo), "/r", "--upper", s(&upper), "--", "sh", "-c", commit]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "two one ", "{out:?}");
+    assert_eq!(exact_snapshot(&repo), before, "the overlay's source repository changed");
+    let log = "cd /r && git log --format=%s | tr '\\n' ' ' && git status --porcelain && cat f";
+    let out = run(&mut sandbox_raw(&sc, ["--overlay", s(&repo), "/r", "--upper", s(&upper), "--", "sh", "-c", log]));
+    assert_eq!(out.out(), "two one one\ntwo\n", "{out:?}");
+}
+
+#[test]
+fn vfs_overlay_flag_errors_are_found_before_anything_runs() {
+    let sc = Scratch::new();
+    let src = sc.join("src");
+    std::fs::create_dir(&src).unwrap();
+    // 2: a usage error (as clap gives); 125: the sandbox cannot be set up.
+    let cases: [(&[&str], &str, i32); 4] = [
+        (&["--overlay", "/nonexistent-condo", "/w"], "--overlay", 125),
+        (&["--overlay", s(&src), "/w", "--upper", &format!("{}/up", s(&src))], "overlaps the source", 125),
+        (&["--upper", "/var/tmp/x"], "--upper must follow the --overlay", 2),
+        (&["--overlay", "/etc/passwd", "/w"], "not a directory", 125),
+    ];
+    for (flags, want, code) in cases {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(["--", "sh", "-c", "echo ran"]);
+        let out = run(&mut sandbox_raw(&sc, &args));
+        assert_eq!(out.code(), code, "{args:?}: {out:?}");
+        assert!(out.err().contains(want), "{args:?}: expected {want:?} in {out:?}");
+        assert!(!out.out().contains("ran"), "{out:?}");
+    }
+    assert_eq!(std::fs::read_dir(&src).unwrap().count(), 0, "a refused --upper was made");
+}
