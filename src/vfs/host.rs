@@ -410,7 +410,7 @@ impl Host {
             return self.open_proc(at.rest, flags, mode);
         }
         if let Some(l) = self.layers_of(at.mount) {
-            return open_overlay(l, at.rest, flags, mode);
+            return l.open(at.rest, flags, mode);
         }
         self.open_placed(at, (flags | libc::O_CLOEXEC) as u64, u64::from(mode))
     }
@@ -801,33 +801,6 @@ fn split_last(rest: &[u8]) -> (&[u8], &[u8]) {
     match rest.iter().rposition(|&c| c == b'/') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (&[][..], rest),
-    }
-}
-
-/// Opens `rest` in an overlay: what only reads opens in the layer that
-/// shows it; what may write opens the upper layer's copy, made first; a
-/// new name is made in the upper layer.
-fn open_overlay(l: &Layers, rest: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
-    use super::overlay::Layer;
-    if flags & libc::O_PATH != 0 {
-        return l.open_shown(rest, flags, 0);
-    }
-    let writes = flags & libc::O_ACCMODE != libc::O_RDONLY
-        || flags & libc::O_TRUNC != 0
-        || flags & libc::O_TMPFILE == libc::O_TMPFILE;
-    let existing = flags & !(libc::O_CREAT | libc::O_EXCL);
-    match l.find(rest) {
-        Ok(_) if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL => Err(Errno::EEXIST),
-        Ok(_) if writes => {
-            l.upper_node(rest)?;
-            l.open_in(Layer::Upper, rest, existing, 0)
-        }
-        Ok((layer, _)) => l.open_in(layer, rest, existing, 0),
-        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => {
-            l.upper_parent(rest)?;
-            l.open_in(Layer::Upper, rest, flags, mode)
-        }
-        Err(e) => Err(e),
     }
 }
 

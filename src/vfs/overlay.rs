@@ -176,10 +176,43 @@ impl Layers {
                 }
             }
             // Everything above exists in the upper layer as directories up
-            // to a missing name: the lower layer shows through there.
-            Err(Errno::ENOENT) => Ok((Layer::Lower, self.open_in(Layer::Lower, rest, O_PATH_NOFOLLOW, 0)?)),
+            // to a missing name: the lower layer shows through there,
+            // unless it has a non-directory above (a file the upper layer
+            // replaced by a directory, or one the view shows as such:
+            // either way nothing is there).
+            Err(Errno::ENOENT) => match self.open_in(Layer::Lower, rest, O_PATH_NOFOLLOW, 0) {
+                Ok(fd) => Ok((Layer::Lower, fd)),
+                Err(Errno::ENOTDIR | Errno::ELOOP) => Err(Errno::ENOENT),
+                Err(e) => Err(e),
+            },
             // A whiteout, file or symlink above `rest` in the upper layer.
             Err(Errno::ENOTDIR | Errno::ELOOP) => Err(Errno::ENOENT),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens `rest` in an overlay: what only reads opens in the layer that
+    /// shows it; what may write opens the upper layer's copy, made first; a
+    /// new name is made in the upper layer.
+    pub fn open(&self, rest: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+        if flags & libc::O_PATH != 0 {
+            return self.open_shown(rest, flags, 0);
+        }
+        let writes = flags & libc::O_ACCMODE != libc::O_RDONLY
+            || flags & libc::O_TRUNC != 0
+            || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        let existing = flags & !(libc::O_CREAT | libc::O_EXCL);
+        match self.find(rest) {
+            Ok(_) if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL => Err(Errno::EEXIST),
+            Ok(_) if writes => {
+                self.upper_node(rest)?;
+                self.open_in(Layer::Upper, rest, existing, 0)
+            }
+            Ok((layer, _)) => self.open_in(layer, rest, existing, 0),
+            Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => {
+                self.upper_parent(rest)?;
+                self.open_in(Layer::Upper, rest, flags, mode)
+            }
             Err(e) => Err(e),
         }
     }
@@ -611,6 +644,266 @@ fn copy_contents(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, len: i64) -> Result<(
         let mut off = 0;
         while off < n {
             off += nix::unistd::write(dst, &buf[off..n])?;
+        }
+    }
+}
+
+/// The layers against a model: a map from path to node, changed by the
+/// same operations as POSIX describes them. After every operation the
+/// merged view must equal the model and the lower directory must be
+/// exactly as it was.
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    enum Node {
+        Dir,
+        File(String, u32),
+    }
+
+    type Model = BTreeMap<String, Node>;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Write(String, String),
+        Append(String),
+        Remove(String),
+        Rmdir(String),
+        Mkdir(String),
+        Rename(String, String),
+        Chmod(String, u32),
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..=3).prop_map(|v| v.join("/"))
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (path(), "[xyz]{1,3}").prop_map(|(p, c)| Op::Write(p, c)),
+            path().prop_map(Op::Append),
+            path().prop_map(Op::Remove),
+            path().prop_map(Op::Rmdir),
+            path().prop_map(Op::Mkdir),
+            (path(), path()).prop_map(|(a, b)| Op::Rename(a, b)),
+            (path(), prop::sample::select(vec![0o600u32, 0o640, 0o755])).prop_map(|(p, m)| Op::Chmod(p, m)),
+        ]
+    }
+
+    fn parent(p: &str) -> Option<&str> {
+        p.rsplit_once('/').map(|(a, _)| a)
+    }
+
+    fn parent_is_dir(m: &Model, p: &str) -> bool {
+        parent(p).is_none_or(|d| m.get(d) == Some(&Node::Dir))
+    }
+
+    fn children<'m>(m: &'m Model, p: &str) -> impl Iterator<Item = &'m String> + 'm {
+        let prefix = format!("{p}/");
+        m.keys().filter(move |k| k.starts_with(&prefix))
+    }
+
+    /// What the operation does to the model; `false` when it fails.
+    /// `lower_dirs`: the directories of the original tree (renaming one
+    /// is EXDEV).
+    fn apply(m: &mut Model, lower_dirs: &[String], op: &Op) -> bool {
+        match op {
+            Op::Write(p, c) => {
+                if !parent_is_dir(m, p) || m.get(p) == Some(&Node::Dir) {
+                    return false;
+                }
+                let mode = match m.get(p) {
+                    Some(Node::File(_, mode)) => *mode,
+                    _ => 0o644,
+                };
+                m.insert(p.clone(), Node::File(c.clone(), mode));
+                true
+            }
+            Op::Append(p) => match m.get_mut(p) {
+                Some(Node::File(c, _)) => {
+                    c.push('+');
+                    true
+                }
+                _ => false,
+            },
+            Op::Remove(p) => match m.get(p) {
+                Some(Node::File(..)) => m.remove(p).is_some(),
+                _ => false,
+            },
+            Op::Rmdir(p) => {
+                if m.get(p) != Some(&Node::Dir) || children(m, p).next().is_some() {
+                    return false;
+                }
+                m.remove(p).is_some()
+            }
+            Op::Mkdir(p) => {
+                if !parent_is_dir(m, p) || m.contains_key(p) {
+                    return false;
+                }
+                m.insert(p.clone(), Node::Dir);
+                true
+            }
+            Op::Chmod(p, mode) => match m.get_mut(p) {
+                Some(Node::File(_, old)) => {
+                    *old = *mode;
+                    true
+                }
+                _ => false,
+            },
+            Op::Rename(a, b) => {
+                let Some(src) = m.get(a).cloned() else { return false };
+                if !parent_is_dir(m, b) {
+                    return false;
+                }
+                if a == b {
+                    return true;
+                }
+                if b.starts_with(&format!("{a}/")) {
+                    return false;
+                }
+                if src == Node::Dir && lower_dirs.contains(a) {
+                    return false;
+                }
+                match (m.get(b), &src) {
+                    (Some(Node::Dir), Node::File(..)) | (Some(Node::File(..)), Node::Dir) => return false,
+                    (Some(Node::Dir), Node::Dir) if children(m, b).next().is_some() => return false,
+                    _ => {}
+                }
+                let moved: Vec<(String, Node)> =
+                    children(m, a).map(|k| (format!("{b}{}", &k[a.len()..]), m[k].clone())).collect();
+                m.retain(|k, _| k != a && !k.starts_with(&format!("{a}/")));
+                m.insert(b.clone(), src);
+                m.extend(moved);
+                true
+            }
+        }
+    }
+
+    /// The operation on the layers, as the handlers call them.
+    fn run(l: &Layers, op: &Op) -> Result<(), Errno> {
+        let b = |p: &String| p.as_bytes().to_vec();
+        match op {
+            Op::Write(p, c) => {
+                let fd = l.open(&b(p), libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC, 0o644)?;
+                std::fs::File::from(fd).write_all(c.as_bytes()).map_err(|_| Errno::EIO)
+            }
+            Op::Append(p) => {
+                let fd = l.open(&b(p), libc::O_WRONLY | libc::O_APPEND, 0)?;
+                std::fs::File::from(fd).write_all(b"+").map_err(|_| Errno::EIO)
+            }
+            Op::Remove(p) => l.remove(&b(p), false),
+            Op::Rmdir(p) => l.remove(&b(p), true),
+            Op::Mkdir(p) => {
+                if l.find(&b(p)).is_ok() {
+                    return Err(Errno::EEXIST);
+                }
+                let parent = l.upper_parent(&b(p))?;
+                let name = p.rsplit('/').next().unwrap_or(p);
+                nix::sys::stat::mkdirat(parent.as_fd(), name, Mode::from_bits_truncate(0o755))?;
+                l.made_dir(&b(p))
+            }
+            Op::Chmod(p, mode) => {
+                if l.find(&b(p))?.1.as_fd().as_raw_fd() >= 0 && is_dir(l, p) {
+                    return Err(Errno::EISDIR);
+                }
+                let node = l.upper_node(&b(p))?;
+                nix::sys::stat::fchmodat(
+                    nix::fcntl::AT_FDCWD,
+                    fd_path(node.as_fd()).as_c_str(),
+                    Mode::from_bits_truncate(*mode),
+                    nix::sys::stat::FchmodatFlags::FollowSymlink,
+                )
+            }
+            Op::Rename(a, c) => l.rename(&b(a), &b(c), 0),
+        }
+    }
+
+    fn is_dir(l: &Layers, p: &str) -> bool {
+        l.find(p.as_bytes())
+            .is_ok_and(|(_, fd)| sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR))
+    }
+
+    /// The merged view, walked through the layers.
+    fn view(l: &Layers, dir: &str, out: &mut Model) {
+        for e in l.list(dir.as_bytes()).expect("list") {
+            let name = String::from_utf8(e.name).unwrap();
+            let p = if dir.is_empty() { name } else { format!("{dir}/{name}") };
+            let fd = l.open_shown(p.as_bytes(), libc::O_RDONLY | libc::O_NOFOLLOW, 0).expect("open a listed name");
+            let st = sys::fstat(fd.as_fd()).unwrap();
+            if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+                out.insert(p.clone(), Node::Dir);
+                view(l, &p, out);
+            } else {
+                let c = std::fs::read_to_string(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap();
+                out.insert(p, Node::File(c, st.st_mode & 0o777));
+            }
+        }
+    }
+
+    fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let m = std::fs::symlink_metadata(e.path()).unwrap();
+                let body = if m.is_file() { std::fs::read_to_string(e.path()).unwrap() } else { String::new() };
+                out.insert(e.path(), format!("{:o} {} {} {} {body}", m.mode(), m.ino(), m.mtime_nsec(), m.nlink()));
+                if m.is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn layers_behave_like_one_directory_and_never_change_the_lower(
+            tree in prop::collection::vec((path(), any::<bool>(), "[pq]{1,2}"), 0..8),
+            ops in prop::collection::vec(op(), 1..25),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let lower = tmp.path().join("lower");
+            let upper = tmp.path().join("upper");
+            std::fs::create_dir(&lower).unwrap();
+            let mut model = Model::new();
+            for (p, dir, body) in &tree {
+                let exists_parent = parent(p).is_none_or(|d| model.get(d) == Some(&Node::Dir));
+                if !exists_parent || model.contains_key(p) {
+                    continue;
+                }
+                let host = lower.join(p);
+                if *dir {
+                    std::fs::create_dir(&host).unwrap();
+                    model.insert(p.clone(), Node::Dir);
+                } else {
+                    std::fs::write(&host, body).unwrap();
+                    std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o644)).unwrap();
+                    model.insert(p.clone(), Node::File(body.clone(), 0o644));
+                }
+            }
+            let lower_dirs: Vec<String> =
+                model.iter().filter(|(_, n)| **n == Node::Dir).map(|(k, _)| k.clone()).collect();
+            let before = snapshot(&lower);
+            let l = Layers::new(&lower, &upper).unwrap();
+            for (i, op) in ops.iter().enumerate() {
+                let want = apply(&mut model, &lower_dirs, op);
+                let got = run(&l, op);
+                prop_assert_eq!(got.is_ok(), want, "step {} {:?}: {:?}", i, op, got);
+                let mut seen = Model::new();
+                view(&l, "", &mut seen);
+                prop_assert_eq!(&seen, &model, "after step {} {:?}", i, op);
+                prop_assert_eq!(&snapshot(&lower), &before, "the lower directory changed at step {} {:?}", i, op);
+            }
         }
     }
 }
