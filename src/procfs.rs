@@ -26,15 +26,6 @@ pub(crate) fn fd_link(fd: std::os::fd::BorrowedFd<'_>) -> Result<Vec<u8>, Errno>
     read_link(&format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)))
 }
 
-/// The open flags of fd `fd` of thread `tid` (`EBADF` when it has none).
-pub(crate) fn fd_flags(tid: libc::pid_t, fd: i32) -> Result<i32, Errno> {
-    let info = std::fs::read_to_string(format!("/proc/{tid}/fdinfo/{fd}")).map_err(|_| Errno::EBADF)?;
-    info.lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .and_then(|v| i32::from_str_radix(v.trim(), 8).ok())
-        .ok_or(Errno::EBADF)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,7 +38,5 @@ mod tests {
         let f = std::fs::File::open("/dev/null").unwrap();
         assert_eq!(read_link(&format!("/proc/self/fd/{}", f.as_raw_fd())).unwrap(), b"/dev/null");
         assert_eq!(fd_link(std::os::fd::AsFd::as_fd(&f)).unwrap(), b"/dev/null");
-        assert_eq!(fd_flags(me, f.as_raw_fd()).unwrap() & libc::O_ACCMODE, libc::O_RDONLY);
-        assert_eq!(fd_flags(me, 99_999), Err(Errno::EBADF));
     }
 }

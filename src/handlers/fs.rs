@@ -130,7 +130,7 @@ pub(super) fn locate<'h>(
 pub(super) struct Place<'h> {
     mount: &'h Mount,
     rest: Vec<u8>,
-    exists: Option<NodeKind>,
+    exists: bool,
     root: bool,
     /// Its guest path.
     pub(super) path: GuestPath,
@@ -141,6 +141,9 @@ pub(super) struct Place<'h> {
 fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) -> Result<Place<'h>, Errno> {
     let h = host(ctx)?;
     let b = base(ctx, call.tid, dirfd, path)?;
+    if let Some(p) = fast_place(h, &b, path) {
+        return Ok(p);
+    }
     let g = guest_ctx(ctx, call);
     let r = h.resolve(&g, &b, path, false, making)?;
     let mount = r.mount();
@@ -155,7 +158,38 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
     }
     let rest = r.rest().to_vec();
     let root = rest.is_empty();
-    Ok(Place { mount, exists: r.kind().cloned(), rest, root, path: r.path().clone() })
+    Ok(Place { mount, exists: r.exists(), rest, root, path: r.path().clone() })
+}
+
+/// The fast path of [`place`], as [`locate`] has one: a path with no `..`
+/// in a mount whose host side is a plain directory tree, whose parent
+/// opens beneath the mount's root without meeting a symlink (one
+/// `openat2`) and whose last name is looked at without following it.
+/// `None` whenever the full resolution is needed (a symlink on the way, a
+/// mount's root, a missing parent, a name the mount table makes).
+fn fast_place<'h>(h: &'h Host, base: &GuestPath, path: &[u8]) -> Option<Place<'h>> {
+    let abs = lexical(base, path)?;
+    let at = h.fast_lookup(&abs)?;
+    let (parent_rest, name) = match at.rest.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&at.rest[..i], &at.rest[i + 1..]),
+        None if at.rest.is_empty() => return None,
+        None => (&[][..], at.rest),
+    };
+    let parent =
+        h.open_at(&crate::vfs::Lookup { mount: at.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0);
+    let name = CString::new(name).ok()?;
+    let exists = match nix::sys::stat::fstatat(
+        parent.ok()?.as_fd(),
+        name.as_c_str(),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    ) {
+        Ok(_) => true,
+        Err(Errno::ENOENT) => false,
+        Err(_) => return None,
+    };
+    let mount = h.view().find(&abs)?.0;
+    let rest = at.rest.to_vec();
+    Some(Place { mount, exists, rest, root: false, path: abs })
 }
 
 impl Place<'_> {
@@ -177,7 +211,7 @@ pub(super) struct NewPlace<'h> {
 /// root), and its mount must be writable.
 pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<NewPlace<'h>, Errno> {
     let p = place(ctx, call, dirfd, path, true)?;
-    if p.exists.is_some() || p.root {
+    if p.exists || p.root {
         return Err(Errno::EEXIST);
     }
     check_writable(host(ctx)?, p.mount, &p.rest)?;
@@ -595,7 +629,7 @@ fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -
     if p.root {
         return Err(Errno::EBUSY);
     }
-    if p.exists.is_none() {
+    if !p.exists {
         return Err(Errno::ENOENT);
     }
     check_writable(h, p.mount, &p.rest)?;
@@ -631,7 +665,7 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
     if a.root || b.root {
         return Err(Errno::EBUSY);
     }
-    if a.exists.is_none() {
+    if !a.exists {
         return Err(Errno::ENOENT);
     }
     if a.mount.id() != b.mount.id() {
@@ -673,7 +707,7 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
     let h = host(ctx)?;
     let src = locate(ctx, call, od, &read_path(ctx, old)?, follow)?;
     let b = place(ctx, call, nd, &read_path(ctx, new)?, true)?;
-    if b.exists.is_some() || b.root {
+    if b.exists || b.root {
         return Err(Errno::EEXIST);
     }
     if src.mount.id() != b.mount.id() {
@@ -757,7 +791,7 @@ fn changeable(
     let h = host(ctx)?;
     let p = read_path(ctx, path)?;
     if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 && dirfd != AT_FDCWD {
-        return Ok((fd_target(ctx, call, dirfd, true)?, None));
+        return fd_target(ctx, call, dirfd, true);
     }
     let p = if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 { b".".to_vec() } else { p };
     let f = locate(ctx, call, dirfd, &p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
@@ -809,18 +843,20 @@ pub(super) fn guest_fd(tid: libc::pid_t, fd: i32) -> Result<OwnedFd, Errno> {
     sys::pidfd_getfd(pidfd.as_fd(), fd)
 }
 
-/// The file behind the guest's fd `fd`, for a call that changes it:
-/// opened `O_PATH` through the host's `/proc` (so a second thread swapping
-/// the fd number afterwards changes nothing), and refused with `EROFS`
-/// when the view shows that file only read-only. The native calls fail on
-/// `O_PATH` fds with `EBADF`; the `*at(fd, "", AT_EMPTY_PATH)` forms
-/// (`opath_ok`) accept them.
-fn fd_target(ctx: &Ctx<'_>, call: &Call, fd: i32, opath_ok: bool) -> Result<OwnedFd, Errno> {
+/// The file behind the guest's fd `fd`, for a call that changes it, and
+/// its guest path: the guest's open file itself, taken with
+/// `pidfd_getfd` (so a second thread swapping the fd number afterwards
+/// changes nothing, and its flags need no trip through `/proc`), refused
+/// with `EROFS` when the view shows that file only read-only. The native
+/// calls fail on `O_PATH` fds with `EBADF`; the `*at(fd, "",
+/// AT_EMPTY_PATH)` forms (`opath_ok`) accept them.
+fn fd_target(ctx: &Ctx<'_>, call: &Call, fd: i32, opath_ok: bool) -> Result<(OwnedFd, Option<GuestPath>), Errno> {
     let h = host(ctx)?;
-    if fd >= 0 && !opath_ok && crate::procfs::fd_flags(call.tid, fd)? & libc::O_PATH != 0 {
+    let file = guest_fd(call.tid, fd)?;
+    if !opath_ok && nix::fcntl::fcntl(file.as_fd(), nix::fcntl::FcntlArg::F_GETFL)? & libc::O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    h.changeable_fd(fd_file(call, fd)?)
+    h.changeable_fd(file)
 }
 
 fn is_symlink(fd: BorrowedFd<'_>) -> bool {
@@ -920,7 +956,7 @@ fn set_times(
         return Err(Errno::EFAULT);
     } else if path == 0 {
         // `futimens(fd)`: utimensat with no path changes the fd's file.
-        (fd_target(ctx, call, dirfd, false)?, None)
+        fd_target(ctx, call, dirfd, false)?
     } else {
         changeable(ctx, call, dirfd, path, flags)?
     };
@@ -1100,25 +1136,25 @@ pub fn lxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 /// `fchmod(fd, mode)`.
 pub fn fchmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let f = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
+    let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
     let r = set_mode(f.as_fd(), call.args[1] as u32)?;
-    note(ctx, None, f.as_fd(), Change::Metadata);
+    note(ctx, path.as_ref(), f.as_fd(), Change::Metadata);
     Ok(r)
 }
 
 /// `fchown(fd, uid, gid)`.
 pub fn fchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let f = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
+    let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
     let r = set_owner(f.as_fd(), (call.args[1], call.args[2]))?;
-    note(ctx, None, f.as_fd(), Change::Metadata);
+    note(ctx, path.as_ref(), f.as_fd(), Change::Metadata);
     Ok(r)
 }
 
 /// `fsetxattr` and `fremovexattr`.
 pub fn fxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let f = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
+    let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
     let r = xattr_on(ctx, call, f.as_fd(), Ok(()))?;
-    note(ctx, None, f.as_fd(), Change::Metadata);
+    note(ctx, path.as_ref(), f.as_fd(), Change::Metadata);
     Ok(r)
 }
 

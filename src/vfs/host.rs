@@ -560,7 +560,9 @@ impl Host {
         let at = self.view.lookup(abs).ok()?;
         match at.mount.kind() {
             MountKind::Host { .. } | MountKind::Tmpfs { .. } => Some(at),
-            MountKind::Synthetic(Synthetic::Dev) if host_device(at.rest) => Some(at),
+            // The host's devices, and the private shm directory (a plain
+            // tree, where workloads that want a tmpfs write).
+            MountKind::Synthetic(Synthetic::Dev) if host_device(at.rest) || at.rest.starts_with(b"shm/") => Some(at),
             _ => None,
         }
     }
@@ -612,19 +614,20 @@ impl Host {
     /// (a guest can only delete on writable mounts).
     ///
     /// Returns the node to change: `file` itself, or, for a file an
-    /// overlay's lower layer holds, the upper layer's copy (made first).
+    /// overlay's lower layer holds, the upper layer's copy (made first);
+    /// with the guest path the view shows it at, when it has one.
     /// `EROFS` when the view shows it nowhere writable.
-    pub fn changeable_fd(&self, file: OwnedFd) -> Result<OwnedFd, Errno> {
+    pub fn changeable_fd(&self, file: OwnedFd) -> Result<(OwnedFd, Option<GuestPath>), Errno> {
         let st = sys::fstat(file.as_fd())?;
         if matches!(st.st_mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFIFO | libc::S_IFSOCK) {
-            return Ok(file);
+            return Ok((file, None));
         }
         let target = crate::procfs::fd_link(file.as_fd())?;
         if target.first() != Some(&b'/') {
-            return Ok(file);
+            return Ok((file, None));
         }
         let name = match target.strip_suffix(b" (deleted)") {
-            Some(_) if target.starts_with(b"/memfd:") => return Ok(file),
+            Some(_) if target.starts_with(b"/memfd:") => return Ok((file, None)),
             Some(n) => n,
             None => &target[..],
         };
@@ -633,10 +636,11 @@ impl Host {
             if !self.writable(m, l.rest) {
                 continue;
             }
-            return match self.layers_of(m) {
-                Some(layers) if under(name, layers.lower_dir()).is_some() => layers.upper_node(l.rest),
-                _ => Ok(file),
+            let node = match self.layers_of(m) {
+                Some(layers) if under(name, layers.lower_dir()).is_some() => layers.upper_node(l.rest)?,
+                _ => file,
             };
+            return Ok((node, Some(g)));
         }
         Err(Errno::EROFS)
     }
