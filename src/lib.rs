@@ -42,6 +42,7 @@ pub mod policy;
 mod procfs;
 pub mod report;
 pub mod signals;
+pub mod sockmsg;
 mod supervisor;
 pub mod sys;
 pub mod table;

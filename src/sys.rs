@@ -474,6 +474,40 @@ pub fn connect_raw(sock: BorrowedFd<'_>, addr: &[u8]) -> Result<(), Errno> {
     Errno::result(r).map(drop)
 }
 
+/// `sendmsg(2)` of one buffer, with an optional socket address and
+/// control messages as raw bytes; the bytes sent.
+pub fn sendmsg_raw(
+    sock: BorrowedFd<'_>,
+    data: &[u8],
+    name: Option<&[u8]>,
+    control: &[u8],
+    flags: i32,
+) -> Result<usize, Errno> {
+    let mut iov = libc::iovec { iov_base: data.as_ptr().cast_mut().cast(), iov_len: data.len() };
+    // SAFETY: msghdr is plain data; zero is a valid starting point.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    if let Some(n) = name {
+        msg.msg_name = n.as_ptr().cast_mut().cast();
+        msg.msg_namelen = libc::socklen_t::try_from(n.len()).map_err(|_| Errno::EINVAL)?;
+    }
+    if !control.is_empty() {
+        msg.msg_control = control.as_ptr().cast_mut().cast();
+        msg.msg_controllen = control.len();
+    }
+    // SAFETY: every pointer in `msg` refers to a buffer we borrow for the
+    // call, with its length; the kernel only reads them.
+    let r = unsafe { libc::sendmsg(sock.as_raw_fd(), &raw const msg, flags) };
+    Errno::result(r).map(|n| n as usize)
+}
+
+/// `tgkill(2)`: signal `sig` to thread `tid` of process `tgid`.
+pub fn tgkill(tgid: libc::pid_t, tid: libc::pid_t, sig: i32) -> Result<(), Errno> {
+    // SAFETY: integer arguments.
+    Errno::result(unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, sig) }).map(drop)
+}
+
 /// `bind(2)` with a socket address as raw bytes.
 pub fn bind_raw(sock: BorrowedFd<'_>, addr: &[u8]) -> Result<(), Errno> {
     let len = libc::socklen_t::try_from(addr.len()).map_err(|_| Errno::EINVAL)?;

@@ -369,10 +369,23 @@ pub fn entry(s: Sysno) -> Entry {
         // An AF_UNIX address may name a file.
         connect => notify(handlers::net::connect, Facet::Vfs, "a unix socket path: the view"),
         bind => notify(handlers::net::bind, Facet::Vfs, "a unix socket path: the view"),
-        socket | socketpair | listen | accept | accept4 | getsockname | getpeername | sendto | recvfrom | sendmsg
-        | recvmsg | sendmmsg | recvmmsg | shutdown | setsockopt | getsockopt => {
-            allow("sockets (network policy comes with the net issue)")
+        // A datagram's own address may name a file too: sendto with one
+        // (the filter reads whether there is one), and every sendmsg, whose
+        // address is in memory.
+        sendto => Entry {
+            route: Route::Notify {
+                handler: handlers::net::sendto,
+                when: Facet::Vfs,
+                native_if: Some(ArgRule::NullArg(4)),
+            },
+            why: "a datagram address may be a unix socket path: the view (native without one)",
+        },
+        sendmsg => notify(handlers::net::sendmsg, Facet::Vfs, "a datagram address may be a unix socket path: the view"),
+        sendmmsg => {
+            notify(handlers::net::sendmmsg, Facet::Vfs, "a datagram address may be a unix socket path: the view")
         }
+        socket | socketpair | listen | accept | accept4 | getsockname | getpeername | recvfrom | recvmsg | recvmmsg
+        | shutdown | setsockopt | getsockopt => allow("sockets (network policy comes with the net issue)"),
 
         mq_open | mq_unlink | mq_timedsend | mq_timedreceive | mq_notify | mq_getsetattr | msgget | msgsnd | msgrcv
         | msgctl | semget | semop | semctl | semtimedop | shmget | shmat | shmctl | shmdt => {
@@ -384,7 +397,7 @@ pub fn entry(s: Sysno) -> Entry {
 /// Registers a guest thread may use between installing the filter and
 /// `execve` in [`crate::launch`]: these must never be routed to notify,
 /// because the supervisor only starts answering after that point.
-pub const LAUNCH_SYSCALLS: &[Sysno] = &[Sysno::sendmsg, Sysno::close, Sysno::execve, Sysno::write, Sysno::exit_group];
+pub const LAUNCH_SYSCALLS: &[Sysno] = &[Sysno::write, Sysno::read, Sysno::close, Sysno::execve, Sysno::exit_group];
 
 /// Whether `s` creates a task when it succeeds: counted against the
 /// process limit by the tracer when one is set.
@@ -439,7 +452,9 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool, made_listing
                 Route::Notify { when, native_if, .. } => {
                     if active(when) {
                         match native_if {
-                            Some(rule) if landlock_fs => Action::Check { rule, pass, fail: Verdict::Notify },
+                            Some(rule) if landlock_fs || !rule.needs_landlock() => {
+                                Action::Check { rule, pass, fail: Verdict::Notify }
+                            }
                             _ => Action::Plain(Verdict::Notify),
                         }
                     } else {
@@ -507,6 +522,9 @@ pub fn listing(arch: Arch) -> String {
             Route::Notify { when: Facet::Hostname, .. } => "notify (with --hostname)".to_string(),
             Route::Notify { when: Facet::Vfs, native_if: None, .. } => "notify (the view)".to_string(),
             Route::Notify { when: Facet::Listings, .. } => "notify (made listings)".to_string(),
+            Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::NullArg(_)), .. } => {
+                "notify unless no address".to_string()
+            }
             Route::Notify { when: Facet::Vfs, native_if: Some(_), .. } => "notify unless dirfd".to_string(),
             Route::Check(_) => "check args".to_string(),
             Route::TracePath => "trace (the view)".to_string(),

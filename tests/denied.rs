@@ -301,6 +301,7 @@ fn list_syscalls_routes_are_the_documented_ones() {
             "notify (with --hostname)",
             "notify (the view)",
             "notify unless dirfd",
+            "notify unless no address",
             "notify; read beneath dirfd",
             "notify (made listings)",
             "trace (the view)",
@@ -341,6 +342,11 @@ fn list_syscalls_routes_are_the_documented_ones() {
     {
         want(c, "notify (the view)");
     }
+    // A datagram's address may name a unix socket file: sendmsg carries it
+    // in memory, sendto in a register the filter reads.
+    want("sendmsg", "notify (the view)");
+    want("sendmmsg", "notify (the view)");
+    want("sendto", "notify unless no address");
     want("execve", "trace (the view)");
     want("chroot", "deny EPERM");
     for a in ["read", "write", "fork", "vfork", "wait4", "mmap", "futex"] {

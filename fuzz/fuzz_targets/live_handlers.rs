@@ -31,9 +31,8 @@ fn routes(policy: &Policy) -> Vec<(u32, Option<i32>)> {
         // Only outright denials: an argument-checked call (clone, ioctl,
         // personality) reaches the supervisor only when it fails the check
         // and would otherwise run for real with random arguments.
-        let outright = arch
-            .sysno(nr as u64)
-            .is_some_and(|s| matches!(condo::table::entry(s).route, condo::table::Route::Deny(_)));
+        let outright =
+            arch.sysno(nr as u64).is_some_and(|s| matches!(condo::table::entry(s).route, condo::table::Route::Deny(_)));
         if let (Some((errno, _)), true) = (d, outright) {
             v.push((nr as u32, Some(*errno)));
         }

@@ -173,6 +173,14 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
+                ArgRule::NullArg(a) => vec![
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
+                    jump(JEQ_K, 0, 0, 2),
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(a)) + 4),
+                    jump(JEQ_K, 0, 1, 0),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
                 ArgRule::IoctlRequest | ArgRule::IoctlRequestInView => {
                     let denied: &[u32] =
                         if rule == ArgRule::IoctlRequest { &DENIED_IOCTLS } else { &VIEW_DENIED_IOCTLS };

@@ -127,6 +127,10 @@ pub enum ArgRule {
     DirFd(u8),
     /// Both directory fd arguments are real fds (`renameat`, `linkat`).
     DirFds(u8, u8),
+    /// This pointer argument is NULL (all 64 bits): `sendto` without an
+    /// address. A register cannot be changed by another thread, so unlike
+    /// what it points to, this is safe to decide on.
+    NullArg(u8),
 }
 
 /// Namespace flags of clone(2) (CLONE_NEWTIME is omitted: on clone(2) its
@@ -151,6 +155,13 @@ pub const VIEW_DENIED_IOCTLS: [u32; 6] =
     [libc::TIOCSTI as u32, 0x541C, 0x4008_6602, 0x4004_6602, 0x401c_5820, 0x4008_7602];
 
 impl ArgRule {
+    /// Whether letting the call run natively when the rule passes is only
+    /// safe under the view's Landlock domain (a path resolved beneath a
+    /// directory fd), rather than safe by itself.
+    pub fn needs_landlock(self) -> bool {
+        matches!(self, ArgRule::DirFd(_) | ArgRule::DirFds(..))
+    }
+
     /// Reference semantics, used by the tests as the model for the emitted
     /// BPF. `args` are the raw registers.
     pub fn passes(self, args: &[u64; 6]) -> bool {
@@ -165,6 +176,7 @@ impl ArgRule {
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
             ArgRule::DirFd(a) => lo(a as usize) & 0x8000_0000 == 0,
             ArgRule::DirFds(a, b) => lo(a as usize) & 0x8000_0000 == 0 && lo(b as usize) & 0x8000_0000 == 0,
+            ArgRule::NullArg(a) => args[a as usize] == 0,
         }
     }
 
@@ -474,7 +486,10 @@ mod tests {
                     ArgRule::Personality,
                     ArgRule::IoctlRequest,
                     ArgRule::IoctlRequestInView,
-                    ArgRule::PrctlDumpable
+                    ArgRule::PrctlDumpable,
+                    ArgRule::DirFd(2),
+                    ArgRule::DirFds(0, 2),
+                    ArgRule::NullArg(4),
                 ]),
                 arb_verdict(),
                 arb_verdict()

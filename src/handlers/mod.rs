@@ -44,6 +44,11 @@ pub enum Reply {
     /// The answer takes long (a blocking connect): compute it on a thread
     /// of its own, so the other calls of the sandbox are not held up.
     Deferred(Deferred),
+    /// Fail with this errno, then send this signal to the calling thread,
+    /// as the kernel raises `SIGPIPE` on the way out of a send that gets
+    /// `EPIPE`. Sent before the answer, the signal would interrupt the
+    /// guest's wait for it instead.
+    Raise(Errno, i32),
 }
 
 /// Work whose result answers a call later ([`Reply::Deferred`]).
@@ -56,6 +61,7 @@ impl std::fmt::Debug for Reply {
             Reply::Fd { fd, cloexec } => write!(f, "Fd({fd:?}, cloexec: {cloexec})"),
             Reply::Continue => write!(f, "Continue"),
             Reply::Deferred(_) => write!(f, "Deferred"),
+            Reply::Raise(e, sig) => write!(f, "Raise({e}, {sig})"),
         }
     }
 }
@@ -66,6 +72,7 @@ impl PartialEq for Reply {
         match (self, other) {
             (Reply::Value(a), Reply::Value(b)) => a == b,
             (Reply::Continue, Reply::Continue) => true,
+            (Reply::Raise(a, x), Reply::Raise(b, y)) => a == b && x == y,
             (Reply::Fd { fd: a, cloexec: x }, Reply::Fd { fd: b, cloexec: y }) => {
                 a.as_raw_fd() == b.as_raw_fd() && x == y
             }

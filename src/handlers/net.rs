@@ -16,6 +16,15 @@
 //! (ABI 6), but not for the supervisor connecting on its behalf, so a
 //! connect to an abstract name is refused (`EPERM`, as the scope would)
 //! unless a sandbox process holds a socket bound to it.
+//!
+//! A datagram may carry its own address: `sendto` with one, and every
+//! `sendmsg`/`sendmmsg` (whose address is in memory the filter cannot
+//! read) are sent by the supervisor, from its copy of the message: the
+//! data, the address resolved as `connect` resolves it, and the control
+//! messages with the guest's fds (`SCM_RIGHTS`) taken into the supervisor.
+//! A send that would block runs on its own thread, as a blocking connect
+//! does. What the peer sees of the sender (`SCM_CREDENTIALS`,
+//! `SO_PASSCRED`) is the supervisor's pid, as for connected sockets.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -23,7 +32,7 @@ use nix::errno::Errno;
 
 use super::fs::{arg_i32, guest_fd, host, locate, place_new};
 use super::{Call, Ctx, Reply};
-use crate::memory::GuestAddr;
+use crate::memory::{GuestAddr, GuestMemory};
 use crate::sys;
 
 const SUN_PATH_MAX: usize = 108;
@@ -31,28 +40,36 @@ const SUN_PATH_MAX: usize = 108;
 /// `connect(fd, addr, len)`.
 pub fn connect(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (sock, addr) = socket_and_address(ctx, call)?;
+    let (target, keep) = peer_address(ctx, call, &sock, addr)?;
+    connect_other(sock, target, keep)
+}
+
+/// The address to reach the peer `addr` names, as the supervisor must
+/// give it to the kernel: a unix path resolved in the view (then named
+/// through the supervisor's fd of the socket node, returned to be kept as
+/// long as the name is used), an abstract name a sandbox process holds,
+/// or any other address as it is.
+fn peer_address(
+    ctx: &Ctx<'_>,
+    call: &Call,
+    sock: &OwnedFd,
+    addr: Vec<u8>,
+) -> Result<(Vec<u8>, Option<OwnedFd>), Errno> {
     if sys::socket_int_option(sock.as_fd(), libc::SO_DOMAIN)? != libc::AF_UNIX {
-        return connect_other(sock, addr, None);
+        return Ok((addr, None));
     }
-    let target = match unix_name(&addr) {
+    match unix_name(&addr) {
         UnixName::Path(p) => {
             let f = locate(ctx, call, libc::AT_FDCWD, p, true)?;
             if sys::fstat(f.fd.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFSOCK {
                 return Err(Errno::ECONNREFUSED);
             }
             let t = sockaddr_un(format!("/proc/self/fd/{}", f.fd.as_raw_fd()).as_bytes())?;
-            // The node's fd lives as long as the connect may need its name.
-            return connect_other(sock, t, Some(f.fd));
+            Ok((t, Some(f.fd)))
         }
-        UnixName::Abstract(name) => {
-            if !abstract_in_sandbox(name, ctx.in_sandbox) {
-                return Err(Errno::EPERM);
-            }
-            addr
-        }
-        UnixName::Other => addr,
-    };
-    connect_other(sock, target, None)
+        UnixName::Abstract(name) if !abstract_in_sandbox(name, ctx.in_sandbox) => Err(Errno::EPERM),
+        UnixName::Abstract(_) | UnixName::Other => Ok((addr, None)),
+    }
 }
 
 /// `bind(fd, addr, len)`.
@@ -79,16 +96,239 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// address it passed.
 fn socket_and_address(ctx: &Ctx<'_>, call: &Call) -> Result<(OwnedFd, Vec<u8>), Errno> {
     host(ctx)?;
-    let len = call.args[2] as u32 as usize;
+    let addr = read_address(ctx, call.args[1], call.args[2])?;
+    let sock = guest_fd(call.tid, arg_i32(call.args[0]))?;
+    Ok((sock, addr))
+}
+
+/// A socket address of `len` bytes at guest address `at`.
+fn read_address(ctx: &Ctx<'_>, at: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    let len = len as u32 as usize;
     if len > std::mem::size_of::<libc::sockaddr_storage>() {
         return Err(Errno::EINVAL);
     }
     let mut addr = vec![0u8; len];
     if len > 0 {
-        ctx.mem.read(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, &mut addr)?;
+        ctx.mem.read(GuestAddr::new(at).ok_or(Errno::EFAULT)?, &mut addr)?;
     }
+    Ok(addr)
+}
+
+// ---- sending ------------------------------------------------------------
+
+/// The most bytes one send carries: a stream send of more returns the
+/// bytes sent, as a send interrupted by a signal does; a datagram this
+/// large is refused by the kernel anyway.
+const MAX_SEND: usize = 4 << 20;
+/// The most control bytes (the kernel's own limit, `optmem_max`, is
+/// 20-128 KiB).
+const MAX_CONTROL: usize = 1 << 17;
+
+/// One message read from the guest, everything resolved: ready to send.
+struct Outgoing {
+    data: Vec<u8>,
+    name: Option<Vec<u8>>,
+    control: Vec<u8>,
+    /// The fds `name` and `control` refer to.
+    keep: Vec<OwnedFd>,
+}
+
+/// `sendto(fd, buf, len, flags, addr, addrlen)` with an address (the
+/// filter lets it run natively without one).
+pub fn sendto(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    host(ctx)?;
     let sock = guest_fd(call.tid, arg_i32(call.args[0]))?;
-    Ok((sock, addr))
+    let data = read_bytes(ctx, call.args[1], (call.args[2] as usize).min(MAX_SEND))?;
+    let mut msg = Outgoing { data, name: None, control: Vec::new(), keep: Vec::new() };
+    if call.args[4] != 0 {
+        let addr = read_address(ctx, call.args[4], call.args[5])?;
+        let (name, keep) = peer_address(ctx, call, &sock, addr)?;
+        msg.name = Some(name);
+        msg.keep.extend(keep);
+    }
+    send(sock, msg, arg_i32(call.args[3]))
+}
+
+/// `sendmsg(fd, msg, flags)`.
+pub fn sendmsg(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    host(ctx)?;
+    let sock = guest_fd(call.tid, arg_i32(call.args[0]))?;
+    let msg = outgoing(ctx, call, &sock, call.args[1])?;
+    send(sock, msg, arg_i32(call.args[2]))
+}
+
+/// `sendmmsg(fd, msgvec, vlen, flags)`: each message in turn, each one's
+/// `msg_len` filled in; the number sent, or the first message's error.
+/// When the first would block on a blocking socket, that one is sent on a
+/// thread of its own and the call returns 1.
+pub fn sendmmsg(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    use crate::sockmsg::{MMSGHDR_LEN, MMSG_LEN_OFFSET, UIO_MAXIOV};
+    host(ctx)?;
+    let sock = guest_fd(call.tid, arg_i32(call.args[0]))?;
+    let flags = arg_i32(call.args[3]);
+    let vlen = (call.args[2] as u32 as usize).min(UIO_MAXIOV);
+    let mut sent = 0;
+    for i in 0..vlen {
+        let at = call.args[1].wrapping_add((i * MMSGHDR_LEN) as u64);
+        let len_at = GuestAddr::new(at.wrapping_add(MMSG_LEN_OFFSET as u64)).ok_or(Errno::EFAULT);
+        let msg = match outgoing(ctx, call, &sock, at) {
+            Ok(m) => m,
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let n = match try_send(&sock, &msg, flags) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN) if sent == 0 && blocks(&sock, flags) => {
+                let (tid, len_at) = (call.tid, len_at?);
+                return Ok(Reply::Deferred(Box::new(move || {
+                    let n = match send_blocking(&sock, &msg, flags) {
+                        Ok(n) => n,
+                        Err(e) => return failed(e, flags),
+                    };
+                    crate::memory::ProcessMemory::new(tid).write(len_at, &(n as u32).to_ne_bytes())?;
+                    Ok(Reply::Value(1))
+                })));
+            }
+            Err(e) if sent == 0 => return failed(e, flags),
+            // What was sent is the answer; the next call meets the error.
+            Err(_) => break,
+        };
+        ctx.mem.write(len_at?, &(n as u32).to_ne_bytes())?;
+        sent += 1;
+    }
+    Ok(Reply::Value(sent))
+}
+
+fn read_bytes(ctx: &Ctx<'_>, at: u64, len: usize) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; len];
+    if len > 0 {
+        ctx.mem.read(GuestAddr::new(at).ok_or(Errno::EFAULT)?, &mut buf)?;
+    }
+    Ok(buf)
+}
+
+/// The `msghdr` at guest address `at`, read once: its data gathered from
+/// the `iovec`s, its address resolved, its fds taken.
+fn outgoing(ctx: &Ctx<'_>, call: &Call, sock: &OwnedFd, at: u64) -> Result<Outgoing, Errno> {
+    use crate::sockmsg::{decode_control, decode_iovecs, encode_control, fds_of, rights, MsgHdr};
+    use crate::sockmsg::{IOVEC_LEN, MSGHDR_LEN, UIO_MAXIOV};
+    let hdr = MsgHdr::decode(&read_bytes(ctx, at, MSGHDR_LEN)?);
+    let iovlen = usize::try_from(hdr.iovlen).map_err(|_| Errno::EMSGSIZE)?;
+    if iovlen > UIO_MAXIOV {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut data = Vec::new();
+    for (base, len) in decode_iovecs(&read_bytes(ctx, hdr.iov, iovlen * IOVEC_LEN)?) {
+        let room = MAX_SEND - data.len();
+        let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?.min(room);
+        data.extend(read_bytes(ctx, base, len)?);
+        if data.len() == MAX_SEND {
+            break;
+        }
+    }
+    let mut msg = Outgoing { data, name: None, control: Vec::new(), keep: Vec::new() };
+    if hdr.name != 0 && hdr.namelen > 0 {
+        let addr = read_address(ctx, hdr.name, u64::from(hdr.namelen))?;
+        let (name, keep) = peer_address(ctx, call, sock, addr)?;
+        msg.name = Some(name);
+        msg.keep.extend(keep);
+    }
+    if hdr.control != 0 && hdr.controllen > 0 {
+        let len = usize::try_from(hdr.controllen).ok().filter(|&l| l <= MAX_CONTROL).ok_or(Errno::ENOBUFS)?;
+        let mut cmsgs = decode_control(&read_bytes(ctx, hdr.control, len)?)?;
+        for c in &mut cmsgs {
+            match (c.level, c.kind) {
+                (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {
+                    let mut ours = Vec::new();
+                    for fd in fds_of(c) {
+                        let f = guest_fd(call.tid, fd)?;
+                        ours.push(f.as_raw_fd());
+                        msg.keep.push(f);
+                    }
+                    *c = rights(&ours);
+                }
+                (libc::SOL_SOCKET, libc::SCM_CREDENTIALS) => {
+                    // The guest may only claim itself; the kernel checks the
+                    // pid against the sender, which is now the supervisor.
+                    let pid = i32::from_ne_bytes([c.data[0], c.data[1], c.data[2], c.data[3]]);
+                    if crate::procfs::tgid(call.tid) == Some(pid) {
+                        c.data[..4].copy_from_slice(&(std::process::id() as i32).to_ne_bytes());
+                    }
+                }
+                _ => {}
+            }
+        }
+        msg.control = encode_control(&cmsgs);
+    }
+    Ok(msg)
+}
+
+/// Whether a send on `sock` with `flags` waits for room.
+fn blocks(sock: &OwnedFd, flags: i32) -> bool {
+    flags & libc::MSG_DONTWAIT == 0
+        && nix::fcntl::fcntl(sock.as_fd(), nix::fcntl::FcntlArg::F_GETFL).is_ok_and(|f| f & libc::O_NONBLOCK == 0)
+}
+
+/// One attempt that never waits (and never raises SIGPIPE in the
+/// supervisor).
+fn try_send(sock: &OwnedFd, m: &Outgoing, flags: i32) -> Result<usize, Errno> {
+    let f = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    sys::sendmsg_raw(sock.as_fd(), &m.data, m.name.as_deref(), &m.control, f)
+}
+
+/// A send that waits as the guest's would: all of a stream's bytes (the
+/// control messages go with the first), or the one datagram.
+fn send_blocking(sock: &OwnedFd, m: &Outgoing, flags: i32) -> Result<usize, Errno> {
+    let f = (flags | libc::MSG_NOSIGNAL) & !libc::MSG_DONTWAIT;
+    let mut done = sys::sendmsg_raw(sock.as_fd(), &m.data, m.name.as_deref(), &m.control, f)?;
+    let stream = sys::socket_int_option(sock.as_fd(), libc::SO_TYPE) == Ok(libc::SOCK_STREAM);
+    while stream && done < m.data.len() {
+        match sys::sendmsg_raw(sock.as_fd(), &m.data[done..], None, &[], f) {
+            Ok(n) => done += n,
+            Err(Errno::EINTR) => {}
+            // Some bytes went: the guest is told how many, and meets the
+            // error on its next send.
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+/// The answer to a send that failed: `EPIPE` raises `SIGPIPE` in the
+/// sending thread (the guest's, not the supervisor's, which always sends
+/// with `MSG_NOSIGNAL`) unless it asked not to.
+fn failed(e: Errno, flags: i32) -> Result<Reply, Errno> {
+    if e == Errno::EPIPE && flags & libc::MSG_NOSIGNAL == 0 {
+        Ok(Reply::Raise(e, libc::SIGPIPE))
+    } else {
+        Err(e)
+    }
+}
+
+/// Sends `m` now, or, when the socket would block and the guest's send
+/// waits, on a thread of its own.
+fn send(sock: OwnedFd, m: Outgoing, flags: i32) -> Result<Reply, Errno> {
+    let stream = || sys::socket_int_option(sock.as_fd(), libc::SO_TYPE) == Ok(libc::SOCK_STREAM);
+    match try_send(&sock, &m, flags) {
+        Ok(n) if n < m.data.len() && stream() && blocks(&sock, flags) => {
+            // The rest as a blocking send would send it.
+            let total = m.data.len();
+            let rest = Outgoing { data: m.data[n..].to_vec(), name: None, control: Vec::new(), keep: Vec::new() };
+            Ok(Reply::Deferred(Box::new(move || {
+                let more = send_blocking(&sock, &rest, flags).unwrap_or(0);
+                drop(m);
+                Ok(Reply::Value((n + more).min(total) as i64))
+            })))
+        }
+        Ok(n) => Ok(Reply::Value(n as i64)),
+        Err(Errno::EAGAIN) if blocks(&sock, flags) => {
+            Ok(Reply::Deferred(Box::new(move || match send_blocking(&sock, &m, flags) {
+                Ok(n) => Ok(Reply::Value(n as i64)),
+                Err(e) => failed(e, flags),
+            })))
+        }
+        Err(e) => failed(e, flags),
+    }
 }
 
 /// The connect itself: now when it cannot block, on a thread of its own

@@ -152,8 +152,12 @@ pub(super) fn run(p: &Prepared, sock: RawFd) -> ! {
         Ok(fd) => fd,
         Err(e) => fail(sock, Stage::Seccomp, e as i32, 125),
     };
-    if send_fd(sock, listener) < 0 {
-        fail(sock, Stage::SendListener, errno(), 125);
+    // The supervisor takes the listener itself (pidfd_getfd: it traces
+    // us) once it knows the number. sendmsg could not carry it: in a
+    // sandbox with a view the supervisor answers sendmsg, and it answers
+    // nothing before it has the listener.
+    if let Err(e) = tell_listener(sock, listener) {
+        fail(sock, Stage::SendListener, e, 125);
     }
     // SAFETY: closing our copy of the listener; the parent has its own.
     unsafe { libc::close(listener) };
@@ -174,28 +178,25 @@ pub(super) fn run(p: &Prepared, sock: RawFd) -> ! {
     fail(sock, Stage::Exec, best, code)
 }
 
-/// Sends `fd` over the unix socket `sock` (SCM_RIGHTS). Returns -1 on error.
-fn send_fd(sock: RawFd, fd: RawFd) -> isize {
-    const SPACE: usize = 24; // CMSG_SPACE(sizeof(int)) on 64-bit
-    let mut cbuf = [0u64; SPACE / 8];
-    let mut byte = [b'L'];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    // SAFETY: msghdr is plain data; zero is a valid starting point.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    // SAFETY: CMSG_SPACE is a pure computation.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    // SAFETY: `msg` points at `cbuf`, which is large enough for one cmsg
-    // carrying one int (checked by the CMSG_SPACE computation above).
+/// Tells the parent which fd is the listener, and waits until it has
+/// taken it (one byte back); the errno when either fails.
+fn tell_listener(sock: RawFd, fd: RawFd) -> Result<(), i32> {
+    let msg = super::encode_listener(fd);
+    let mut ack = [0u8; 1];
+    // SAFETY: `msg` and `ack` are stack buffers valid for their lengths.
     unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
-        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
+        if libc::write(sock, msg.as_ptr().cast(), msg.len()) != msg.len() as isize {
+            return Err(errno());
+        }
+        loop {
+            match libc::read(sock, ack.as_mut_ptr().cast(), 1) {
+                1 => return Ok(()),
+                n if n < 0 && errno() == libc::EINTR => continue,
+                n if n < 0 => return Err(errno()),
+                // The supervisor went away.
+                _ => return Err(libc::EPIPE),
+            }
+        }
     }
 }
 
@@ -207,12 +208,6 @@ pub(super) fn fork(p: &Prepared, sock: RawFd) -> Result<nix::unistd::Pid, nix::e
         nix::unistd::ForkResult::Child => run(p, sock),
         nix::unistd::ForkResult::Parent { child } => Ok(child),
     }
-}
-
-/// Takes ownership of an fd the kernel just handed us (SCM_RIGHTS).
-pub(super) fn adopt(fd: RawFd) -> std::os::fd::OwnedFd {
-    // SAFETY: `fd` was just received from the kernel; nobody else owns it.
-    unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }
 }
 
 /// `struct landlock_ruleset_attr` (Linux 6.12 layout; older kernels accept

@@ -1,23 +1,24 @@
 //! Starting the guest: fork, then in the child (see [`child`]) only
 //! async-signal-safe steps: PDEATHSIG, standard fds, every other fd marked
 //! close-on-exec, NO_NEW_PRIVS, wait for the tracer to attach, the seccomp
-//! filter with a new listener, the listener sent to the parent over a unix
-//! socket (SCM_RIGHTS), exec.
+//! filter with a new listener, whose fd number goes to the parent over a
+//! unix socket (the parent, the child's tracer, takes the fd itself with
+//! `pidfd_getfd` and says so), exec.
 //!
 //! The control socket tells the parent how the launch went: first the
-//! listener (or the stage that failed and its errno), then EOF when `execve`
-//! succeeded (the child's end is close-on-exec) or the exec errno.
+//! listener's number (or the stage that failed and its errno), then EOF
+//! when `execve` succeeded (the child's end is close-on-exec) or the exec
+//! errno.
 
 mod child;
 
 use std::ffi::{CString, OsStr, OsString};
-use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use nix::errno::Errno;
-use nix::sys::socket::{recvmsg, socketpair, AddressFamily, ControlMessageOwned, MsgFlags, SockFlag, SockType};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::Pid;
 
 /// The step of the launch that failed.
@@ -78,6 +79,23 @@ fn encode_failure(stage: Stage, errno: i32) -> [u8; 8] {
     b[..4].copy_from_slice(&idx.to_le_bytes());
     b[4..].copy_from_slice(&errno.to_le_bytes());
     b
+}
+
+/// The first word of the message naming the listener: no stage has it.
+const LISTENER_TAG: u32 = u32::MAX;
+
+fn encode_listener(fd: RawFd) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&LISTENER_TAG.to_le_bytes());
+    b[4..].copy_from_slice(&fd.to_le_bytes());
+    b
+}
+
+fn decode_listener(b: &[u8]) -> Option<RawFd> {
+    if u32::from_le_bytes(b.get(..4)?.try_into().ok()?) != LISTENER_TAG {
+        return None;
+    }
+    Some(RawFd::from_le_bytes(b.get(4..8)?.try_into().ok()?))
 }
 
 fn decode_failure(b: &[u8]) -> Option<(Stage, i32)> {
@@ -254,35 +272,26 @@ pub(crate) fn fork(p: &Prepared) -> Result<(Pid, OwnedFd), LaunchError> {
     Ok((pid, parent))
 }
 
-/// The first message from the child: the listener, or why there is none.
-pub(crate) fn recv_listener(sock: BorrowedFd<'_>) -> Result<OwnedFd, LaunchError> {
+/// The first message from the child: the listener's fd number, or why
+/// there is none. The listener is taken from the child (`child`, a pidfd
+/// of it) with `pidfd_getfd`, and the child told it may go on.
+pub(crate) fn recv_listener(sock: BorrowedFd<'_>, child: Option<BorrowedFd<'_>>) -> Result<OwnedFd, LaunchError> {
     let mut buf = [0u8; 8];
-    let mut cmsg = nix::cmsg_space!(RawFd);
-    let (n, fd) = loop {
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
-            Ok(msg) => {
-                let mut fd = None;
-                if let Ok(cmsgs) = msg.cmsgs() {
-                    for c in cmsgs {
-                        if let ControlMessageOwned::ScmRights(fds) = c {
-                            for f in fds {
-                                // Wrap at once so no received fd can leak.
-                                fd = Some(adopt(f));
-                            }
-                        }
-                    }
-                }
-                break (msg.bytes, fd);
-            }
+    let n = loop {
+        match nix::unistd::read(sock, &mut buf) {
+            Ok(n) => break n,
             Err(Errno::EINTR) => continue,
             Err(errno) => return Err(LaunchError::Parent { what: "receiving the listener", errno }),
         }
     };
-    if let Some(fd) = fd {
-        return Ok(fd);
-    }
-    Err(failure(&buf[..n]))
+    let Some(fd) = decode_listener(&buf[..n]) else { return Err(failure(&buf[..n])) };
+    // pidfd_open (5.3) and pidfd_getfd (5.6) are older than the fd
+    // injection the supervisor needs anyway (5.9).
+    let child = child.ok_or(LaunchError::Parent { what: "opening a pidfd of the child", errno: Errno::ENOSYS })?;
+    let listener = crate::sys::pidfd_getfd(child, fd)
+        .map_err(|errno| LaunchError::Parent { what: "taking the listener from the child", errno })?;
+    nix::unistd::write(sock, b"k").map_err(|errno| LaunchError::Parent { what: "answering the child", errno })?;
+    Ok(listener)
 }
 
 /// What a failure message from the child (or its absence: EOF or a short
@@ -313,10 +322,6 @@ pub(crate) fn wait_exec(sock: BorrowedFd<'_>, program: &OsStr) -> Result<(), Lau
         }
         _ => Err(failure(&buf[..n])),
     }
-}
-
-fn adopt(fd: RawFd) -> OwnedFd {
-    child::adopt(fd)
 }
 
 /// The paths to try for `program`, like execvp: as given when it contains a

@@ -236,7 +236,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         let _ = tracer.join();
         e.into()
     };
-    let listener = match launch::recv_listener(sock.as_fd()) {
+    let listener = match launch::recv_listener(sock.as_fd(), pidfd.as_ref().map(|p| p.as_fd())) {
         Ok(l) => l,
         Err(e) => return Err(fail(e, tracer)),
     };

@@ -97,6 +97,7 @@ impl Pending {
     /// answer).
     fn answer(self, listener: BorrowedFd<'_>, reply: Result<Reply, Errno>) -> Option<i64> {
         let mut resp = libc::seccomp_notif_resp { id: self.id, val: 0, error: 0, flags: 0 };
+        let mut raise = None;
         match reply {
             Ok(Reply::Fd { fd, cloexec }) => {
                 // ADDFD with SEND answers the call itself; on failure (the
@@ -112,11 +113,20 @@ impl Pending {
             Ok(Reply::Continue) => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
             // Deferred work answers with a value; deferring again is a bug.
             Ok(Reply::Deferred(_)) => resp.error = -libc::ENOSYS,
+            Ok(Reply::Raise(e, sig)) => {
+                resp.error = -(e as i32);
+                raise = Some(sig);
+            }
             Err(e) => resp.error = -(e as i32),
         }
         // ENOENT: the guest thread died or was interrupted meanwhile; there
         // is nobody to answer.
-        let _ = sys::notif_send(listener, &resp);
+        let answered = sys::notif_send(listener, &resp).is_ok();
+        if let (true, Some(sig)) = (answered, raise) {
+            if let Some(tgid) = crate::procfs::tgid(self.tid) {
+                let _ = sys::tgkill(tgid, self.tid, sig);
+            }
+        }
         if resp.flags != 0 {
             None
         } else if resp.error != 0 {
