@@ -697,3 +697,57 @@ pub fn drop_privileges_once() {
         assert_eq!(unsafe { libc::geteuid() }, NOBODY);
     });
 }
+
+/// Everything about every node under `root` that a change could touch:
+/// kind, mode, owner, size, inode, link count, mtime, contents (or link
+/// target) and extended attributes.
+pub fn exact_snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    use std::hash::Hasher;
+    use std::os::unix::fs::MetadataExt;
+    fn xattrs(p: &Path) -> Vec<u8> {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: the buffer is valid for its length; the path is NUL-terminated.
+        let n = unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        buf.truncate(usize::try_from(n).unwrap_or(0));
+        buf
+    }
+    fn walk(dir: &Path, root: &Path, into: &mut std::collections::BTreeMap<PathBuf, String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read_dir").flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).expect("lstat");
+            let body = if m.file_type().is_symlink() {
+                format!("-> {:?}", std::fs::read_link(&p).unwrap())
+            } else if m.is_file() {
+                let mut h = std::hash::DefaultHasher::new();
+                h.write(&std::fs::read(&p).unwrap());
+                format!("{:016x}", h.finish())
+            } else {
+                String::new()
+            };
+            into.insert(
+                p.strip_prefix(root).unwrap().to_path_buf(),
+                format!(
+                    "{:?} mode {:o} uid {} size {} ino {} nlink {} mtime {}.{} xattrs {:?} {body}",
+                    m.file_type(),
+                    m.mode(),
+                    m.uid(),
+                    m.len(),
+                    m.ino(),
+                    m.nlink(),
+                    m.mtime(),
+                    m.mtime_nsec(),
+                    xattrs(&p)
+                ),
+            );
+            if m.is_dir() {
+                walk(&p, root, into);
+            }
+        }
+    }
+    let mut v = std::collections::BTreeMap::new();
+    walk(root, root, &mut v);
+    v
+}
