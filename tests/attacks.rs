@@ -719,8 +719,6 @@ fn attack_zombies_count_against_max_procs() {
 }
 
 #[test]
-#[ignore = "open: memory the tree holds outside any RSS (unmapped memfd, shm, pipe buffers) needs a cgroup v2 \
-            memory limit; tracked in the limits issue"]
 fn attack_memory_outside_rss_counts_against_memory() {
     // 256 MiB written into a memfd that is never mapped: no process has it
     // in its RSS and RLIMIT_DATA does not apply, yet it is the guest's
@@ -733,6 +731,7 @@ fn attack_memory_outside_rss_counts_against_memory() {
         "the guest held 256 MiB under --memory 64M (exit {})\n{out:?}",
         out.code()
     );
+    assert!(out.err().contains("memory limit of 64 MiB"), "stopped, but not for its memory:\n{out:?}");
 }
 
 #[test]

@@ -31,6 +31,7 @@ impl Monitor {
         let grace = self.limits.kill_grace.unwrap_or(DEFAULT_KILL_GRACE);
         let mut kill_at: Option<Instant> = None;
         let mut last = Sample::default();
+        let mut over_before = false;
         loop {
             if self.done.load(Ordering::Acquire) {
                 break;
@@ -60,8 +61,16 @@ impl Monitor {
                 if self.limits.cpu_time.is_some_and(|c| last.cpu > c) {
                     self.exceeded(LimitKind::CpuTime);
                 }
-                if self.limits.memory.is_some_and(|m| last.memory > m) {
-                    self.exceeded(LimitKind::Memory);
+                if let Some(m) = self.limits.memory {
+                    // Resident memory alone over the limit ends the run at
+                    // once. Held memfds count once two samples agree: a
+                    // process unmapping one (or exiting) is briefly seen
+                    // both in its RSS and as held.
+                    let over = last.memory > m;
+                    if over && (last.memory - last.held > m || over_before) {
+                        self.exceeded(LimitKind::Memory);
+                    }
+                    over_before = over;
                 }
             }
             let now = Instant::now();

@@ -66,6 +66,48 @@ fn page_size() -> u64 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p.max(1) as u64)
 }
 
+/// Memory of the memfds thread group `g` holds open without mapping them
+/// (written with `write(2)`, say): in no RSS, yet the tree's for as long
+/// as it holds the fd, so it counts against `--memory` (where a cgroup v2
+/// memory limit would count it by itself). `seen` keeps an inode held by
+/// several processes from counting twice; one the holder also maps is in
+/// its RSS already. (One mapped only by another process counts twice: an
+/// overestimate, never a way around the limit.)
+fn unmapped_memfd_bytes(g: i32, seen: &mut HashSet<(u64, u64)>) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{g}/fd")) else { return 0 };
+    let mut mapped: Option<HashSet<u64>> = None;
+    let mut total = 0;
+    for e in fds.flatten() {
+        let memfd = std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str().as_bytes().starts_with(b"/memfd:"));
+        if !memfd {
+            continue;
+        }
+        // Through the magic link: the memfd's own inode.
+        let Ok(md) = std::fs::metadata(e.path()) else { continue };
+        if !seen.insert((md.dev(), md.ino())) {
+            continue;
+        }
+        if mapped.get_or_insert_with(|| mapped_memfds(g)).contains(&md.ino()) {
+            continue;
+        }
+        total += md.blocks() * 512;
+    }
+    total
+}
+
+/// The inodes of the memfds thread group `g` maps (from `/proc/G/maps`:
+/// address, perms, offset, device, inode, path).
+fn mapped_memfds(g: i32) -> HashSet<u64> {
+    std::fs::read_to_string(format!("/proc/{g}/maps"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("/memfd:"))
+        .filter_map(|l| l.split_whitespace().nth(4)?.parse().ok())
+        .collect()
+}
+
 /// `(utime + stime in ticks, rss in pages, start time)` of a process from
 /// `/proc/<pid>/stat`; the thread group's own time, children excluded.
 fn read_stat(pid: i32) -> Option<(u64, u64, u64)> {
@@ -88,7 +130,10 @@ use crate::procfs::tgid as read_tgid;
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Sample {
     pub cpu: Duration,
+    /// Resident memory plus [`Sample::held`].
     pub memory: u64,
+    /// Memfds held open and not mapped (see `unmapped_memfd_bytes`).
+    pub held: u64,
 }
 
 impl std::fmt::Debug for Tree {
@@ -153,10 +198,15 @@ impl Tree {
             s.tgid.retain(|t, _| live.contains(t));
             groups.extend(tasks.iter().filter_map(|t| s.tgid.get(t).copied()));
         }
+        // Held memfds before RSS: a process that exits meanwhile unmaps
+        // (and leaves RSS) before it closes its fds, so the other order
+        // would count its pages twice.
+        let mut held = HashSet::new();
+        let unmapped: u64 = groups.iter().map(|&g| unmapped_memfd_bytes(g, &mut held)).sum();
         let stats: Vec<(i32, u64, u64, u64)> =
             groups.iter().filter_map(|&g| read_stat(g).map(|(ticks, rss, start)| (g, ticks, rss, start))).collect();
         let mut s = self.lock();
-        let mut memory = 0;
+        let mut memory = unmapped;
         for &(g, ticks, rss, start) in &stats {
             let e = s.cpu_ticks.entry((g, start)).or_insert(0);
             *e = (*e).max(ticks);
@@ -164,7 +214,7 @@ impl Tree {
         }
         s.peak_memory = s.peak_memory.max(memory);
         let total: u64 = s.cpu_ticks.values().sum();
-        Sample { cpu: Duration::from_secs_f64(total as f64 / ticks_per_sec() as f64), memory }
+        Sample { cpu: Duration::from_secs_f64(total as f64 / ticks_per_sec() as f64), memory, held: unmapped }
     }
 
     /// Records which limit ended the run (the first one wins).
