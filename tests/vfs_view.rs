@@ -1052,6 +1052,9 @@ fn vfs_view_invalid_mount_flags_exit_125_and_run_nothing() {
         ("missing-root", "--root", vec!["--root", s(&missing), "--bind", here, here]),
         ("two-roots", "--root", vec!["--root", s(&tree), "--root", s(&tree), "--bind", here, here]),
         ("root-after-bind", "--root", vec!["--bind", here, here, "--root", s(&tree), "--bind", here, here]),
+        // Accepted by the parser but not enforced yet: refused, never
+        // silently ignored.
+        ("tmpfs-size", "--size", vec!["--bind", here, here, "--tmpfs", "/condo-t", "--size", "1M"]),
     ];
     for (name, flag, flags) in cases {
         let m = marker(name);

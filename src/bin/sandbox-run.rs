@@ -104,7 +104,7 @@ struct Cli {
     #[arg(long, value_name = "DEST", action = ArgAction::Append, help_heading = "Filesystem view")]
     tmpfs: Vec<PathBuf>,
 
-    /// Size limit of the --tmpfs before it.
+    /// Size limit of the --tmpfs before it (refused for now: not enforced yet).
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, action = ArgAction::Append, help_heading = "Filesystem view")]
     size: Vec<u64>,
 

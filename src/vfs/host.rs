@@ -71,6 +71,15 @@ pub enum HostError {
         /// Why.
         source: std::io::Error,
     },
+    /// A flag the view accepts but cannot enforce yet: refused rather than
+    /// ignored.
+    #[error("{flag}: {why}")]
+    Unsupported {
+        /// The flag.
+        flag: &'static str,
+        /// What is missing.
+        why: &'static str,
+    },
     /// An overlay's directories could not be opened or made, or do not
     /// allow whiteouts.
     #[error("--overlay {path:?}: {source}")]
@@ -182,6 +191,13 @@ fn make_scratch() -> Result<PathBuf, HostError> {
 impl Host {
     /// Opens every mount's host side and makes the private directories.
     pub fn new(view: View) -> Result<Host, HostError> {
+        if view.mounts().iter().any(|m| matches!(m.kind(), MountKind::Tmpfs { size: Some(_) })) {
+            return Err(HostError::Unsupported {
+                flag: "--size",
+                why: "limiting the size of a --tmpfs is not supported yet (it would need the disk accounting \
+                      --disk is waiting for); run without --size",
+            });
+        }
         let needs_scratch = view.mounts().iter().any(|m| {
             matches!(
                 m.kind(),
