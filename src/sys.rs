@@ -502,6 +502,18 @@ pub fn sendmsg_raw(
     Errno::result(r).map(|n| n as usize)
 }
 
+/// `getsockname(2)`: the socket's own address as raw bytes.
+pub fn getsockname_raw(sock: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    // SAFETY: sockaddr_storage is plain data; zero is a valid value.
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `addr`, which we own.
+    let r = unsafe { libc::getsockname(sock.as_raw_fd(), (&raw mut addr).cast(), &mut len) };
+    Errno::result(r)?;
+    let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+    Ok(struct_bytes(&addr)[..len].to_vec())
+}
+
 /// `tgkill(2)`: signal `sig` to thread `tid` of process `tgid`.
 pub fn tgkill(tgid: libc::pid_t, tid: libc::pid_t, sig: i32) -> Result<(), Errno> {
     // SAFETY: integer arguments.

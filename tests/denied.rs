@@ -347,6 +347,7 @@ fn list_syscalls_routes_are_the_documented_ones() {
     want("sendmsg", "notify (the view)");
     want("sendmmsg", "notify (the view)");
     want("sendto", "notify unless no address");
+    want("getsockname", "notify (the view)");
     want("execve", "trace (the view)");
     want("chroot", "deny EPERM");
     for a in ["read", "write", "fork", "vfork", "wait4", "mmap", "futex"] {

@@ -133,3 +133,24 @@ except BrokenPipeError:
     out.assert_code(0);
     assert_eq!(out.out(), "fd b'x' passed by fd\nbig True True\nfull EAGAIN\nEPIPE 1\n", "{out:?}");
 }
+
+/// The supervisor binds unix sockets through a name of its own; the guest
+/// still sees the name it gave, relative or absolute, and every other
+/// socket's name as the kernel has it.
+#[test]
+fn vfs_send_getsockname_shows_the_name_the_guest_bound() {
+    let ws = Scratch::new();
+    let script = r#"
+import socket, sys
+a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); a.bind('rel.sock'); a.listen()
+b = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); b.bind(sys.argv[1] + '/abs.sock')
+c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(('127.0.0.1', 0))
+print(a.getsockname()); print(b.getsockname() == sys.argv[1] + '/abs.sock'); print(repr(c.getsockname()))
+print(t.getsockname()[0], t.getsockname()[1] > 0)
+"#;
+    let out = run(&mut sandboxed(&ws, NO_OPTS, ["python3", "-c", script, s(ws.path())]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "rel.sock\nTrue\n''\n127.0.0.1 True\n", "{out:?}");
+    assert!(ws.join("rel.sock").exists() && ws.join("abs.sock").exists(), "the sockets are in the view's bind");
+}

@@ -84,7 +84,9 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             let mut path = format!("/proc/self/fd/{}/", place.parent.as_raw_fd()).into_bytes();
             path.extend_from_slice(place.name.as_bytes());
             sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?)?;
-            host(ctx)?.record(&place.path, crate::vfs::Change::Created);
+            let h = host(ctx)?;
+            h.record(&place.path, crate::vfs::Change::Created);
+            h.remember_bound(sys::fstat(sock.as_fd())?.st_ino, p);
             return Ok(Reply::Value(0));
         }
     }
@@ -112,6 +114,37 @@ fn read_address(ctx: &Ctx<'_>, at: u64, len: u64) -> Result<Vec<u8>, Errno> {
         ctx.mem.read(GuestAddr::new(at).ok_or(Errno::EFAULT)?, &mut addr)?;
     }
     Ok(addr)
+}
+
+/// `getsockname(fd, addr, addrlen)`: a unix socket the supervisor bound
+/// shows the path the guest gave, not the `/proc/self/fd/N/NAME` the
+/// supervisor bound it through. Everything else as the kernel says.
+pub fn getsockname(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let sock = guest_fd(call.tid, arg_i32(call.args[0]))?;
+    let mut name = sys::getsockname_raw(sock.as_fd())?;
+    if let UnixName::Path(p) = unix_name(&name) {
+        if p.starts_with(b"/proc/self/fd/") {
+            if let Some(guest) = h.bound_name(sys::fstat(sock.as_fd())?.st_ino) {
+                name = sockaddr_un(&guest)?;
+            }
+        }
+    }
+    let len_at = GuestAddr::new(call.args[2]).ok_or(Errno::EFAULT)?;
+    let mut room = [0u8; 4];
+    ctx.mem.read(len_at, &mut room)?;
+    let room = u32::from_ne_bytes(room) as usize;
+    if room > i32::MAX as usize {
+        return Err(Errno::EINVAL);
+    }
+    // As the kernel does: as much of the name as fits, and its whole
+    // length, so the caller can tell it was cut.
+    let n = room.min(name.len());
+    if n > 0 {
+        ctx.mem.write(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, &name[..n])?;
+    }
+    ctx.mem.write(len_at, &(name.len() as u32).to_ne_bytes())?;
+    Ok(Reply::Value(0))
 }
 
 // ---- sending ------------------------------------------------------------

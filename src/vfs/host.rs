@@ -115,6 +115,10 @@ pub struct Host {
     landlock: bool,
     /// What the guest changed, for the report.
     changes: std::sync::Arc<super::Changes>,
+    /// The unix socket paths as the guest bound them, by socket inode: the
+    /// supervisor binds through `/proc/self/fd/N/NAME`, which is what the
+    /// kernel then reports as the socket's name.
+    bound: std::sync::Mutex<std::collections::HashMap<u64, Vec<u8>>>,
     /// Empty private directories standing in for skeleton directories the
     /// host has no directory for (laid over a hidden path, or missing in
     /// a `--root` tree): what the guest opens or enters there.
@@ -225,6 +229,7 @@ impl Host {
             dev_fd,
             landlock: false,
             changes: Default::default(),
+            bound: Default::default(),
             stand_ins: Vec::new(),
         };
         for i in 0..host.view.mounts().len() {
@@ -343,6 +348,22 @@ impl Host {
     /// Records a change the guest made at `path` (for the report).
     pub fn record(&self, path: &GuestPath, what: super::Change) {
         self.changes.record(path, what);
+    }
+
+    /// Remembers that the socket with inode `ino` was bound to `path` (as
+    /// the guest spelt it). Bounded: past 4096 sockets the oldest names
+    /// are forgotten (their sockets then show the supervisor's spelling).
+    pub fn remember_bound(&self, ino: u64, path: &[u8]) {
+        let mut b = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        if b.len() >= 4096 {
+            b.clear();
+        }
+        b.insert(ino, path.to_vec());
+    }
+
+    /// The path the guest bound the socket with inode `ino` to.
+    pub fn bound_name(&self, ino: u64) -> Option<Vec<u8>> {
+        self.bound.lock().unwrap_or_else(|e| e.into_inner()).get(&ino).cloned()
     }
 
     /// The record of changes, shared with whoever reports them.
