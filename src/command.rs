@@ -307,6 +307,7 @@ impl Command {
             report: None,
             enforcement: started.enforcement,
             changes: started.changes,
+            disk: started.disk,
             stdin: stdin.map(ChildStdin::from),
             stdout: stdout.map(ChildStdout::from),
             stderr: stderr.map(ChildStderr::from),
@@ -408,6 +409,7 @@ pub struct Child {
     report: Option<Report>,
     enforcement: Enforcement,
     changes: Option<std::sync::Arc<crate::vfs::Changes>>,
+    disk: Option<std::sync::Arc<crate::vfs::disk::DiskUsage>>,
     /// Our end of the guest's stdin, when piped.
     pub stdin: Option<ChildStdin>,
     /// Our end of the guest's stdout, when piped.
@@ -483,7 +485,12 @@ impl Child {
         };
         let report = Report {
             status: ExitStatus::from_raw(raw),
-            limit: self.tree.ended_by(),
+            // A refused write did not end the run, but it is the limit the
+            // guest met (unless another one ended it).
+            limit: self
+                .tree
+                .ended_by()
+                .or_else(|| self.disk.as_ref().filter(|d| d.refused() > 0).map(|_| crate::limits::LimitKind::Disk)),
             wall,
             cpu: sample.map(|s| s.cpu),
             peak_memory: sample.map(|_| peak_memory),

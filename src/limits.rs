@@ -29,6 +29,9 @@ pub struct Limits {
     pub max_files: Option<u64>,
     /// Largest file a process may write (`RLIMIT_FSIZE`).
     pub max_file_size: Option<u64>,
+    /// Bytes the guest may add across its writable mounts (file sizes);
+    /// past it, writes fail with `EDQUOT`. Needs a filesystem view.
+    pub disk: Option<u64>,
 }
 
 /// The default time between SIGTERM and SIGKILL when a timeout expires.
@@ -49,6 +52,9 @@ pub enum LimitKind {
     Memory,
     /// The library's cap on captured output ([`crate::Command::output_limit`]).
     Output,
+    /// `disk`: a write was refused (the run goes on; the guest sees
+    /// `EDQUOT`).
+    Disk,
 }
 
 impl LimitKind {
@@ -59,6 +65,7 @@ impl LimitKind {
             LimitKind::CpuTime => "cpu-time",
             LimitKind::Memory => "memory",
             LimitKind::Output => "output",
+            LimitKind::Disk => "disk",
         }
     }
 }

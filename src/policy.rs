@@ -139,6 +139,11 @@ impl Policy {
         if l.memory.is_some_and(|m| m < 1 << 20) {
             return Err(PolicyError::Limit { what: "the memory limit", range: "at least 1 MiB" });
         }
+        if l.disk.is_some() && self.view.is_none() {
+            // Writable mounts are the view's; without one there is nothing
+            // to count against.
+            return Err(PolicyError::Limit { what: "the disk limit", range: "used with a filesystem view" });
+        }
         Ok(())
     }
 
@@ -152,6 +157,7 @@ impl Policy {
         match facet {
             Facet::Hostname => self.hostname.is_some(),
             Facet::Vfs | Facet::Listings => self.view.is_some(),
+            Facet::Disk => self.view.is_some() && self.limits.disk.is_some(),
         }
     }
 }

@@ -29,7 +29,8 @@ pub struct Denied {
 pub struct Report {
     /// How the guest's first process ended.
     pub status: ExitStatus,
-    /// The limit that ended the run, if one did.
+    /// The limit that ended the run, if one did; [`LimitKind::Disk`] when
+    /// none did but the disk budget refused a write.
     pub limit: Option<LimitKind>,
     /// Wall-clock time from start to the end of the tree.
     pub wall: Duration,
@@ -170,7 +171,11 @@ impl Report {
         };
         let _ = write!(s, "sandbox: {how}");
         if let Some(l) = self.limit {
-            let _ = write!(s, " (the {} limit ended the run)", l.name());
+            if l == LimitKind::Disk {
+                let _ = write!(s, " (writes past the disk limit failed)");
+            } else {
+                let _ = write!(s, " (the {} limit ended the run)", l.name());
+            }
         }
         let _ = write!(s, "\nsandbox: wall {:.3} s", self.wall.as_secs_f64());
         if let Some(c) = self.cpu {

@@ -224,3 +224,99 @@ fn report_lists_denied_operations_with_process_and_reason() {
     }
     assert_eq!(report_field(&r, "denied_total"), "4");
 }
+
+#[test]
+fn disk_filler_is_held_at_the_budget_with_edquot() {
+    // A disk filler writes 50 MiB into its workspace under --disk 8M: the
+    // writes past the budget fail with EDQUOT, the file holds no more than
+    // the budget, the report says disk, and removing files gives the room
+    // back.
+    let sc = Scratch::new();
+    let script = "head -c 52428800 /dev/zero > fill; echo \"head $?\"; wc -c < fill; \
+                  rm fill; head -c 4194304 /dev/zero > again && echo again-ok; \
+                  head -c 4194304 /dev/zero > /tmp/t && echo tmp-ok; \
+                  head -c 4194304 /dev/zero > third; echo \"third $?\"";
+    let o = run(&mut sandboxed(&sc, ["--disk", "8M", "--report", "r.json"], ["sh", "-c", script]));
+    o.assert_code(0);
+    let out = o.out();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "head 1", "{o:?}");
+    let kept: u64 = lines[1].trim().parse().unwrap();
+    assert!(kept <= 8 << 20 && kept > 7 << 20, "the filler kept {kept} bytes under an 8 MiB budget\n{o:?}");
+    // 4 MiB in the workspace and 4 MiB in the private /tmp: the budget
+    // spans every writable mount, so the third 4 MiB does not fit.
+    assert_eq!(&lines[2..], ["again-ok", "tmp-ok", "third 1"], "{o:?}");
+    assert!(o.err().contains("Disk quota exceeded"), "the guest saw EDQUOT\n{o:?}");
+    assert!(o.err().contains("disk limit of 8 MiB reached"), "{o:?}");
+    let r = sc.join("r.json");
+    assert_eq!(report_field(&r, "limit"), "\"disk\"");
+    assert!(std::fs::metadata(sc.join("third")).unwrap().len() < 4 << 20);
+}
+
+#[test]
+fn disk_budget_covers_every_call_that_grows_a_file() {
+    // pwrite, writev, pwritev, ftruncate, fallocate, truncate(2),
+    // sendfile, copy_file_range: each refused when it would pass a 1 MiB
+    // budget, each allowed when it fits; a rewrite in place adds nothing.
+    let sc = Scratch::new();
+    sc.write("src.bin", vec![7u8; 2 << 20]);
+    let script = r#"
+import os, errno
+M = 1 << 20
+def t(name, f):
+    try:
+        f(); print(name, 'ok')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
+t('pwrite-fits', lambda: os.pwrite(fd, b'x' * 1000, 0))
+t('pwrite-far', lambda: os.pwrite(fd, b'x', 2 * M))
+t('writev-big', lambda: os.writev(fd, [b'y' * M, b'y' * 10]))
+t('pwritev-far', lambda: os.pwritev(fd, [b'z'], 3 * M))
+t('ftruncate-big', lambda: os.ftruncate(fd, 2 * M))
+t('fallocate-big', lambda: os.posix_fallocate(fd, 0, 2 * M))
+t('truncate-path', lambda: os.truncate('f', 2 * M))
+t('rewrite-in-place', lambda: os.pwrite(fd, b'w' * 1000, 0))
+src = os.open('src.bin', os.O_RDONLY)
+out = os.open('g', os.O_WRONLY | os.O_CREAT, 0o644)
+t('sendfile-big', lambda: os.sendfile(out, src, 0, 2 * M))
+t('copy_file_range-big', lambda: os.copy_file_range(src, out, 2 * M, 0, 0))
+t('ftruncate-fits', lambda: os.ftruncate(fd, M // 2))
+print(os.stat('f').st_size, os.stat('g').st_size)
+"#;
+    let o = run(&mut sandboxed(&sc, ["--disk", "1M"], ["python3", "-c", script]));
+    o.assert_code(0);
+    assert_eq!(
+        o.out(),
+        "pwrite-fits ok\npwrite-far EDQUOT\nwritev-big EDQUOT\npwritev-far EDQUOT\nftruncate-big EDQUOT\n\
+         fallocate-big EDQUOT\ntruncate-path EDQUOT\nrewrite-in-place ok\nsendfile-big EDQUOT\n\
+         copy_file_range-big EDQUOT\nftruncate-fits ok\n524288 0\n",
+        "{o:?}"
+    );
+}
+
+#[test]
+fn disk_budget_counts_overlay_copies_and_not_the_callers_redirections() {
+    // An overlay's copy-up adds the whole file to the upper layer; output
+    // the caller redirects outside the view's writable mounts is the
+    // caller's, not the guest's, and is not counted.
+    let sc = Scratch::new();
+    sc.write("src/big.dat", vec![1u8; 3 << 20]);
+    sc.write("src/small.txt", "small\n");
+    give_tree_to_guest(sc.path());
+    let out_file = sc.join("redirected.out");
+    let script = "echo more >> /w/small.txt && echo small-ok; \
+                  echo more >> /w/big.dat; echo \"big $?\"; head -c 3145728 /dev/zero; true";
+    // The caller's shell makes the redirection, as on a command line.
+    let mut c = as_guest_user(sc.path(), "sh");
+    c.args(["-c", "\"$@\" > \"$OUT\"", "sh", s(sandbox_run())]);
+    c.args(["--disk", "2M", "--overlay", s(&sc.join("src")), "/w", "--", "sh", "-c", script]);
+    c.env("OUT", &out_file);
+    let o = run(&mut c);
+    o.assert_code(0);
+    // dash's echo reports any write error as an I/O error.
+    assert!(o.err().contains("disk limit of 2 MiB reached"), "appending to a 3 MiB source file copies it up\n{o:?}");
+    let text = std::fs::read(&out_file).unwrap();
+    assert!(text.starts_with(b"small-ok\nbig 1\n"), "{:?}", String::from_utf8_lossy(&text[..text.len().min(40)]));
+    assert_eq!(text.len(), "small-ok\nbig 1\n".len() + (3 << 20), "the caller's redirection is not counted");
+}

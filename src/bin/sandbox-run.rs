@@ -78,6 +78,11 @@ struct Cli {
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     max_file_size: Option<u64>,
 
+    /// Bytes the guest may add to its writable mounts (e.g. 100M): writes
+    /// beyond fail with EDQUOT.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    disk: Option<u64>,
+
     /// Write a JSON report of the run to FILE ('-': a short summary on stderr).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -235,6 +240,7 @@ fn sandbox(cli: &Cli, mounts: &[MountSpec]) -> Result<Sandbox, Error> {
         max_procs: cli.max_procs,
         max_files: cli.max_files,
         max_file_size: cli.max_file_size,
+        disk: cli.disk,
     };
     Ok(sb.limits(limits).account(cli.report.is_some()))
 }
@@ -248,6 +254,10 @@ fn limit_message(cli: &Cli, kind: LimitKind) -> String {
         LimitKind::Memory => format!(
             "memory limit{} exceeded: the guest was killed",
             cli.memory.map_or(String::new(), |m| format!(" of {}", human_bytes(m)))
+        ),
+        LimitKind::Disk => format!(
+            "disk limit{} reached: writes past it failed with EDQUOT",
+            cli.disk.map_or(String::new(), |m| format!(" of {}", human_bytes(m)))
         ),
         _ => format!("the {} limit ended the run", kind.name()),
     }

@@ -307,23 +307,26 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
         }
         open_fd(at).map(|fd| Reply::Fd { fd, cloexec })
     };
-    // For the report: an open that may change a writable mount's file.
-    let opened = |path: &GuestPath, at: &crate::vfs::Lookup<'_>| {
+    // For the report and the disk budget: an open that may change a
+    // writable mount's file.
+    let opened = |path: &GuestPath, at: &crate::vfs::Lookup<'_>, before, reply: &Reply| {
         if (writes || creates) && h.writable(at.mount, at.rest) {
             h.record(path, if writes { Change::Written } else { Change::Created });
+            disk_after(h, before, reply);
         }
     };
     if let Some(abs) = lexical(&b, &path) {
         if let Some(at) = h.fast_lookup(&abs) {
+            let before = disk_before(h, &at, writes || creates);
             if continues_natively(h, &b, &at, &abs, flags) {
-                opened(&abs, &at);
+                opened(&abs, &at, before, &Reply::Continue);
                 return Ok(Reply::Continue);
             }
             match open(&at) {
                 Err(Errno::ELOOP) => {}
                 other => {
-                    if other.is_ok() {
-                        opened(&abs, &at);
+                    if let Ok(reply) = &other {
+                        opened(&abs, &at, before, reply);
                     }
                     return other;
                 }
@@ -350,9 +353,72 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             return Err(Errno::ENOENT);
         }
     }
+    let before = disk_before(h, &r.lookup(), writes || creates);
     let reply = open(&r.lookup())?;
-    opened(r.path(), &r.lookup());
+    opened(r.path(), &r.lookup(), before, &reply);
     Ok(reply)
+}
+
+type DiskKey = (u64, u64);
+
+/// With a disk budget, before an open that may write (`writes`) a file
+/// in a writable place: the regular file already there and its size (in
+/// an overlay, only one the upper layer holds: a source file is copied
+/// up, and all of the copy is added).
+fn disk_before(h: &Host, at: &crate::vfs::Lookup<'_>, writes: bool) -> Option<(DiskKey, u64)> {
+    h.disk()?;
+    if !writes || !h.writable(at.mount, at.rest) {
+        return None;
+    }
+    let node = match h.layers_of(at.mount) {
+        Some(l) => match l.find(at.rest) {
+            Ok((crate::vfs::overlay::Layer::Upper, fd)) => fd,
+            _ => return None,
+        },
+        None => h.open_at(at, O_PATH_NOFOLLOW, 0).ok()?,
+    };
+    let st = sys::fstat(node.as_fd()).ok()?;
+    (st.st_mode & libc::S_IFMT == libc::S_IFREG).then_some(((st.st_dev, st.st_ino), st.st_size as u64))
+}
+
+/// After it: the file opened counts from its size before the open, or
+/// from nothing when the open made it (or copied it up). A file the
+/// kernel makes itself (the open continued) is tracked at its first write.
+fn disk_after(h: &Host, before: Option<(DiskKey, u64)>, reply: &Reply) {
+    let Some(disk) = h.disk() else { return };
+    match reply {
+        Reply::Fd { fd, .. } => {
+            if let Ok(st) = sys::fstat(fd.as_fd()) {
+                if st.st_mode & libc::S_IFMT == libc::S_IFREG {
+                    let key = (st.st_dev, st.st_ino);
+                    disk.track(key, before.filter(|(k, _)| *k == key).map_or(0, |(_, size)| size));
+                }
+            }
+        }
+        Reply::Continue => {
+            if let Some((key, size)) = before {
+                disk.track(key, size);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// With a disk budget, before a name is removed or replaced: the regular
+/// file whose space that frees (its last link, in the mount's own storage:
+/// not an overlay's source).
+fn disk_freed(h: &Host, at: &crate::vfs::Lookup<'_>) -> Option<(DiskKey, u64)> {
+    h.disk()?;
+    let (key, size) = disk_before(h, at, true)?;
+    let node = h.open_at(at, O_PATH_NOFOLLOW, 0).ok()?;
+    (sys::fstat(node.as_fd()).ok()?.st_nlink == 1).then_some((key, size))
+}
+
+/// Books what [`disk_freed`] found, once the removal happened.
+fn disk_gone(h: &Host, freed: Option<(DiskKey, u64)>) {
+    if let (Some(disk), Some((key, size))) = (h.disk(), freed) {
+        disk.removed(key, size);
+    }
 }
 
 /// A blocking open of a fifo waits for the other end, which another
@@ -633,7 +699,9 @@ fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -
         return Err(Errno::ENOENT);
     }
     check_writable(h, p.mount, &p.rest)?;
+    let freed = if dir { None } else { disk_freed(h, &p.lookup()) };
     h.remove(&p.lookup(), dir)?;
+    disk_gone(h, freed);
     h.record(&p.path, Change::Removed);
     Ok(Reply::Value(0))
 }
@@ -672,7 +740,9 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
         return Err(Errno::EXDEV);
     }
     check_writable(h, a.mount, &a.rest)?;
+    let replaced = if flags & libc::RENAME_EXCHANGE == 0 && b.exists { disk_freed(h, &b.lookup()) } else { None };
     h.rename(&a.lookup(), &b.lookup(), flags)?;
+    disk_gone(h, replaced);
     if flags & libc::RENAME_EXCHANGE != 0 {
         h.record(&a.path, Change::Written);
         h.record(&b.path, Change::Written);
@@ -1024,6 +1094,12 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
     check_writable(h, f.mount, &f.rest)?;
     let fd = h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?;
+    if let Some(disk) = h.disk() {
+        let st = sys::fstat(fd.as_fd())?;
+        if h.counts_for_disk(fd.as_fd(), &st) && !disk.grow((st.st_dev, st.st_ino), st.st_size as u64, len as u64) {
+            return Err(Errno::EDQUOT);
+        }
+    }
     nix::unistd::ftruncate(fd, len)?;
     h.record(&f.path, Change::Written);
     Ok(Reply::Value(0))

@@ -4,6 +4,7 @@
 //! they reach the guest only through [`GuestMemory`], so they are shared by
 //! every backend and unit-tested against an in-memory fake.
 
+pub mod disk;
 pub mod fs;
 pub mod identity;
 pub mod net;

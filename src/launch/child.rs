@@ -20,7 +20,9 @@ fn fail(sock: RawFd, stage: Stage, errno: i32, code: i32) -> ! {
     // SAFETY: `msg` is a stack buffer valid for its length; a failed write
     // is ignored because the parent sees EOF and the exit status anyway.
     unsafe {
-        libc::write(sock, msg.as_ptr().cast(), msg.len());
+        // send, not write: with a disk budget write is notified, and
+        // nobody answers yet (see table::LAUNCH_SYSCALLS).
+        libc::send(sock, msg.as_ptr().cast(), msg.len(), 0);
         libc::_exit(code)
     }
 }
@@ -185,7 +187,7 @@ fn tell_listener(sock: RawFd, fd: RawFd) -> Result<(), i32> {
     let mut ack = [0u8; 1];
     // SAFETY: `msg` and `ack` are stack buffers valid for their lengths.
     unsafe {
-        if libc::write(sock, msg.as_ptr().cast(), msg.len()) != msg.len() as isize {
+        if libc::send(sock, msg.as_ptr().cast(), msg.len(), 0) != msg.len() as isize {
             return Err(errno());
         }
         loop {

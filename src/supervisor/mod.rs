@@ -65,6 +65,8 @@ pub(crate) struct Started {
     pub enforcement: Enforcement,
     /// What the guest changed on the view's writable mounts.
     pub changes: Option<Arc<crate::vfs::Changes>>,
+    /// The disk account, when `--disk` set a budget.
+    pub disk: Option<Arc<crate::vfs::disk::DiskUsage>>,
 }
 
 /// The notify worker thread, and how to stop it once the tracer is done.
@@ -141,6 +143,9 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         Some(v) => Some(crate::vfs::Host::new(v.clone())?),
         None => None,
     };
+    if let (Some(h), Some(budget)) = (&mut vfs, policy.limits.disk) {
+        h.set_disk_budget(budget);
+    }
     let mut landlock_fs = false;
     if let Some(host) = &mut vfs {
         view::translate(host, &mut spec)?;
@@ -156,6 +161,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     }
     let vfs = vfs.map(Arc::new);
     let changes = vfs.as_ref().map(|h| h.changes());
+    let disk = vfs.as_ref().and_then(|h| h.disk_account());
     let made_listings = vfs.as_ref().is_some_and(|h| h.makes_listings());
     // In an overlay the kernel would resolve a path beneath a directory
     // fd against one layer only: every path call is answered in the view.
@@ -305,6 +311,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         tree,
         enforcement: Enforcement { sync_wake_up, notify_routes, landlock_abi },
         changes,
+        disk,
     })
 }
 

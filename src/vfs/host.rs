@@ -119,6 +119,8 @@ pub struct Host {
     /// supervisor binds through `/proc/self/fd/N/NAME`, which is what the
     /// kernel then reports as the socket's name.
     bound: std::sync::Mutex<std::collections::HashMap<u64, Vec<u8>>>,
+    /// The disk budget (`--disk`), when there is one.
+    disk: Option<std::sync::Arc<super::disk::DiskUsage>>,
     /// Empty private directories standing in for skeleton directories the
     /// host has no directory for (laid over a hidden path, or missing in
     /// a `--root` tree): what the guest opens or enters there.
@@ -230,6 +232,7 @@ impl Host {
             landlock: false,
             changes: Default::default(),
             bound: Default::default(),
+            disk: None,
             stand_ins: Vec::new(),
         };
         for i in 0..host.view.mounts().len() {
@@ -348,6 +351,48 @@ impl Host {
     /// Records a change the guest made at `path` (for the report).
     pub fn record(&self, path: &GuestPath, what: super::Change) {
         self.changes.record(path, what);
+    }
+
+    /// Counts what the guest adds to its writable mounts against `budget`
+    /// bytes ([`super::disk`]).
+    pub fn set_disk_budget(&mut self, budget: u64) {
+        self.disk = Some(std::sync::Arc::new(super::disk::DiskUsage::new(budget)));
+    }
+
+    /// The disk account, when there is a budget.
+    pub fn disk(&self) -> Option<&super::disk::DiskUsage> {
+        self.disk.as_deref()
+    }
+
+    /// The disk account, shared with whoever reports it.
+    pub fn disk_account(&self) -> Option<std::sync::Arc<super::disk::DiskUsage>> {
+        self.disk.clone()
+    }
+
+    /// Whether regular file `file` (stat `st`) counts against the disk
+    /// budget: tracked already, or found now in a place the view shows
+    /// writable (then tracked from its present size: a file created by an
+    /// open the kernel ran itself, or one the caller redirected into a
+    /// writable mount).
+    pub fn counts_for_disk(&self, file: BorrowedFd<'_>, st: &libc::stat) -> bool {
+        let Some(disk) = &self.disk else { return false };
+        let key = (st.st_dev, st.st_ino);
+        if disk.tracks(key) {
+            return true;
+        }
+        if disk.ignores(key) {
+            return false;
+        }
+        let writable = crate::procfs::fd_link(file).is_ok_and(|target| {
+            let name = target.strip_suffix(b" (deleted)").unwrap_or(&target);
+            self.shown_at(name).any(|(m, g)| self.view.lookup(&g).is_ok_and(|l| self.writable(m, l.rest)))
+        });
+        if writable {
+            disk.track(key, st.st_size as u64);
+        } else {
+            disk.ignore(key);
+        }
+        writable
     }
 
     /// Remembers that the socket with inode `ino` was bound to `path` (as

@@ -24,6 +24,7 @@
 
 pub mod changes;
 pub mod dirent;
+pub mod disk;
 pub mod grants;
 pub mod host;
 #[cfg(test)]
