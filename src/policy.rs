@@ -157,7 +157,7 @@ impl Policy {
         match facet {
             Facet::Hostname => self.hostname.is_some(),
             Facet::Vfs | Facet::Listings => self.view.is_some(),
-            Facet::Disk => self.view.is_some() && self.limits.disk.is_some(),
+            Facet::Disk => self.view.as_ref().is_some_and(|v| self.limits.disk.is_some() || v.has_sized_tmpfs()),
         }
     }
 }

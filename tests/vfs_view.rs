@@ -1052,9 +1052,6 @@ fn vfs_view_invalid_mount_flags_exit_125_and_run_nothing() {
         ("missing-root", "--root", vec!["--root", s(&missing), "--bind", here, here]),
         ("two-roots", "--root", vec!["--root", s(&tree), "--root", s(&tree), "--bind", here, here]),
         ("root-after-bind", "--root", vec!["--bind", here, here, "--root", s(&tree), "--bind", here, here]),
-        // Accepted by the parser but not enforced yet: refused, never
-        // silently ignored.
-        ("tmpfs-size", "--size", vec!["--bind", here, here, "--tmpfs", "/condo-t", "--size", "1M"]),
     ];
     for (name, flag, flags) in cases {
         let m = marker(name);
@@ -1242,4 +1239,24 @@ fn vfs_view_inode_flags_of_a_read_only_file_cannot_be_set() {
     let out = run(&mut sandbox_raw(&sc, ["--", "chattr", "+d", s(&target)]));
     assert_ne!(out.code(), 0, "chattr succeeded in the view: {out:?}");
     assert_eq!(attrs(&target), before, "the read-only file's flags changed");
+}
+
+#[test]
+fn vfs_view_tmpfs_size_fills_with_enospc() {
+    // --tmpfs /t --size 1M holds 1 MiB: a filler gets ENOSPC there, the
+    // rest of the view is not limited, and removing makes room again.
+    let _g = host_tmp_shared();
+    let sc = Scratch::new();
+    let script = "head -c 5000000 /dev/zero > /t/fill; echo \"fill $?\"; wc -c < /t/fill; \
+                  head -c 3000000 /dev/zero > big-outside && echo outside-ok; \
+                  rm /t/fill; head -c 900000 /dev/zero > /t/again && echo again-ok";
+    let out = run(&mut sandboxed(&sc, ["--tmpfs", "/t", "--size", "1M"], ["sh", "-c", script]));
+    out.assert_code(0);
+    let text = out.out();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{out:?}");
+    assert_eq!(lines[0], "fill 1", "{out:?}");
+    assert_eq!(lines[1].trim(), "1048576", "the tmpfs holds exactly its size\n{out:?}");
+    assert_eq!(&lines[2..], ["outside-ok", "again-ok"], "{out:?}");
+    assert!(out.err().contains("No space left on device"), "{out:?}");
 }

@@ -109,7 +109,7 @@ struct Cli {
     #[arg(long, value_name = "DEST", action = ArgAction::Append, help_heading = "Filesystem view")]
     tmpfs: Vec<PathBuf>,
 
-    /// Size limit of the --tmpfs before it (refused for now: not enforced yet).
+    /// Size limit of the --tmpfs before it: writes past it fail with ENOSPC.
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes, action = ArgAction::Append, help_heading = "Filesystem view")]
     size: Vec<u64>,
 

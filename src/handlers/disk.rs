@@ -48,11 +48,7 @@ fn check(ctx: &Ctx<'_>, call: &Call, fd: i32, start: Start, count: u64) -> Resul
             }
         }
     };
-    if disk.grow((st.st_dev, st.st_ino), size, pos.saturating_add(count)) {
-        Ok(Reply::Continue)
-    } else {
-        Err(Errno::EDQUOT)
-    }
+    disk.grow((st.st_dev, st.st_ino), size, pos.saturating_add(count)).map(|()| Reply::Continue)
 }
 
 /// The total length of the `iovec`s at guest address `iov`.

@@ -312,7 +312,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let opened = |path: &GuestPath, at: &crate::vfs::Lookup<'_>, before, reply: &Reply| {
         if (writes || creates) && h.writable(at.mount, at.rest) {
             h.record(path, if writes { Change::Written } else { Change::Created });
-            disk_after(h, before, reply);
+            disk_after(h, at, before, reply);
         }
     };
     if let Some(abs) = lexical(&b, &path) {
@@ -384,20 +384,21 @@ fn disk_before(h: &Host, at: &crate::vfs::Lookup<'_>, writes: bool) -> Option<(D
 /// After it: the file opened counts from its size before the open, or
 /// from nothing when the open made it (or copied it up). A file the
 /// kernel makes itself (the open continued) is tracked at its first write.
-fn disk_after(h: &Host, before: Option<(DiskKey, u64)>, reply: &Reply) {
+fn disk_after(h: &Host, at: &crate::vfs::Lookup<'_>, before: Option<(DiskKey, u64)>, reply: &Reply) {
     let Some(disk) = h.disk() else { return };
+    let mount = h.mount_index(at.mount);
     match reply {
         Reply::Fd { fd, .. } => {
             if let Ok(st) = sys::fstat(fd.as_fd()) {
                 if st.st_mode & libc::S_IFMT == libc::S_IFREG {
                     let key = (st.st_dev, st.st_ino);
-                    disk.track(key, before.filter(|(k, _)| *k == key).map_or(0, |(_, size)| size));
+                    disk.track(key, before.filter(|(k, _)| *k == key).map_or(0, |(_, size)| size), mount);
                 }
             }
         }
         Reply::Continue => {
             if let Some((key, size)) = before {
-                disk.track(key, size);
+                disk.track(key, size, mount);
             }
         }
         _ => {}
@@ -414,10 +415,11 @@ fn disk_freed(h: &Host, at: &crate::vfs::Lookup<'_>) -> Option<(DiskKey, u64)> {
     (sys::fstat(node.as_fd()).ok()?.st_nlink == 1).then_some((key, size))
 }
 
-/// Books what [`disk_freed`] found, once the removal happened.
-fn disk_gone(h: &Host, freed: Option<(DiskKey, u64)>) {
+/// Books what [`disk_freed`] found in `at`'s mount, once the removal
+/// happened.
+fn disk_gone(h: &Host, at: &crate::vfs::Lookup<'_>, freed: Option<(DiskKey, u64)>) {
     if let (Some(disk), Some((key, size))) = (h.disk(), freed) {
-        disk.removed(key, size);
+        disk.removed(key, size, h.mount_index(at.mount));
     }
 }
 
@@ -701,7 +703,7 @@ fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -
     check_writable(h, p.mount, &p.rest)?;
     let freed = if dir { None } else { disk_freed(h, &p.lookup()) };
     h.remove(&p.lookup(), dir)?;
-    disk_gone(h, freed);
+    disk_gone(h, &p.lookup(), freed);
     h.record(&p.path, Change::Removed);
     Ok(Reply::Value(0))
 }
@@ -742,7 +744,7 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
     check_writable(h, a.mount, &a.rest)?;
     let replaced = if flags & libc::RENAME_EXCHANGE == 0 && b.exists { disk_freed(h, &b.lookup()) } else { None };
     h.rename(&a.lookup(), &b.lookup(), flags)?;
-    disk_gone(h, replaced);
+    disk_gone(h, &b.lookup(), replaced);
     if flags & libc::RENAME_EXCHANGE != 0 {
         h.record(&a.path, Change::Written);
         h.record(&b.path, Change::Written);
@@ -1096,8 +1098,8 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let fd = h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?;
     if let Some(disk) = h.disk() {
         let st = sys::fstat(fd.as_fd())?;
-        if h.counts_for_disk(fd.as_fd(), &st) && !disk.grow((st.st_dev, st.st_ino), st.st_size as u64, len as u64) {
-            return Err(Errno::EDQUOT);
+        if h.counts_for_disk(fd.as_fd(), &st) {
+            disk.grow((st.st_dev, st.st_ino), st.st_size as u64, len as u64)?;
         }
     }
     nix::unistd::ftruncate(fd, len)?;

@@ -143,8 +143,8 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         Some(v) => Some(crate::vfs::Host::new(v.clone())?),
         None => None,
     };
-    if let (Some(h), Some(budget)) = (&mut vfs, policy.limits.disk) {
-        h.set_disk_budget(budget);
+    if let Some(h) = &mut vfs {
+        h.set_disk_budget(policy.limits.disk);
     }
     let mut landlock_fs = false;
     if let Some(host) = &mut vfs {

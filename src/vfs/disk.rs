@@ -1,17 +1,19 @@
-//! `--disk BYTES`: what the guest adds to its writable mounts (tmpfs,
-//! binds, overlay uppers), counted in bytes of file size, and refused past
-//! the budget with `EDQUOT`.
+//! Disk budgets: `--disk BYTES` for what the guest adds across its
+//! writable mounts (tmpfs, binds, overlay uppers; past it writes fail with
+//! `EDQUOT`), and `--tmpfs DEST --size BYTES` for one private tmpfs (past
+//! it `ENOSPC`, as a full tmpfs answers). Counted in bytes of file size.
 //!
 //! Every regular file the guest opens for writing in the view is tracked
 //! by inode, with a *baseline*: its size before the guest's open (0 for a
 //! file it creates, or one an overlay copies up for it, since the upper
 //! layer gains all of it). What a file adds is its size now minus its
-//! baseline; a file the guest removes (its last link) gives back its
-//! baseline, so deleting old files makes room as on a real disk. With
-//! `--disk`, every call that can make a file larger is notified
-//! (`table.rs`, [`crate::table::Facet::Disk`]); the handler
-//! (`handlers/disk.rs`) refreshes that file's size and refuses the call
-//! when the growth it asks for does not fit. Calls on files the view did
+//! baseline; a file the guest removes (its last link) gives back its size.
+//! Each budget is a *pool*; a file books into the `--disk` pool and into
+//! the pool of its mount if that mount has a size. With any budget, every
+//! call that can make a file larger is notified (`table.rs`,
+//! [`crate::table::Facet::Disk`]); the handler (`handlers/disk.rs`)
+//! refreshes that file's size and refuses the call when the growth it asks
+//! for does not fit every pool of the file. Calls on files the view did
 //! not hand out for writing (pipes, terminals, the caller's own
 //! redirections) pass untouched.
 //!
@@ -22,28 +24,53 @@
 //! (the call then runs on a file the check did not see: a way past the
 //! budget, not out of the view).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// The account of one sandbox's disk budget.
+use nix::errno::Errno;
+
+/// What one budget covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every writable mount (`--disk`).
+    All,
+    /// One mount, by its index in the view's table (`--tmpfs --size`).
+    Mount(usize),
+}
+
 #[derive(Debug)]
-pub struct DiskUsage {
+struct Pool {
+    scope: Scope,
     budget: u64,
-    state: Mutex<State>,
-    refused: AtomicU64,
+    /// Bytes added net (negative when the guest removed more than it wrote).
+    net: i64,
+}
+
+#[derive(Debug)]
+struct File {
+    /// Its size when last seen (at first, its size before the guest's
+    /// open: its baseline).
+    last: u64,
+    /// The pools it books into.
+    pools: Vec<usize>,
 }
 
 #[derive(Debug, Default)]
 struct State {
+    pools: Vec<Pool>,
+    files: HashMap<(u64, u64), File>,
     /// Regular files found not to lie in a writable mount (a redirection
     /// of the caller's): never counted, never looked up again.
-    ignored: std::collections::HashSet<(u64, u64)>,
-    /// Bytes added net (can be negative: the guest removed more than it
-    /// wrote).
-    net: i64,
-    /// Tracked files by (device, inode): (baseline, size last seen).
-    files: HashMap<(u64, u64), (u64, u64)>,
+    ignored: HashSet<(u64, u64)>,
+}
+
+/// The disk budgets of one sandbox.
+#[derive(Debug)]
+pub struct DiskUsage {
+    state: Mutex<State>,
+    /// Writes the `--disk` budget refused.
+    refused: AtomicU64,
 }
 
 fn signed(n: u64) -> i64 {
@@ -51,25 +78,37 @@ fn signed(n: u64) -> i64 {
 }
 
 impl DiskUsage {
-    /// A budget of `budget` bytes.
-    pub fn new(budget: u64) -> DiskUsage {
-        DiskUsage { budget, state: Mutex::default(), refused: AtomicU64::new(0) }
+    /// Budgets: `(scope, bytes)`.
+    pub fn new(budgets: &[(Scope, u64)]) -> DiskUsage {
+        let pools = budgets.iter().map(|&(scope, budget)| Pool { scope, budget, net: 0 }).collect();
+        DiskUsage { state: Mutex::new(State { pools, ..State::default() }), refused: AtomicU64::new(0) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The budget.
-    pub fn budget(&self) -> u64 {
-        self.budget
+    /// The `--disk` budget, if there is one.
+    pub fn budget(&self) -> Option<u64> {
+        self.lock().pools.iter().find(|p| p.scope == Scope::All).map(|p| p.budget)
     }
 
-    /// Starts tracking a file the guest opened for writing, whose size
-    /// before the open was `baseline` (a file already tracked keeps its
-    /// own).
-    pub fn track(&self, key: (u64, u64), baseline: u64) {
-        self.lock().files.entry(key).or_insert((baseline, baseline));
+    /// Starts tracking a file in mount `mount` that the guest opened for
+    /// writing, whose size before the open was `baseline` (a file already
+    /// tracked keeps its own). A file no budget covers is not tracked.
+    pub fn track(&self, key: (u64, u64), baseline: u64, mount: usize) {
+        let mut s = self.lock();
+        if s.files.contains_key(&key) {
+            return;
+        }
+        let pools: Vec<usize> = (0..s.pools.len())
+            .filter(|&i| matches!(s.pools[i].scope, Scope::All) || s.pools[i].scope == Scope::Mount(mount))
+            .collect();
+        if pools.is_empty() {
+            s.ignored.insert(key);
+            return;
+        }
+        s.files.insert(key, File { last: baseline, pools });
     }
 
     /// Whether the file is tracked.
@@ -77,12 +116,12 @@ impl DiskUsage {
         self.lock().files.contains_key(&key)
     }
 
-    /// Whether the file was found to lie outside the writable mounts.
+    /// Whether the file was found to lie outside the budgets.
     pub fn ignores(&self, key: (u64, u64)) -> bool {
         self.lock().ignored.contains(&key)
     }
 
-    /// Remembers that the file lies outside the writable mounts.
+    /// Remembers that the file lies outside the budgets.
     pub fn ignore(&self, key: (u64, u64)) {
         let mut s = self.lock();
         if s.ignored.len() >= 4096 {
@@ -92,46 +131,65 @@ impl DiskUsage {
     }
 
     /// Asks whether a tracked file now `size` bytes long may grow to
-    /// `end` bytes: `true` (and the growth is booked) when it fits.
+    /// `end` bytes: booked when it fits every pool of the file; otherwise
+    /// `ENOSPC` (a mount's size) or `EDQUOT` (the `--disk` budget).
     /// Untracked files always may.
-    pub fn grow(&self, key: (u64, u64), size: u64, end: u64) -> bool {
-        let mut s = self.lock();
-        let Some(&(baseline, last)) = s.files.get(&key) else { return true };
+    pub fn grow(&self, key: (u64, u64), size: u64, end: u64) -> Result<(), Errno> {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        let Some(f) = s.files.get_mut(&key) else { return Ok(()) };
         // What happened since we last looked (a truncation, a write that
         // ran natively) first.
-        s.net += signed(size) - signed(last);
-        let new = end.max(size);
-        let growth = signed(new) - signed(size);
-        if growth > 0 && s.net + growth > signed(self.budget) {
-            s.files.insert(key, (baseline, size));
-            drop(s);
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            return false;
+        let seen = signed(size) - signed(f.last);
+        let growth = signed(end.max(size)) - signed(size);
+        for &p in &f.pools {
+            s.pools[p].net += seen;
         }
-        s.net += growth;
-        s.files.insert(key, (baseline, new));
-        true
+        f.last = size;
+        let full = f.pools.iter().map(|&p| &s.pools[p]).find(|p| growth > 0 && p.net + growth > signed(p.budget));
+        if let Some(pool) = full {
+            return Err(match pool.scope {
+                Scope::Mount(_) => Errno::ENOSPC,
+                Scope::All => {
+                    self.refused.fetch_add(1, Ordering::Relaxed);
+                    Errno::EDQUOT
+                }
+            });
+        }
+        for &p in &f.pools {
+            s.pools[p].net += growth;
+        }
+        f.last = end.max(size);
+        Ok(())
     }
 
-    /// The guest removed the last name of a file of `size` bytes: a
-    /// tracked one gives back its baseline (what it adds goes too), an
-    /// untracked one its size.
-    pub fn removed(&self, key: (u64, u64), size: u64) {
-        let mut s = self.lock();
+    /// The guest removed the last name of a file in mount `mount`, `size`
+    /// bytes long: all of it goes from every pool that covers it.
+    pub fn removed(&self, key: (u64, u64), size: u64, mount: usize) {
+        let mut guard = self.lock();
+        let s = &mut *guard;
         match s.files.remove(&key) {
-            // It added `last - baseline`, and its baseline was there
-            // before: all of `last` goes.
-            Some((_, last)) => s.net -= signed(last),
-            None => s.net -= signed(size),
+            Some(f) => {
+                for &p in &f.pools {
+                    s.pools[p].net -= signed(f.last);
+                }
+            }
+            None => {
+                for p in &mut s.pools {
+                    if p.scope == Scope::All || p.scope == Scope::Mount(mount) {
+                        p.net -= signed(size);
+                    }
+                }
+            }
         }
     }
 
-    /// Bytes added net so far.
-    pub fn added(&self) -> i64 {
-        self.lock().net
+    /// Bytes added net so far in the pool of `scope`.
+    pub fn added(&self, scope: Scope) -> Option<i64> {
+        self.lock().pools.iter().find(|p| p.scope == scope).map(|p| p.net)
     }
 
-    /// How many calls the budget refused.
+    /// How many calls the `--disk` budget refused.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
@@ -143,36 +201,53 @@ mod tests {
 
     #[test]
     fn a_budget_is_spent_by_growth_and_given_back_by_removal() {
-        let d = DiskUsage::new(100);
+        let d = DiskUsage::new(&[(Scope::All, 100)]);
         let (a, b) = ((1, 1), (1, 2));
-        d.track(a, 0);
-        assert!(d.grow(a, 0, 60));
-        assert!(!d.grow(a, 60, 120), "60 + 60 > 100");
-        assert!(d.grow(a, 60, 100));
-        assert_eq!(d.added(), 100);
+        d.track(a, 0, 0);
+        assert_eq!(d.grow(a, 0, 60), Ok(()));
+        assert_eq!(d.grow(a, 60, 120), Err(Errno::EDQUOT), "60 + 60 > 100");
+        assert_eq!(d.grow(a, 60, 100), Ok(()));
+        assert_eq!(d.added(Scope::All), Some(100));
         // An existing 500-byte file: rewriting it in place adds nothing.
-        d.track(b, 500);
-        assert!(d.grow(b, 500, 500));
-        assert!(!d.grow(b, 500, 501));
+        d.track(b, 500, 0);
+        assert_eq!(d.grow(b, 500, 500), Ok(()));
+        assert_eq!(d.grow(b, 500, 501), Err(Errno::EDQUOT));
         // Removing the new file gives its 100 bytes back.
-        d.removed(a, 100);
-        assert_eq!(d.added(), 0);
-        assert!(d.grow(b, 500, 600));
+        d.removed(a, 100, 0);
+        assert_eq!(d.added(Scope::All), Some(0));
+        assert_eq!(d.grow(b, 500, 600), Ok(()));
         // Removing an old untracked file makes room.
-        d.removed((9, 9), 50);
-        assert_eq!(d.added(), 50);
-        assert!(d.grow((7, 7), 0, 1 << 40), "untracked files pass");
+        d.removed((9, 9), 50, 0);
+        assert_eq!(d.added(Scope::All), Some(50));
+        assert_eq!(d.grow((7, 7), 0, 1 << 40), Ok(()), "untracked files pass");
         assert_eq!(d.refused(), 2);
     }
 
     #[test]
     fn a_truncation_seen_late_is_booked_before_the_next_growth() {
-        let d = DiskUsage::new(100);
-        d.track((1, 1), 0);
-        assert!(d.grow((1, 1), 0, 100));
-        // The guest truncated it to 0 meanwhile (a native ftruncate would
-        // be notified, but O_TRUNC opens are not).
-        assert!(d.grow((1, 1), 0, 100));
-        assert_eq!(d.added(), 100);
+        let d = DiskUsage::new(&[(Scope::All, 100)]);
+        d.track((1, 1), 0, 0);
+        assert_eq!(d.grow((1, 1), 0, 100), Ok(()));
+        // The guest truncated it to 0 meanwhile (O_TRUNC opens are not
+        // checked).
+        assert_eq!(d.grow((1, 1), 0, 100), Ok(()));
+        assert_eq!(d.added(Scope::All), Some(100));
+    }
+
+    #[test]
+    fn a_sized_mount_fills_on_its_own_and_inside_the_disk_budget() {
+        let d = DiskUsage::new(&[(Scope::All, 100), (Scope::Mount(3), 30)]);
+        let (small, other) = ((1, 1), (1, 2));
+        d.track(small, 0, 3);
+        d.track(other, 0, 5);
+        assert_eq!(d.grow(small, 0, 31), Err(Errno::ENOSPC));
+        assert_eq!(d.grow(small, 0, 30), Ok(()));
+        assert_eq!(d.grow(other, 0, 71), Err(Errno::EDQUOT), "30 in the tmpfs count against --disk too");
+        assert_eq!(d.grow(other, 0, 70), Ok(()));
+        // Without --disk, a file in an unsized mount is not tracked.
+        let only = DiskUsage::new(&[(Scope::Mount(3), 10)]);
+        only.track(other, 0, 5);
+        assert!(!only.tracks(other) && only.ignores(other));
+        assert_eq!(only.budget(), None);
     }
 }

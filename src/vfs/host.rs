@@ -197,13 +197,6 @@ fn make_scratch() -> Result<PathBuf, HostError> {
 impl Host {
     /// Opens every mount's host side and makes the private directories.
     pub fn new(view: View) -> Result<Host, HostError> {
-        if view.mounts().iter().any(|m| matches!(m.kind(), MountKind::Tmpfs { size: Some(_) })) {
-            return Err(HostError::Unsupported {
-                flag: "--size",
-                why: "limiting the size of a --tmpfs is not supported yet (it would need the disk accounting \
-                      --disk is waiting for); run without --size",
-            });
-        }
         let needs_scratch = view.mounts().iter().any(|m| {
             matches!(
                 m.kind(),
@@ -353,10 +346,26 @@ impl Host {
         self.changes.record(path, what);
     }
 
-    /// Counts what the guest adds to its writable mounts against `budget`
-    /// bytes ([`super::disk`]).
-    pub fn set_disk_budget(&mut self, budget: u64) {
-        self.disk = Some(std::sync::Arc::new(super::disk::DiskUsage::new(budget)));
+    /// Sets up the disk budgets ([`super::disk`]): `disk` bytes the guest
+    /// may add across its writable mounts (`--disk`), and the size of each
+    /// `--tmpfs` that has one. Nothing is counted when there is neither.
+    pub fn set_disk_budget(&mut self, disk: Option<u64>) {
+        use super::disk::Scope;
+        let mut budgets: Vec<(Scope, u64)> = disk.map(|d| (Scope::All, d)).into_iter().collect();
+        for (i, m) in self.view.mounts().iter().enumerate() {
+            if let MountKind::Tmpfs { size: Some(size) } = m.kind() {
+                budgets.push((Scope::Mount(i), *size));
+            }
+        }
+        if !budgets.is_empty() {
+            self.disk = Some(std::sync::Arc::new(super::disk::DiskUsage::new(&budgets)));
+        }
+    }
+
+    /// The index of mount `m` in the view's table (what
+    /// [`super::disk::Scope::Mount`] names).
+    pub fn mount_index(&self, m: &Mount) -> usize {
+        self.index(m).unwrap_or(usize::MAX)
     }
 
     /// The disk account, when there is a budget.
@@ -383,16 +392,17 @@ impl Host {
         if disk.ignores(key) {
             return false;
         }
-        let writable = crate::procfs::fd_link(file).is_ok_and(|target| {
+        let mount = crate::procfs::fd_link(file).ok().and_then(|target| {
             let name = target.strip_suffix(b" (deleted)").unwrap_or(&target);
-            self.shown_at(name).any(|(m, g)| self.view.lookup(&g).is_ok_and(|l| self.writable(m, l.rest)))
+            self.shown_at(name)
+                .find(|(m, g)| self.view.lookup(g).is_ok_and(|l| self.writable(m, l.rest)))
+                .map(|(m, _)| self.mount_index(m))
         });
-        if writable {
-            disk.track(key, st.st_size as u64);
-        } else {
-            disk.ignore(key);
+        match mount {
+            Some(i) => disk.track(key, st.st_size as u64, i),
+            None => disk.ignore(key),
         }
-        writable
+        disk.tracks(key)
     }
 
     /// Remembers that the socket with inode `ino` was bound to `path` (as

@@ -647,6 +647,11 @@ impl View {
         self.skeleton.contains(path)
     }
 
+    /// Whether a `--tmpfs` has a `--size` (a disk budget of its own).
+    pub fn has_sized_tmpfs(&self) -> bool {
+        self.mounts.iter().any(|m| matches!(m.kind, MountKind::Tmpfs { size: Some(_) }))
+    }
+
     /// Every skeleton directory ([`View::is_skeleton`]).
     pub fn skeletons(&self) -> impl Iterator<Item = &GuestPath> {
         self.skeleton.iter()
