@@ -301,7 +301,13 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
                     if creates && flags & libc::O_EXCL != 0 {
                         return Err(Errno::EEXIST);
                     }
-                    return Ok(open_fifo(probe, flags, cloexec));
+                    // An overlay's source fifo: its upper copy (see
+                    // Layers::open).
+                    let node = match h.layers_of(at.mount) {
+                        Some(_) => h.node_for_change(at)?,
+                        None => probe,
+                    };
+                    return Ok(open_fifo(node, flags, cloexec));
                 }
             }
         }
@@ -1094,6 +1100,13 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let len = i64::try_from(call.args[1]).map_err(|_| Errno::EINVAL)?;
     let h = host(ctx)?;
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
+    // As the kernel answers, before anything is opened: a fifo opened to
+    // write would wait for a reader.
+    match sys::fstat(f.fd.as_fd())?.st_mode & libc::S_IFMT {
+        libc::S_IFREG => {}
+        libc::S_IFDIR => return Err(Errno::EISDIR),
+        _ => return Err(Errno::EINVAL),
+    }
     check_writable(h, f.mount, &f.rest)?;
     let fd = h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?;
     if let Some(disk) = h.disk() {

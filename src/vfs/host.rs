@@ -700,10 +700,12 @@ impl Host {
 
     /// Whether the guest may change the metadata (mode, owner, times,
     /// attributes) of `file`, a file it holds open: only when the view
-    /// shows it somewhere writable. Pipes, sockets, anonymous inodes,
-    /// memfds and device nodes live on no mount of the view and may be
-    /// changed as on the host; a deleted file is judged by the name it had
-    /// (a guest can only delete on writable mounts).
+    /// shows it somewhere writable. Pipes, sockets, anonymous inodes and
+    /// memfds (no path) and the host's own devices (under `/dev`, which
+    /// the view's `/dev` shows) live on no mount of the view and may be
+    /// changed as on the host; a named fifo or socket file is a file like
+    /// any other. A deleted file is judged by the name it had (a guest can
+    /// only delete on writable mounts).
     ///
     /// Returns the node to change: `file` itself, or, for a file an
     /// overlay's lower layer holds, the upper layer's copy (made first);
@@ -711,11 +713,11 @@ impl Host {
     /// `EROFS` when the view shows it nowhere writable.
     pub fn changeable_fd(&self, file: OwnedFd) -> Result<(OwnedFd, Option<GuestPath>), Errno> {
         let st = sys::fstat(file.as_fd())?;
-        if matches!(st.st_mode & libc::S_IFMT, libc::S_IFCHR | libc::S_IFIFO | libc::S_IFSOCK) {
-            return Ok((file, None));
-        }
         let target = crate::procfs::fd_link(file.as_fd())?;
         if target.first() != Some(&b'/') {
+            return Ok((file, None));
+        }
+        if st.st_mode & libc::S_IFMT == libc::S_IFCHR && target.starts_with(b"/dev/") {
             return Ok((file, None));
         }
         let name = match target.strip_suffix(b" (deleted)") {

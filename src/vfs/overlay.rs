@@ -101,12 +101,15 @@ fn times_of(st: &libc::stat) -> [libc::timespec; 2] {
 
 /// A name for a node that exists only for a moment (a whiteout on its way
 /// to replacing a name); whiteouts are never listed, so the guest never
-/// sees it.
+/// sees it. Unpredictable (a guest could otherwise make the names first),
+/// and callers still retry on `EEXIST`.
 fn temp_name() -> CString {
+    use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    CString::new(format!(".condo-wh-{}-{n}", std::process::id())).expect("no NUL")
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(N.fetch_add(1, Ordering::Relaxed));
+    CString::new(format!(".condo-wh-{:016x}", h.finish())).expect("no NUL")
 }
 
 impl Layers {
@@ -204,7 +207,10 @@ impl Layers {
         let existing = flags & !(libc::O_CREAT | libc::O_EXCL);
         match self.find(rest) {
             Ok(_) if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL => Err(Errno::EEXIST),
-            Ok(_) if writes => {
+            // A source fifo is copied up before any open that moves data,
+            // so its readers and writers meet at one fifo, and the
+            // source's times never change.
+            Ok(_) if writes || self.source_fifo(rest) => {
                 self.upper_node(rest)?;
                 self.open_in(Layer::Upper, rest, existing, 0)
             }
@@ -215,6 +221,12 @@ impl Layers {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether `rest` is a fifo only the lower layer has.
+    pub fn source_fifo(&self, rest: &[u8]) -> bool {
+        matches!(self.find(rest), Ok((Layer::Lower, fd))
+            if sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO))
     }
 
     /// Opens `rest` for reading (or `O_PATH`) in the layer that shows it.
@@ -518,8 +530,15 @@ impl Layers {
             }
             (Layer::Upper, false) if lower_has => {
                 // Replaced in one step, so the lower file never shows.
-                let t = temp_name();
-                self.make_whiteout(parent.as_fd(), &t)?;
+                let mut tries = 0;
+                let t = loop {
+                    let t = temp_name();
+                    match self.make_whiteout(parent.as_fd(), &t) {
+                        Err(Errno::EEXIST) if tries < 8 => tries += 1,
+                        Err(e) => return Err(e),
+                        Ok(()) => break t,
+                    }
+                };
                 nix::fcntl::renameat(parent.as_fd(), t.as_c_str(), parent.as_fd(), name.as_c_str())?;
             }
             (Layer::Upper, false) => {
