@@ -154,3 +154,38 @@ print(t.getsockname()[0], t.getsockname()[1] > 0)
     assert_eq!(out.out(), "rel.sock\nTrue\n''\n127.0.0.1 True\n", "{out:?}");
     assert!(ws.join("rel.sock").exists() && ws.join("abs.sock").exists(), "the sockets are in the view's bind");
 }
+
+/// Sends that block wait on threads of their own, a bounded number of
+/// them; past the bound they fail with EAGAIN. Before, the 65th blocked
+/// send ran on the notify worker and every other answer waited for it.
+#[test]
+fn vfs_send_many_blocked_sends_never_stop_the_sandbox() {
+    let ws = Scratch::new();
+    let script = r#"
+import socket, threading, time, os
+results = []
+def blocker(s):
+    try:
+        s.sendmsg([b'b' * 4096]); results.append('sent')
+    except BlockingIOError:
+        results.append('EAGAIN')
+keep = []
+for i in range(600):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.setblocking(False)
+    try:
+        while True: a.send(b'a' * 4096)
+    except BlockingIOError:
+        pass
+    a.setblocking(True)
+    keep.append((a, b))
+    threading.Thread(target=blocker, args=(a,), daemon=True).start()
+time.sleep(1)
+t = time.time(); os.stat('/etc/passwd'); took = time.time() - t
+print('stat answered', took < 1.0, 'EAGAIN' in results)
+os._exit(0)
+"#;
+    let out = run(&mut sandboxed(&ws, ["--timeout", "60s"], ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "stat answered True True\n", "{out:?}");
+}

@@ -1260,3 +1260,30 @@ fn vfs_view_tmpfs_size_fills_with_enospc() {
     assert_eq!(&lines[2..], ["outside-ok", "again-ok"], "{out:?}");
     assert!(out.err().contains("No space left on device"), "{out:?}");
 }
+
+#[test]
+fn vfs_view_dot_and_empty_names_are_answered_as_linux_does() {
+    // A review found `rmdir("")` removing the working directory and
+    // `unlink("f/.")` removing f: the fast path dropped the final `.`.
+    // Native and sandboxed runs (in a writable bind) must answer alike.
+    let script = r#"
+import os, errno
+def t(n, f):
+    try:
+        f(); print(n, 'ok')
+    except OSError as e:
+        print(n, errno.errorcode[e.errno])
+os.makedirs('d/e'); open('f', 'w').close()
+os.chdir('d/e'); t('rmdir-empty', lambda: os.rmdir('')); t('unlink-empty', lambda: os.unlink('')); os.chdir('../..')
+t('unlink-file-dot', lambda: os.unlink('f/.'))
+t('unlink-dir-dot', lambda: os.unlink('d/.'))
+t('rmdir-dot', lambda: os.rmdir('d/e/.'))
+t('rmdir-dotdot', lambda: os.rmdir('d/e/..'))
+t('rename-dot', lambda: os.rename('d/e/.', 'x'))
+t('rename-to-dot', lambda: os.rename('f', 'd/.'))
+t('stat-file-dot', lambda: os.stat('f/.'))
+t('open-file-dot', lambda: os.open('f/.', os.O_RDONLY))
+print(os.path.isdir('d/e'), os.path.exists('f'))
+"#;
+    differential(&["python3", "-c", script]);
+}

@@ -20,8 +20,12 @@ use crate::memory::GuestAddr;
 use crate::sys;
 
 /// Where a call would write: at this offset, or (`None`) at the file's
-/// position (its end with `O_APPEND`).
+/// position (its end with `O_APPEND`); [`INSERT`]: the bytes are inserted
+/// (the file grows by all of them wherever they go).
 type Start = Option<u64>;
+
+/// The [`Start`] of bytes inserted into a file.
+const INSERT: u64 = u64::MAX;
 
 /// Checks that `count` bytes written on guest fd `fd` from `start` fit the
 /// budget.
@@ -36,6 +40,7 @@ fn check(ctx: &Ctx<'_>, call: &Call, fd: i32, start: Start, count: u64) -> Resul
     }
     let size = st.st_size as u64;
     let pos = match start {
+        Some(INSERT) => size,
         Some(o) => o,
         None => {
             let append =
@@ -103,29 +108,55 @@ pub fn ftruncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     check(ctx, call, arg_i32(call.args[0]), Some(call.args[1]), 0)
 }
 
-/// `fallocate(fd, mode, offset, len)`: only what changes the size counts.
+/// `fallocate(fd, mode, offset, len)`: only what changes the size counts;
+/// `FALLOC_FL_INSERT_RANGE` grows the file by `len` wherever it inserts.
 pub fn fallocate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     if call.args[1] & libc::FALLOC_FL_KEEP_SIZE as u64 != 0 {
         return Ok(Reply::Continue);
     }
+    if call.args[1] & libc::FALLOC_FL_INSERT_RANGE as u64 != 0 {
+        return check(ctx, call, arg_i32(call.args[0]), Some(INSERT), call.args[3]);
+    }
     check(ctx, call, arg_i32(call.args[0]), Some(call.args[2]), call.args[3])
+}
+
+/// The most a copy from guest fd `fd` (reading at `*off` when `off` is
+/// not NULL) can move: what a regular file has left, at most a pipe's
+/// largest buffer otherwise. Callers ask for far more than that (`cp`
+/// passes 2^63 to `copy_file_range`), and only what moves can grow the
+/// file written.
+fn readable(ctx: &Ctx<'_>, call: &Call, fd: i32, off: u64) -> Result<u64, Errno> {
+    const PIPE_MAX: u64 = 1 << 20;
+    let Ok(file) = guest_fd(call.tid, fd) else { return Ok(0) };
+    let Ok(st) = sys::fstat(file.as_fd()) else { return Ok(0) };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Ok(PIPE_MAX);
+    }
+    let pos = match offset_at(ctx, off)? {
+        Some(o) => o,
+        None => nix::unistd::lseek(file.as_fd(), 0, nix::unistd::Whence::SeekCur).map_or(0, |p| p as u64),
+    };
+    Ok((st.st_size as u64).saturating_sub(pos))
 }
 
 /// `copy_file_range(fd_in, off_in, fd_out, off_out, len, flags)`.
 pub fn copy_file_range(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let start = offset_at(ctx, call.args[3])?;
-    check(ctx, call, arg_i32(call.args[2]), start, call.args[4])
+    let n = call.args[4].min(readable(ctx, call, arg_i32(call.args[0]), call.args[1])?);
+    check(ctx, call, arg_i32(call.args[2]), start, n)
 }
 
 /// `sendfile(out_fd, in_fd, offset, count)`: writes at `out_fd`'s position.
 pub fn sendfile(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    check(ctx, call, arg_i32(call.args[0]), None, call.args[3])
+    let n = call.args[3].min(readable(ctx, call, arg_i32(call.args[1]), call.args[2])?);
+    check(ctx, call, arg_i32(call.args[0]), None, n)
 }
 
 /// `splice(fd_in, off_in, fd_out, off_out, len, flags)`.
 pub fn splice(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let start = offset_at(ctx, call.args[3])?;
-    check(ctx, call, arg_i32(call.args[2]), start, call.args[4])
+    let n = call.args[4].min(readable(ctx, call, arg_i32(call.args[0]), call.args[1])?);
+    check(ctx, call, arg_i32(call.args[2]), start, n)
 }
 
 /// Kernel AIO (`io_submit`) writes files without a call the filter sees:

@@ -51,9 +51,16 @@ fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<Gues
 }
 
 /// `base` joined with `path` when that needs no resolution (no `..`, no
-/// trailing slash): the candidate for the fast path.
+/// trailing slash, not ending in `.`, not empty): the candidate for the
+/// fast path. (A final `.` would vanish in the join, and with it the
+/// check that what comes before it is a directory.)
 fn lexical(base: &GuestPath, path: &[u8]) -> Option<GuestPath> {
-    if path.ends_with(b"/") || path.split(|&b| b == b'/').any(|c| c == b"..") {
+    if path.is_empty()
+        || path.ends_with(b"/")
+        || path.ends_with(b"/.")
+        || path == b"."
+        || path.split(|&b| b == b'/').any(|c| c == b"..")
+    {
         return None;
     }
     if path.first() == Some(&b'/') {
@@ -216,6 +223,17 @@ pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8])
     }
     check_writable(host(ctx)?, p.mount, &p.rest)?;
     making(host(ctx)?, p)
+}
+
+impl NewPlace<'_> {
+    /// The result of making the name, passed through; a failure puts back
+    /// what [`Host::parent_for_new`] removed (an overlay's whiteout).
+    pub(super) fn made<T>(&self, h: &Host, r: Result<T, Errno>) -> Result<T, Errno> {
+        if r.is_err() {
+            h.making_failed(&self.place.lookup());
+        }
+        r
+    }
 }
 
 /// Opens the directory a checked [`Place`] is to be made in.
@@ -652,8 +670,11 @@ pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
     let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
-    nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode))?;
     let h = host(ctx)?;
+    p.made(
+        h,
+        nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode)),
+    )?;
     h.made_dir(&p.place.lookup())?;
     h.record(&p.path, Change::Created);
     Ok(Reply::Value(0))
@@ -676,12 +697,15 @@ fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) ->
     }
     let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
     let kind = if kind == 0 { libc::S_IFREG } else { kind };
-    nix::sys::stat::mknodat(
-        p.parent.as_fd(),
-        p.name.as_c_str(),
-        nix::sys::stat::SFlag::from_bits_truncate(kind),
-        nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
-        0,
+    p.made(
+        host(ctx)?,
+        nix::sys::stat::mknodat(
+            p.parent.as_fd(),
+            p.name.as_c_str(),
+            nix::sys::stat::SFlag::from_bits_truncate(kind),
+            nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
+            0,
+        ),
     )?;
     host(ctx)?.record(&p.path, Change::Created);
     Ok(Reply::Value(0))
@@ -697,9 +721,28 @@ pub fn mknodat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     mknod_common(ctx, call, arg_i32(call.args[0]), call.args[1], call.args[2] as u32)
 }
 
+/// The last component of a path argument, trailing slashes aside: what
+/// Linux refuses to remove or rename when it is `.` or `..`.
+fn last_name(path: &[u8]) -> &[u8] {
+    let trimmed = match path.iter().rposition(|&b| b != b'/') {
+        Some(end) => &path[..=end],
+        None => return path,
+    };
+    trimmed.rsplit(|&b| b == b'/').next().unwrap_or(trimmed)
+}
+
 fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -> Result<Reply, Errno> {
     let h = host(ctx)?;
-    let p = place(ctx, call, dirfd, &read_path(ctx, path)?, false)?;
+    let path = read_path(ctx, path)?;
+    // Resolution would make `d/.` the directory d itself; Linux refuses.
+    match (last_name(&path), dir) {
+        (b".", true) => return Err(Errno::EINVAL),
+        (b"..", true) => return Err(Errno::ENOTEMPTY),
+        // A file before the dot is ENOTDIR, as resolving it says.
+        (b"." | b"..", false) => return locate(ctx, call, dirfd, &path, true).and(Err(Errno::EISDIR)),
+        _ => {}
+    }
+    let p = place(ctx, call, dirfd, &path, false)?;
     if p.root {
         return Err(Errno::EBUSY);
     }
@@ -736,8 +779,12 @@ pub fn unlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 #[allow(clippy::too_many_arguments)]
 fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64, flags: u32) -> Result<Reply, Errno> {
     let h = host(ctx)?;
-    let a = place(ctx, call, od, &read_path(ctx, old)?, false)?;
-    let b = place(ctx, call, nd, &read_path(ctx, new)?, true)?;
+    let (old, new) = (read_path(ctx, old)?, read_path(ctx, new)?);
+    if [&old, &new].iter().any(|p| matches!(last_name(p), b"." | b"..")) {
+        return Err(Errno::EBUSY);
+    }
+    let a = place(ctx, call, od, &old, false)?;
+    let b = place(ctx, call, nd, &new, true)?;
     if a.root || b.root {
         return Err(Errno::EBUSY);
     }
@@ -748,6 +795,7 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
         return Err(Errno::EXDEV);
     }
     check_writable(h, a.mount, &a.rest)?;
+    check_writable(h, b.mount, &b.rest)?;
     let replaced = if flags & libc::RENAME_EXCHANGE == 0 && b.exists { disk_freed(h, &b.lookup()) } else { None };
     h.rename(&a.lookup(), &b.lookup(), flags)?;
     disk_gone(h, &b.lookup(), replaced);
@@ -797,23 +845,25 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
     let src = for_change(h, src)?;
     let b = making(h, b)?;
     // Link the very inode resolved, through its O_PATH fd.
-    nix::unistd::linkat(src.as_fd(), c"", b.parent.as_fd(), b.name.as_c_str(), nix::fcntl::AtFlags::AT_EMPTY_PATH)
-        .or_else(|e| {
-            if e == Errno::ENOENT || e == Errno::EPERM {
-                // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10:
-                // link through the magic link instead, which names the same
-                // inode.
-                nix::unistd::linkat(
-                    nix::fcntl::AT_FDCWD,
-                    fd_path(src.as_fd()).as_c_str(),
-                    b.parent.as_fd(),
-                    b.name.as_c_str(),
-                    nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
-                )
-            } else {
-                Err(e)
-            }
-        })?;
+    let linked =
+        nix::unistd::linkat(src.as_fd(), c"", b.parent.as_fd(), b.name.as_c_str(), nix::fcntl::AtFlags::AT_EMPTY_PATH)
+            .or_else(|e| {
+                if e == Errno::ENOENT || e == Errno::EPERM {
+                    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10:
+                    // link through the magic link instead, which names the same
+                    // inode.
+                    nix::unistd::linkat(
+                        nix::fcntl::AT_FDCWD,
+                        fd_path(src.as_fd()).as_c_str(),
+                        b.parent.as_fd(),
+                        b.name.as_c_str(),
+                        nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+                    )
+                } else {
+                    Err(e)
+                }
+            });
+    b.made(h, linked)?;
     h.record(&b.path, Change::Created);
     Ok(Reply::Value(0))
 }
@@ -837,7 +887,7 @@ fn symlink_common(ctx: &Ctx<'_>, call: &Call, target: u64, nd: i32, path: u64) -
     }
     let p = place_new(ctx, call, nd, &read_path(ctx, path)?)?;
     let t = CString::new(target).map_err(|_| Errno::EINVAL)?;
-    nix::unistd::symlinkat(t.as_c_str(), p.parent.as_fd(), p.name.as_c_str())?;
+    p.made(host(ctx)?, nix::unistd::symlinkat(t.as_c_str(), p.parent.as_fd(), p.name.as_c_str()))?;
     host(ctx)?.record(&p.path, Change::Created);
     Ok(Reply::Value(0))
 }

@@ -83,8 +83,8 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             })?;
             let mut path = format!("/proc/self/fd/{}/", place.parent.as_raw_fd()).into_bytes();
             path.extend_from_slice(place.name.as_bytes());
-            sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?)?;
             let h = host(ctx)?;
+            place.made(h, sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?))?;
             h.record(&place.path, crate::vfs::Change::Created);
             h.remember_bound(sys::fstat(sock.as_fd())?.st_ino, p);
             return Ok(Reply::Value(0));
@@ -269,6 +269,12 @@ fn outgoing(ctx: &Ctx<'_>, call: &Call, sock: &OwnedFd, at: u64) -> Result<Outgo
     if hdr.control != 0 && hdr.controllen > 0 {
         let len = usize::try_from(hdr.controllen).ok().filter(|&l| l <= MAX_CONTROL).ok_or(Errno::ENOBUFS)?;
         let mut cmsgs = decode_control(&read_bytes(ctx, hdr.control, len)?)?;
+        // The kernel's bound on one message's fds, checked before any is
+        // taken into the supervisor.
+        let passed = cmsgs.iter().filter(|c| (c.level, c.kind) == (libc::SOL_SOCKET, libc::SCM_RIGHTS));
+        if passed.map(|c| fds_of(c).len()).sum::<usize>() > crate::sockmsg::SCM_MAX_FD {
+            return Err(Errno::EINVAL);
+        }
         for c in &mut cmsgs {
             match (c.level, c.kind) {
                 (libc::SOL_SOCKET, libc::SCM_RIGHTS) => {

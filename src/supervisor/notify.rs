@@ -119,13 +119,14 @@ impl Pending {
             }
             Err(e) => resp.error = -(e as i32),
         }
+        // The thread's process, while the notification pins the thread
+        // (after the answer the tid could name another process).
+        let tgid = raise.and_then(|_| crate::procfs::tgid(self.tid));
         // ENOENT: the guest thread died or was interrupted meanwhile; there
         // is nobody to answer.
         let answered = sys::notif_send(listener, &resp).is_ok();
-        if let (true, Some(sig)) = (answered, raise) {
-            if let Some(tgid) = crate::procfs::tgid(self.tid) {
-                let _ = sys::tgkill(tgid, self.tid, sig);
-            }
+        if let (true, Some(sig), Some(tgid)) = (answered, raise, tgid) {
+            let _ = sys::tgkill(tgid, self.tid, sig);
         }
         if resp.flags != 0 {
             None
@@ -286,10 +287,14 @@ impl Worker {
     }
 }
 
-/// Deferred calls running at once, at most; past it they are answered on
-/// the worker (holding up the others) rather than growing threads without
-/// bound.
-const MAX_DEFERRED: usize = 64;
+/// Deferred calls running at once, at most; past it they fail with
+/// `EAGAIN` rather than growing threads without bound. (Running one on the
+/// worker instead would stop every other answer until it is done, and the
+/// call it waits for may be one of them.)
+const MAX_DEFERRED: usize = 512;
+
+/// Stack of a deferred call's thread: it only waits in one syscall.
+const DEFERRED_STACK: usize = 256 << 10;
 
 impl Worker {
     /// Answers `pending` from a thread of its own once `work` is done.
@@ -300,19 +305,21 @@ impl Worker {
             None
         };
         let Some(own) = own else {
-            // Past the bound (or out of fds): answered here, holding up the
-            // others until it is done.
+            // Past the bound (or out of fds): a call that would wait fails
+            // as when the kernel is short of resources.
             self.deferred.fetch_sub(1, Ordering::AcqRel);
-            pending.answer(listener, catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS)));
+            drop(work);
+            pending.answer(listener, Err(Errno::EAGAIN));
             return;
         };
         let (id, tid) = (pending.id, pending.tid);
         let running = Arc::clone(&self.deferred);
-        let spawned = std::thread::Builder::new().name("condo-deferred".into()).spawn(move || {
-            let reply = catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS));
-            Pending { id, tid }.answer(own.as_fd(), reply);
-            running.fetch_sub(1, Ordering::AcqRel);
-        });
+        let spawned =
+            std::thread::Builder::new().name("condo-deferred".into()).stack_size(DEFERRED_STACK).spawn(move || {
+                let reply = catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS));
+                Pending { id, tid }.answer(own.as_fd(), reply);
+                running.fetch_sub(1, Ordering::AcqRel);
+            });
         if spawned.is_err() {
             self.deferred.fetch_sub(1, Ordering::AcqRel);
             Pending { id, tid }.answer(listener, Err(Errno::EAGAIN));

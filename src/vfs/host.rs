@@ -528,6 +528,14 @@ impl Host {
         self.open_at(&parent, libc::O_PATH | libc::O_DIRECTORY, 0)
     }
 
+    /// After a make at `at` failed: in an overlay, a source name that was
+    /// removed stays removed ([`Layers::restore_whiteout`]).
+    pub fn making_failed(&self, at: &Lookup<'_>) {
+        if let Some(l) = self.layers_of(at.mount) {
+            l.restore_whiteout(at.rest);
+        }
+    }
+
     /// After a directory was made at `at`: in an overlay, a lower
     /// directory that was removed there must not show through it.
     pub fn made_dir(&self, at: &Lookup<'_>) -> Result<(), Errno> {

@@ -217,7 +217,7 @@ impl Layers {
             Ok((layer, _)) => self.open_in(layer, rest, existing, 0),
             Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => {
                 self.upper_parent(rest)?;
-                self.open_in(Layer::Upper, rest, flags, mode)
+                self.open_in(Layer::Upper, rest, flags, mode).inspect_err(|_| self.restore_whiteout(rest))
             }
             Err(e) => Err(e),
         }
@@ -446,6 +446,22 @@ impl Layers {
         Ok(parent)
     }
 
+    /// After a make at `rest` failed (the whiteout there was removed for
+    /// it by [`Layers::upper_parent`]): the removed source name stays
+    /// removed. Nothing is done when something is at `rest` or the lower
+    /// layer has nothing there.
+    pub fn restore_whiteout(&self, rest: &[u8]) {
+        let (parent_rest, name) = split(rest);
+        if !self.lower_has(rest) || self.open_in(Layer::Upper, rest, O_PATH_NOFOLLOW, 0).is_ok() {
+            return;
+        }
+        if let (Ok(parent), Ok(name)) =
+            (self.open_in(Layer::Upper, parent_rest, libc::O_PATH | libc::O_DIRECTORY, 0), cname(name))
+        {
+            let _ = self.make_whiteout(parent.as_fd(), &name);
+        }
+    }
+
     /// After a directory was made (or moved) at `rest`: the lower
     /// directory there, which had been removed, must not show through it.
     pub fn made_dir(&self, rest: &[u8]) -> Result<(), Errno> {
@@ -462,6 +478,21 @@ impl Layers {
                     Err(e) => return Err(e),
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// [`Layers::made_dir`] for directory `rest` of the upper layer and
+    /// every directory below it: a tree moved where a removed source
+    /// directory was must hide the source's names at every depth.
+    fn made_tree(&self, rest: &[u8]) -> Result<(), Errno> {
+        self.made_dir(rest)?;
+        let dir = self.open_in(Layer::Upper, rest, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+        for e in read_dir(dir.as_fd())?.into_iter().filter(|e| e.kind == libc::DT_DIR) {
+            let mut child = rest.to_vec();
+            child.push(b'/');
+            child.extend_from_slice(&e.name);
+            self.made_tree(&child)?;
         }
         Ok(())
     }
@@ -621,7 +652,7 @@ impl Layers {
                 self.make_whiteout(from_parent.as_fd(), &fname)?;
             }
             if src_dir {
-                self.made_dir(to)?;
+                self.made_tree(to)?;
             }
         }
         Ok(())
@@ -880,6 +911,32 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A tree moved where a removed source directory was hides the
+    /// source's names at every depth (a review found `sub/f` showing
+    /// through again).
+    #[test]
+    fn a_tree_moved_over_a_removed_directory_hides_the_source_below() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (lower, upper) = (tmp.path().join("lower"), tmp.path().join("upper"));
+        std::fs::create_dir_all(lower.join("y/sub")).unwrap();
+        std::fs::write(lower.join("y/sub/f"), "f").unwrap();
+        let l = Layers::new(&lower, &upper).unwrap();
+        let mut m = Model::new();
+        for op in [
+            Op::Remove("y/sub/f".into()),
+            Op::Rmdir("y/sub".into()),
+            Op::Rmdir("y".into()),
+            Op::Mkdir("x".into()),
+            Op::Mkdir("x/sub".into()),
+            Op::Rename("x".into(), "y".into()),
+        ] {
+            run(&l, &op).unwrap_or_else(|e| panic!("{op:?}: {e}"));
+        }
+        view(&l, "", &mut m);
+        let want: Model = [("y".to_string(), Node::Dir), ("y/sub".to_string(), Node::Dir)].into_iter().collect();
+        assert_eq!(m, want);
     }
 
     proptest! {
