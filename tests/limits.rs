@@ -332,3 +332,30 @@ fn disk_budget_lets_cp_copy_within_it() {
     o.assert_code(0);
     assert_eq!(o.out(), "copied\n", "{o:?}");
 }
+
+#[test]
+fn disk_budget_counts_removed_files_while_they_are_held_open() {
+    // Write, remove, keep the fd, again: the removed files still hold
+    // their room (a review held 20 MiB under --disk 1M this way), until
+    // they are closed.
+    let sc = Scratch::new();
+    let script = r#"
+import os, errno
+M = 1 << 20
+held = []
+for i in range(5):
+    p = 'f%d' % i
+    fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b'x' * M); print('wrote', i)
+    except OSError as e:
+        print('refused', i, errno.errorcode[e.errno]); break
+    os.unlink(p); held.append(fd)
+for fd in held: os.close(fd)
+fd = os.open('after', os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b'y' * M); print('room back')
+"#;
+    let o = run(&mut sandboxed(&sc, ["--disk", "2M"], ["python3", "-c", script]));
+    o.assert_code(0);
+    assert_eq!(o.out(), "wrote 0\nwrote 1\nrefused 2 EDQUOT\nroom back\n", "{o:?}");
+}

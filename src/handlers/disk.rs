@@ -53,7 +53,26 @@ fn check(ctx: &Ctx<'_>, call: &Call, fd: i32, start: Start, count: u64) -> Resul
             }
         }
     };
-    disk.grow((st.st_dev, st.st_ino), size, pos.saturating_add(count)).map(|()| Reply::Continue)
+    let key = (st.st_dev, st.st_ino);
+    let end = pos.saturating_add(count);
+    match disk.grow(key, size, end) {
+        // Files removed since the monitor last looked count as held until a
+        // scan finds them closed: look now, before refusing.
+        Err(_) if disk.has_held() => {
+            h.scan_held(&sandbox_processes(ctx));
+            disk.grow(key, size, end).map(|()| Reply::Continue)
+        }
+        r => r.map(|()| Reply::Continue),
+    }
+}
+
+/// The sandbox's processes, from `/proc`.
+fn sandbox_processes(ctx: &Ctx<'_>) -> std::collections::HashSet<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Default::default() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|&pid| (ctx.in_sandbox)(pid))
+        .collect()
 }
 
 /// The total length of the `iovec`s at guest address `iov`.

@@ -277,7 +277,9 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
         drop(listener);
         None
     };
-    let monitor = if accounting {
+    // A disk budget needs the monitor too (removed files held open).
+    let disk_view = vfs.as_ref().filter(|h| h.disk().is_some()).map(Arc::clone);
+    let monitor = if accounting || disk_view.is_some() {
         let done = Arc::new(AtomicBool::new(false));
         let m = monitor::Monitor {
             tree: Arc::clone(&tree),
@@ -286,6 +288,7 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             done: Arc::clone(&done),
             account: policy.account,
             main: pidfd.as_ref().and_then(|fd| fd.try_clone().ok()),
+            disk: disk_view,
         };
         let join = match std::thread::Builder::new().name("condo-monitor".into()).spawn(move || m.run()) {
             Ok(j) => j,

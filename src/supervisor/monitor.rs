@@ -21,12 +21,16 @@ pub(crate) struct Monitor {
     /// The guest's first process, for when the tracer cannot be
     /// interrupted (see [`Monitor::ask`]).
     pub main: Option<OwnedFd>,
+    /// The view, when it has a disk budget: removed files still held open
+    /// are looked for on every tick ([`crate::vfs::Host::scan_held`]).
+    pub disk: Option<Arc<crate::vfs::Host>>,
 }
 
 impl Monitor {
     /// Runs until `done`; returns the last sample.
     pub(crate) fn run(self) -> Sample {
         let sampling = self.account || self.limits.cpu_time.is_some() || self.limits.memory.is_some();
+        let ticking = sampling || self.disk.is_some();
         let deadline = self.limits.timeout.map(|t| self.start + t);
         let grace = self.limits.kill_grace.unwrap_or(DEFAULT_KILL_GRACE);
         let mut kill_at: Option<Instant> = None;
@@ -37,7 +41,10 @@ impl Monitor {
                 break;
             }
             let now = Instant::now();
-            let mut wake = now + if sampling { SAMPLE_INTERVAL } else { Duration::from_secs(3600) };
+            let mut wake = now + if ticking { SAMPLE_INTERVAL } else { Duration::from_secs(3600) };
+            if let Some(h) = &self.disk {
+                h.scan_held(&self.tree.groups());
+            }
             if let Some(d) = deadline {
                 if now >= d && kill_at.is_none() {
                     self.tree.end(LimitKind::Timeout);

@@ -182,22 +182,7 @@ impl Tree {
     /// Samples CPU time (everything the tree ever spent) and resident
     /// memory (what is alive now) by reading `/proc`.
     pub(crate) fn sample(&self) -> Sample {
-        let tasks: Vec<i32> = self.lock().tasks.iter().copied().collect();
-        // Learn thread-group ids outside the lock (one read per new task).
-        let unknown: Vec<i32> = {
-            let s = self.lock();
-            tasks.iter().copied().filter(|t| !s.tgid.contains_key(t)).collect()
-        };
-        let learned: Vec<(i32, i32)> = unknown.iter().filter_map(|&t| read_tgid(t).map(|g| (t, g))).collect();
-        let mut groups: HashSet<i32> = HashSet::new();
-        {
-            let mut s = self.lock();
-            s.tgid.extend(learned);
-            // Forget tasks that are gone, so the map stays bounded.
-            let live: HashSet<i32> = s.tasks.clone();
-            s.tgid.retain(|t, _| live.contains(t));
-            groups.extend(tasks.iter().filter_map(|t| s.tgid.get(t).copied()));
-        }
+        let groups = self.groups();
         // Held memfds before RSS: a process that exits meanwhile unmaps
         // (and leaves RSS) before it closes its fds, so the other order
         // would count its pages twice.
@@ -215,6 +200,27 @@ impl Tree {
         s.peak_memory = s.peak_memory.max(memory);
         let total: u64 = s.cpu_ticks.values().sum();
         Sample { cpu: Duration::from_secs_f64(total as f64 / ticks_per_sec() as f64), memory, held: unmapped }
+    }
+
+    /// The thread groups (processes) of the tree now.
+    pub(crate) fn groups(&self) -> HashSet<i32> {
+        let tasks: Vec<i32> = self.lock().tasks.iter().copied().collect();
+        // Learn thread-group ids outside the lock (one read per new task).
+        let unknown: Vec<i32> = {
+            let s = self.lock();
+            tasks.iter().copied().filter(|t| !s.tgid.contains_key(t)).collect()
+        };
+        let learned: Vec<(i32, i32)> = unknown.iter().filter_map(|&t| read_tgid(t).map(|g| (t, g))).collect();
+        let mut groups: HashSet<i32> = HashSet::new();
+        {
+            let mut s = self.lock();
+            s.tgid.extend(learned);
+            // Forget tasks that are gone, so the map stays bounded.
+            let live: HashSet<i32> = s.tasks.clone();
+            s.tgid.retain(|t, _| live.contains(t));
+            groups.extend(tasks.iter().filter_map(|t| s.tgid.get(t).copied()));
+        }
+        groups
     }
 
     /// Records which limit ended the run (the first one wins).

@@ -17,6 +17,12 @@
 //! not hand out for writing (pipes, terminals, the caller's own
 //! redirections) pass untouched.
 //!
+//! A file removed while the guest still holds it open keeps its room: the
+//! monitor finds such files (`(deleted)` targets of the sandbox's fds in a
+//! writable mount) on every tick and they count, whole, until the last fd
+//! is closed ([`DiskUsage::set_held`]); a write to one is checked like any
+//! other.
+//!
 //! What it does not count: directories, symlinks and file metadata;
 //! blocks (a sparse file counts its size); copies an overlay makes for a
 //! metadata change (`chmod` of a source file); and a race in which a
@@ -63,6 +69,12 @@ struct State {
     /// Regular files found not to lie in a writable mount (a redirection
     /// of the caller's): never counted, never looked up again.
     ignored: HashSet<(u64, u64)>,
+    /// Removed files that may still be held open: (size, mount index,
+    /// generation). A removal puts the file here; the monitor's next scan
+    /// keeps it only if some fd still holds it.
+    held: HashMap<(u64, u64), (u64, usize, u64)>,
+    /// Counts the monitor's scans.
+    generation: u64,
 }
 
 /// The disk budgets of one sandbox.
@@ -130,31 +142,89 @@ impl DiskUsage {
         s.ignored.insert(key);
     }
 
-    /// Asks whether a tracked file now `size` bytes long may grow to
-    /// `end` bytes: booked when it fits every pool of the file; otherwise
-    /// `ENOSPC` (a mount's size) or `EDQUOT` (the `--disk` budget).
-    /// Untracked files always may.
+    /// Starts a scan for removed files held open; pass the result to
+    /// [`DiskUsage::set_held`].
+    pub fn scan_started(&self) -> u64 {
+        let mut s = self.lock();
+        s.generation += 1;
+        s.generation
+    }
+
+    /// What the scan begun at generation `gen` found held open: key ->
+    /// (size, mount index). Files removed since it began stay held until
+    /// the next scan.
+    pub fn set_held(&self, found: HashMap<(u64, u64), (u64, usize)>, gen: u64) {
+        let mut s = self.lock();
+        let mut held: HashMap<_, _> = found.into_iter().map(|(k, (n, m))| (k, (n, m, gen))).collect();
+        for (k, v) in s.held.drain() {
+            if v.2 >= gen {
+                held.entry(k).or_insert(v);
+            }
+        }
+        s.held = held;
+    }
+
+    /// A removed file still held open, seen by a write before the monitor
+    /// did: it counts from now.
+    pub fn hold(&self, key: (u64, u64), size: u64, mount: usize) {
+        let mut s = self.lock();
+        let gen = s.generation;
+        s.held.entry(key).or_insert((size, mount, gen));
+    }
+
+    /// Whether any removed file is counted as held (a refusal may then be
+    /// worth a fresh scan).
+    pub fn has_held(&self) -> bool {
+        !self.lock().held.is_empty()
+    }
+
+    /// Whether the file is a removed one still held open.
+    pub fn holds(&self, key: (u64, u64)) -> bool {
+        self.lock().held.contains_key(&key)
+    }
+
+    /// Asks whether a tracked (or held) file now `size` bytes long may
+    /// grow to `end` bytes: booked when it fits every pool of the file;
+    /// otherwise `ENOSPC` (a mount's size) or `EDQUOT` (the `--disk`
+    /// budget). Untracked files always may.
     pub fn grow(&self, key: (u64, u64), size: u64, end: u64) -> Result<(), Errno> {
         let mut guard = self.lock();
         let s = &mut *guard;
+        let growth = signed(end.max(size)) - signed(size);
+        let held_in = |s: &State, scope: Scope| -> i64 {
+            s.held
+                .iter()
+                .filter(|(k, (_, m, _))| **k != key && (scope == Scope::All || scope == Scope::Mount(*m)))
+                .map(|(_, (n, _, _))| signed(*n))
+                .sum()
+        };
+        if let Some(&(_, mount, gen)) = s.held.get(&key) {
+            let pools: Vec<usize> = (0..s.pools.len())
+                .filter(|&i| s.pools[i].scope == Scope::All || s.pools[i].scope == Scope::Mount(mount))
+                .collect();
+            let full = pools
+                .iter()
+                .map(|&p| &s.pools[p])
+                .find(|p| growth > 0 && p.net + held_in(s, p.scope) + signed(size) + growth > signed(p.budget));
+            if let Some(pool) = full {
+                return Err(self.refusal(pool.scope));
+            }
+            s.held.insert(key, (end.max(size), mount, gen));
+            return Ok(());
+        }
+        let held: Vec<i64> = s.pools.iter().map(|p| held_in(s, p.scope)).collect();
         let Some(f) = s.files.get_mut(&key) else { return Ok(()) };
         // What happened since we last looked (a truncation, a write that
         // ran natively) first.
         let seen = signed(size) - signed(f.last);
-        let growth = signed(end.max(size)) - signed(size);
         for &p in &f.pools {
             s.pools[p].net += seen;
         }
         f.last = size;
-        let full = f.pools.iter().map(|&p| &s.pools[p]).find(|p| growth > 0 && p.net + growth > signed(p.budget));
-        if let Some(pool) = full {
-            return Err(match pool.scope {
-                Scope::Mount(_) => Errno::ENOSPC,
-                Scope::All => {
-                    self.refused.fetch_add(1, Ordering::Relaxed);
-                    Errno::EDQUOT
-                }
-            });
+        let full =
+            f.pools.iter().find(|&&p| growth > 0 && s.pools[p].net + held[p] + growth > signed(s.pools[p].budget));
+        if let Some(&p) = full {
+            return Err(self.refusal(s.pools[p].scope));
         }
         for &p in &f.pools {
             s.pools[p].net += growth;
@@ -163,16 +233,28 @@ impl DiskUsage {
         Ok(())
     }
 
+    fn refusal(&self, scope: Scope) -> Errno {
+        match scope {
+            Scope::Mount(_) => Errno::ENOSPC,
+            Scope::All => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                Errno::EDQUOT
+            }
+        }
+    }
+
     /// The guest removed the last name of a file in mount `mount`, `size`
-    /// bytes long: all of it goes from every pool that covers it.
+    /// bytes long: all of it goes from every pool that covers it, into
+    /// what removed files hold, until a scan finds no fd holding it.
     pub fn removed(&self, key: (u64, u64), size: u64, mount: usize) {
         let mut guard = self.lock();
         let s = &mut *guard;
-        match s.files.remove(&key) {
+        let last = match s.files.remove(&key) {
             Some(f) => {
                 for &p in &f.pools {
                     s.pools[p].net -= signed(f.last);
                 }
+                f.last.max(size)
             }
             None => {
                 for p in &mut s.pools {
@@ -180,8 +262,12 @@ impl DiskUsage {
                         p.net -= signed(size);
                     }
                 }
+                size
             }
-        }
+        };
+        // The next scan (a later generation) decides whether it is open.
+        let gen = s.generation;
+        s.held.insert(key, (last, mount, gen));
     }
 
     /// Bytes added net so far in the pool of `scope`.
@@ -212,15 +298,45 @@ mod tests {
         d.track(b, 500, 0);
         assert_eq!(d.grow(b, 500, 500), Ok(()));
         assert_eq!(d.grow(b, 500, 501), Err(Errno::EDQUOT));
-        // Removing the new file gives its 100 bytes back.
+        // Removing the new file gives its 100 bytes back once a scan finds
+        // no fd holding it.
         d.removed(a, 100, 0);
+        assert_eq!(d.grow(b, 500, 600), Err(Errno::EDQUOT), "still held, as far as anyone knows");
+        let gen = d.scan_started();
+        d.set_held(HashMap::new(), gen);
         assert_eq!(d.added(Scope::All), Some(0));
         assert_eq!(d.grow(b, 500, 600), Ok(()));
         // Removing an old untracked file makes room.
         d.removed((9, 9), 50, 0);
+        let gen = d.scan_started();
+        d.set_held(HashMap::new(), gen);
         assert_eq!(d.added(Scope::All), Some(50));
         assert_eq!(d.grow((7, 7), 0, 1 << 40), Ok(()), "untracked files pass");
-        assert_eq!(d.refused(), 2);
+        assert_eq!(d.refused(), 3);
+    }
+
+    #[test]
+    fn a_removed_file_held_open_keeps_its_room() {
+        let d = DiskUsage::new(&[(Scope::All, 100)]);
+        let (a, b) = ((1, 1), (1, 2));
+        d.track(a, 0, 0);
+        assert_eq!(d.grow(a, 0, 100), Ok(()));
+        // A scan that began before the removal does not free it.
+        let early = d.scan_started();
+        d.removed(a, 100, 0);
+        d.set_held(HashMap::new(), early);
+        d.track(b, 0, 0);
+        assert_eq!(d.grow(b, 0, 1), Err(Errno::EDQUOT), "a's 100 bytes are still held");
+        // The monitor finds a still open: still held, and writes to it count.
+        let gen = d.scan_started();
+        d.set_held([(a, (100, 0))].into_iter().collect(), gen);
+        assert_eq!(d.grow(b, 0, 1), Err(Errno::EDQUOT));
+        assert!(d.holds(a));
+        assert_eq!(d.grow(a, 100, 101), Err(Errno::EDQUOT));
+        // Closed: the next scan finds nothing, and the room is back.
+        let gen = d.scan_started();
+        d.set_held(HashMap::new(), gen);
+        assert_eq!(d.grow(b, 0, 100), Ok(()));
     }
 
     #[test]

@@ -386,23 +386,59 @@ impl Host {
     pub fn counts_for_disk(&self, file: BorrowedFd<'_>, st: &libc::stat) -> bool {
         let Some(disk) = &self.disk else { return false };
         let key = (st.st_dev, st.st_ino);
-        if disk.tracks(key) {
+        if disk.tracks(key) || disk.holds(key) {
             return true;
         }
         if disk.ignores(key) {
             return false;
         }
-        let mount = crate::procfs::fd_link(file).ok().and_then(|target| {
-            let name = target.strip_suffix(b" (deleted)").unwrap_or(&target);
-            self.shown_at(name)
-                .find(|(m, g)| self.view.lookup(g).is_ok_and(|l| self.writable(m, l.rest)))
-                .map(|(m, _)| self.mount_index(m))
-        });
-        match mount {
+        let Ok(target) = crate::procfs::fd_link(file) else { return false };
+        let (name, removed) = match target.strip_suffix(b" (deleted)") {
+            Some(n) => (n, true),
+            None => (&target[..], false),
+        };
+        match self.writable_mount_of(name) {
+            // Removed but open: it holds its room until closed.
+            Some(i) if removed => disk.hold(key, st.st_size as u64, i),
             Some(i) => disk.track(key, st.st_size as u64, i),
             None => disk.ignore(key),
         }
-        disk.tracks(key)
+        disk.tracks(key) || disk.holds(key)
+    }
+
+    /// The index of the writable mount that shows host path `host`, if one
+    /// does.
+    pub fn writable_mount_of(&self, host: &[u8]) -> Option<usize> {
+        self.shown_at(host)
+            .find(|(m, g)| self.view.lookup(g).is_ok_and(|l| self.writable(m, l.rest)))
+            .map(|(m, _)| self.mount_index(m))
+    }
+
+    /// The monitor's tick with a disk budget: the removed files the
+    /// processes `groups` still hold open in writable mounts, which keep
+    /// their room until closed.
+    pub fn scan_held(&self, groups: &std::collections::HashSet<i32>) {
+        use std::os::unix::fs::MetadataExt;
+        let Some(disk) = &self.disk else { return };
+        let gen = disk.scan_started();
+        let mut held = std::collections::HashMap::new();
+        for g in groups {
+            let Ok(fds) = std::fs::read_dir(format!("/proc/{g}/fd")) else { continue };
+            for e in fds.flatten() {
+                let Ok(target) = std::fs::read_link(e.path()) else { continue };
+                let target = target.as_os_str().as_bytes();
+                let Some(name) = target.strip_suffix(b" (deleted)") else { continue };
+                if name.starts_with(b"/memfd:") || name.first() != Some(&b'/') {
+                    continue;
+                }
+                let Some(mount) = self.writable_mount_of(name) else { continue };
+                let Ok(md) = std::fs::metadata(e.path()) else { continue };
+                if md.is_file() && !disk.tracks((md.dev(), md.ino())) {
+                    held.insert((md.dev(), md.ino()), (md.size(), mount));
+                }
+            }
+        }
+        disk.set_held(held, gen);
     }
 
     /// Remembers that the socket with inode `ino` was bound to `path` (as
