@@ -761,3 +761,21 @@ fn attack_frozen_supervisor_cannot_stop_the_clock() {
         out.code()
     );
 }
+
+#[test]
+fn attack_memory_in_a_barely_mapped_memfd_counts_against_memory() {
+    // One page of the memfd mapped, 300 MiB written into it with write(2):
+    // only the page is in any RSS. A review found the whole memfd skipped
+    // because its holder mapped some of it.
+    let sc = Scratch::new();
+    let script = "import os, mmap, time\n\
+                  fd = os.memfd_create('x'); os.ftruncate(fd, 4096)\n\
+                  m = mmap.mmap(fd, 4096); m[0] = 1\n\
+                  os.lseek(fd, 4096, 0)\n\
+                  for i in range(300): os.write(fd, b'z' * (1 << 20))\n\
+                  time.sleep(1.5)\n\
+                  print('held')\n";
+    let out = run(&mut sandboxed(&sc, ["--memory", "128M"], ["python3", "-c", script]));
+    assert!(out.code() != 0 && !out.out().contains("held"), "the guest held 300 MiB under --memory 128M\n{out:?}");
+    assert!(out.err().contains("memory limit of 128 MiB"), "{out:?}");
+}

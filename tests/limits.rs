@@ -359,3 +359,19 @@ os.write(fd, b'y' * M); print('room back')
     o.assert_code(0);
     assert_eq!(o.out(), "wrote 0\nwrote 1\nrefused 2 EDQUOT\nroom back\n", "{o:?}");
 }
+
+#[test]
+fn memory_of_a_mapped_memfd_is_counted_once() {
+    // 100 MiB in a memfd, mapped and touched, under --memory 160M: its
+    // pages are in the RSS, and must not count again as a held memfd.
+    let sc = Scratch::new();
+    let script = "import os, mmap, time\n\
+                  fd = os.memfd_create('m'); os.ftruncate(fd, 100 << 20)\n\
+                  m = mmap.mmap(fd, 100 << 20)\n\
+                  for i in range(0, 100 << 20, 4096): m[i] = 1\n\
+                  time.sleep(0.5)\n\
+                  print('mapped ok')\n";
+    let o = run(&mut sandboxed(&sc, ["--memory", "160M"], ["python3", "-c", script]));
+    o.assert_code(0);
+    assert_eq!(o.out(), "mapped ok\n", "{o:?}");
+}

@@ -70,14 +70,16 @@ fn page_size() -> u64 {
 /// (written with `write(2)`, say): in no RSS, yet the tree's for as long
 /// as it holds the fd, so it counts against `--memory` (where a cgroup v2
 /// memory limit would count it by itself). `seen` keeps an inode held by
-/// several processes from counting twice; one the holder also maps is in
-/// its RSS already. (One mapped only by another process counts twice: an
+/// several processes from counting twice; of one the holder also maps,
+/// what its mappings have resident is in its RSS already, and only the
+/// rest counts here (a single mapped page must not hide a memfd filled
+/// with `write(2)`). (One mapped only by another process counts twice: an
 /// overestimate, never a way around the limit.)
 fn unmapped_memfd_bytes(g: i32, seen: &mut HashSet<(u64, u64)>) -> u64 {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     let Ok(fds) = std::fs::read_dir(format!("/proc/{g}/fd")) else { return 0 };
-    let mut mapped: Option<HashSet<u64>> = None;
+    let mut mapped: Option<HashMap<u64, u64>> = None;
     let mut total = 0;
     for e in fds.flatten() {
         let memfd = std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str().as_bytes().starts_with(b"/memfd:"));
@@ -89,23 +91,28 @@ fn unmapped_memfd_bytes(g: i32, seen: &mut HashSet<(u64, u64)>) -> u64 {
         if !seen.insert((md.dev(), md.ino())) {
             continue;
         }
-        if mapped.get_or_insert_with(|| mapped_memfds(g)).contains(&md.ino()) {
-            continue;
-        }
-        total += md.blocks() * 512;
+        let resident = mapped.get_or_insert_with(|| mapped_memfds(g)).get(&md.ino()).copied().unwrap_or(0);
+        total += (md.blocks() * 512).saturating_sub(resident);
     }
     total
 }
 
-/// The inodes of the memfds thread group `g` maps (from `/proc/G/maps`:
-/// address, perms, offset, device, inode, path).
-fn mapped_memfds(g: i32) -> HashSet<u64> {
-    std::fs::read_to_string(format!("/proc/{g}/maps"))
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains("/memfd:"))
-        .filter_map(|l| l.split_whitespace().nth(4)?.parse().ok())
-        .collect()
+/// The memfds thread group `g` maps, by inode, with the bytes their
+/// mappings have resident (from `/proc/G/smaps`: a header line of
+/// address, perms, offset, device, inode and path, then `Rss:` in kB).
+fn mapped_memfds(g: i32) -> HashMap<u64, u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{g}/smaps")).unwrap_or_default();
+    let mut out: HashMap<u64, u64> = HashMap::new();
+    let mut current: Option<u64> = None;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.first().is_some_and(|f| f.contains('-') && !f.ends_with(':')) {
+            current = line.contains("/memfd:").then(|| fields.get(4)?.parse().ok()).flatten();
+        } else if let (Some(ino), ["Rss:", kb, ..]) = (current, fields.as_slice()) {
+            *out.entry(ino).or_insert(0) += kb.parse::<u64>().unwrap_or(0) * 1024;
+        }
+    }
+    out
 }
 
 /// `(utime + stime in ticks, rss in pages, start time)` of a process from
