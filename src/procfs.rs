@@ -20,10 +20,20 @@ pub(crate) fn read_link(path: &str) -> Result<Vec<u8>, Errno> {
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))
 }
 
+fn self_fd(fd: std::os::fd::BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd))
+}
+
+/// `/proc/self/fd/N`: the node one of the supervisor's fds holds (an
+/// `O_PATH` fd too), named for calls that only take paths.
+pub(crate) fn fd_path(fd: std::os::fd::BorrowedFd<'_>) -> std::ffi::CString {
+    std::ffi::CString::new(self_fd(fd)).expect("no NUL")
+}
+
 /// What one of the supervisor's own fds names (a host path, or
 /// `pipe:[N]`, `socket:[N]`, ...).
 pub(crate) fn fd_link(fd: std::os::fd::BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
-    read_link(&format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)))
+    read_link(&self_fd(fd))
 }
 
 #[cfg(test)]

@@ -10,14 +10,16 @@
 //! filesystem).
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use condo_syscalls::Sysno;
 use nix::errno::Errno;
 
 use super::{Call, Ctx, Reply};
 use crate::memory::GuestAddr;
+use crate::procfs::fd_path;
 use crate::sys;
+use crate::vfs::host::O_PATH_NOFOLLOW;
 use crate::vfs::{Change, GuestCtx, GuestPath, Host, Mount, MountKind, NodeKind, PATH_MAX};
 
 const AT_FDCWD: i32 = libc::AT_FDCWD;
@@ -85,8 +87,6 @@ pub(super) struct Found<'h> {
 fn guest_ctx<'a>(ctx: &'a Ctx<'_>, call: &Call) -> GuestCtx<'a> {
     GuestCtx { tid: call.tid, in_sandbox: ctx.in_sandbox }
 }
-
-const O_PATH_NOFOLLOW: i32 = libc::O_PATH | libc::O_NOFOLLOW;
 
 /// Finds an existing node: the fast path first (one `openat2`), the full
 /// resolution when it meets a symlink.
@@ -177,11 +177,10 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
 fn fast_place<'h>(h: &'h Host, base: &GuestPath, path: &[u8]) -> Option<Place<'h>> {
     let abs = lexical(base, path)?;
     let at = h.fast_lookup(&abs)?;
-    let (parent_rest, name) = match at.rest.iter().rposition(|&c| c == b'/') {
-        Some(i) => (&at.rest[..i], &at.rest[i + 1..]),
-        None if at.rest.is_empty() => return None,
-        None => (&[][..], at.rest),
-    };
+    if at.rest.is_empty() {
+        return None;
+    }
+    let (parent_rest, name) = crate::vfs::mount::split_rest(at.rest);
     let parent =
         h.open_at(&crate::vfs::Lookup { mount: at.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0);
     let name = CString::new(name).ok()?;
@@ -239,7 +238,7 @@ impl NewPlace<'_> {
 /// Opens the directory a checked [`Place`] is to be made in.
 fn making<'h>(h: &Host, p: Place<'h>) -> Result<NewPlace<'h>, Errno> {
     let parent = h.parent_for_new(&p.lookup())?;
-    let last = p.rest.rsplit(|&c| c == b'/').next().unwrap_or_default();
+    let last = crate::vfs::mount::split_rest(&p.rest).1;
     let name = CString::new(last).map_err(|_| Errno::EINVAL)?;
     Ok(NewPlace { parent, name, path: p.path.clone(), place: p })
 }
@@ -265,12 +264,6 @@ fn check_writable(h: &Host, mount: &Mount, rest: &[u8]) -> Result<(), Errno> {
     } else {
         Err(Errno::EROFS)
     }
-}
-
-/// `/proc/self/fd/N`: operates on exactly the node an `O_PATH` fd names,
-/// through calls that only take paths.
-fn fd_path(fd: BorrowedFd<'_>) -> CString {
-    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL")
 }
 
 fn is_special(fd: BorrowedFd<'_>) -> bool {

@@ -22,7 +22,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 
 use super::dirent::{decode64, DirEntry};
-use super::mount::{Lookup, Mount, MountKind, Synthetic, View};
+use super::mount::{split_rest, Lookup, Mount, MountKind, Synthetic, View};
 use super::overlay::Layers;
 use super::path::GuestPath;
 use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
@@ -30,7 +30,10 @@ use crate::procfs::read_link as read_proc_link;
 use crate::sys;
 
 /// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`.
-const BENEATH: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+pub(crate) const BENEATH: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+
+/// Open a node itself, never what a final symlink points to.
+pub(crate) const O_PATH_NOFOLLOW: i32 = libc::O_PATH | libc::O_NOFOLLOW;
 
 /// The device nodes of the synthetic `/dev`, opened from the host's `/dev`.
 pub const DEVICES: [&str; 7] = ["null", "zero", "full", "random", "urandom", "tty", "ptmx"];
@@ -560,7 +563,7 @@ impl Host {
         if let Some(l) = self.layers_of(at.mount) {
             return l.upper_parent(at.rest);
         }
-        let parent = Lookup { mount: at.mount, rest: split_last(at.rest).0 };
+        let parent = Lookup { mount: at.mount, rest: split_rest(at.rest).0 };
         self.open_at(&parent, libc::O_PATH | libc::O_DIRECTORY, 0)
     }
 
@@ -587,7 +590,7 @@ impl Host {
         if let Some(l) = self.layers_of(at.mount) {
             return l.remove(at.rest, dir);
         }
-        let (parent_rest, name) = split_last(at.rest);
+        let (parent_rest, name) = split_rest(at.rest);
         let parent =
             self.open_at(&Lookup { mount: at.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
         let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
@@ -602,7 +605,7 @@ impl Host {
             return l.rename(from.rest, to.rest, flags);
         }
         let dir = |rest: &[u8]| -> Result<(OwnedFd, CString), Errno> {
-            let (parent_rest, name) = split_last(rest);
+            let (parent_rest, name) = split_rest(rest);
             let parent =
                 self.open_at(&Lookup { mount: from.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
             Ok((parent, CString::new(name).map_err(|_| Errno::EINVAL)?))
@@ -935,14 +938,6 @@ fn under<'a>(host: &'a [u8], dir: &Path) -> Option<&'a [u8]> {
         Some(host.strip_prefix(b"/").unwrap_or(host))
     } else {
         host.strip_prefix(d).and_then(|s| s.strip_prefix(b"/"))
-    }
-}
-
-/// `rest` split into its parent's rest and its last name.
-fn split_last(rest: &[u8]) -> (&[u8], &[u8]) {
-    match rest.iter().rposition(|&c| c == b'/') {
-        Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => (&[][..], rest),
     }
 }
 

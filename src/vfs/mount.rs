@@ -280,15 +280,30 @@ pub struct Lookup<'a> {
     pub rest: &'a [u8],
 }
 
+/// `rest` (a path under a mount's root), or `.` for the root itself:
+/// what to pass to `openat2(root_fd, ...)`.
+pub(crate) fn rest_or_dot(rest: &[u8]) -> &[u8] {
+    if rest.is_empty() {
+        b"."
+    } else {
+        rest
+    }
+}
+
+/// `rest` (a path under a mount's root) split into its parent's rest and
+/// its last name.
+pub(crate) fn split_rest(rest: &[u8]) -> (&[u8], &[u8]) {
+    match rest.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (&[][..], rest),
+    }
+}
+
 impl<'a> Lookup<'a> {
     /// [`Lookup::rest`], or `.` for the mount's root: what to pass to
     /// `openat2(mount_root_fd, ...)`.
     pub fn rest_or_dot(&self) -> &'a [u8] {
-        if self.rest.is_empty() {
-            b"."
-        } else {
-            self.rest
-        }
+        rest_or_dot(self.rest)
     }
 
     /// The host path: [`Mount::host_root`] joined with [`Lookup::rest`].

@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -33,10 +33,10 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 
 use super::dirent::{decode64, DirEntry};
+use super::host::{BENEATH, O_PATH_NOFOLLOW};
+use super::mount::{rest_or_dot, split_rest};
+use crate::procfs::fd_path;
 use crate::sys;
-
-const BENEATH: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-const O_PATH_NOFOLLOW: i32 = libc::O_PATH | libc::O_NOFOLLOW;
 
 /// Which layer shows a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,22 +61,6 @@ pub fn is_whiteout(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0
 }
 
-fn rest_or_dot(rest: &[u8]) -> &[u8] {
-    if rest.is_empty() {
-        b"."
-    } else {
-        rest
-    }
-}
-
-/// `rest` split into its parent's rest and its last name.
-fn split(rest: &[u8]) -> (&[u8], &[u8]) {
-    match rest.iter().rposition(|&c| c == b'/') {
-        Some(i) => (&rest[..i], &rest[i + 1..]),
-        None => (&[][..], rest),
-    }
-}
-
 fn cname(name: &[u8]) -> Result<CString, Errno> {
     CString::new(name).map_err(|_| Errno::EINVAL)
 }
@@ -84,12 +68,6 @@ fn cname(name: &[u8]) -> Result<CString, Errno> {
 fn open_dir_path(path: &Path) -> std::io::Result<OwnedFd> {
     let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
     Ok(fd)
-}
-
-/// `/proc/self/fd/N`: the node an `O_PATH` fd holds, for calls that take
-/// only paths.
-fn fd_path(fd: BorrowedFd<'_>) -> CString {
-    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL")
 }
 
 fn times_of(st: &libc::stat) -> [libc::timespec; 2] {
@@ -324,7 +302,7 @@ impl Layers {
             (Layer::Upper, fd) => return Ok(fd),
             (Layer::Lower, fd) => fd,
         };
-        let (parent_rest, name) = split(rest);
+        let (parent_rest, name) = split_rest(rest);
         if name.is_empty() {
             // The mount's root.
             return self.upper_dir_of(b"");
@@ -432,7 +410,7 @@ impl Layers {
     /// upper layer (copied up when needed), with any whiteout at `rest`
     /// removed so the name can be made there.
     pub fn upper_parent(&self, rest: &[u8]) -> Result<OwnedFd, Errno> {
-        let (parent_rest, name) = split(rest);
+        let (parent_rest, name) = split_rest(rest);
         let parent = self.upper_dir_of(parent_rest)?;
         let name = cname(name)?;
         if let Ok(st) = nix::sys::stat::fstatat(parent.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
@@ -451,7 +429,7 @@ impl Layers {
     /// removed. Nothing is done when something is at `rest` or the lower
     /// layer has nothing there.
     pub fn restore_whiteout(&self, rest: &[u8]) {
-        let (parent_rest, name) = split(rest);
+        let (parent_rest, name) = split_rest(rest);
         if !self.lower_has(rest) || self.open_in(Layer::Upper, rest, O_PATH_NOFOLLOW, 0).is_ok() {
             return;
         }
@@ -547,7 +525,7 @@ impl Layers {
         if dir && !self.list(rest)?.is_empty() {
             return Err(Errno::ENOTEMPTY);
         }
-        let (parent_rest, name) = split(rest);
+        let (parent_rest, name) = split_rest(rest);
         let parent = self.upper_dir_of(parent_rest)?;
         let name = cname(name)?;
         let lower_has = self.lower_has(rest);
@@ -634,8 +612,8 @@ impl Layers {
         if exchange {
             self.upper_node(to)?;
         }
-        let (fp, fname) = split(from);
-        let (_, tname) = split(to);
+        let (fp, fname) = split_rest(from);
+        let (_, tname) = split_rest(to);
         let from_parent = self.upper_dir_of(fp)?;
         let to_parent = self.upper_parent(to)?;
         let (fname, tname) = (cname(fname)?, cname(tname)?);
@@ -706,6 +684,7 @@ fn copy_contents(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, len: i64) -> Result<(
 mod tests {
     use std::collections::BTreeMap;
     use std::io::Write;
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     use proptest::prelude::*;
@@ -860,7 +839,8 @@ mod tests {
                 l.made_dir(&b(p))
             }
             Op::Chmod(p, mode) => {
-                if l.find(&b(p))?.1.as_fd().as_raw_fd() >= 0 && is_dir(l, p) {
+                let (_, found) = l.find(&b(p))?;
+                if sys::fstat(found.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR {
                     return Err(Errno::EISDIR);
                 }
                 let node = l.upper_node(&b(p))?;
@@ -873,11 +853,6 @@ mod tests {
             }
             Op::Rename(a, c) => l.rename(&b(a), &b(c), 0),
         }
-    }
-
-    fn is_dir(l: &Layers, p: &str) -> bool {
-        l.find(p.as_bytes())
-            .is_ok_and(|(_, fd)| sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR))
     }
 
     /// The merged view, walked through the layers.
