@@ -36,6 +36,25 @@ pub(crate) fn fd_link(fd: std::os::fd::BorrowedFd<'_>) -> Result<Vec<u8>, Errno>
     read_link(&self_fd(fd))
 }
 
+/// The processes the host's `/proc` lists (thread group ids).
+pub(crate) fn pids() -> Vec<libc::pid_t> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten().filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok())).collect()
+}
+
+/// The fds of process `pid`: each one's magic link (a `stat` through it
+/// reaches the open file) and what it names (a host path, perhaps with
+/// ` (deleted)`, or `pipe:[N]`, `/memfd:NAME`, ...).
+pub(crate) fn fd_links(pid: libc::pid_t) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| {
+            let target = std::fs::read_link(e.path()).ok()?.into_os_string().into_vec();
+            Some((e.path(), target))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

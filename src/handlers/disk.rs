@@ -68,11 +68,7 @@ fn check(ctx: &Ctx<'_>, call: &Call, fd: i32, start: Start, count: u64) -> Resul
 
 /// The sandbox's processes, from `/proc`.
 fn sandbox_processes(ctx: &Ctx<'_>) -> std::collections::HashSet<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Default::default() };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
-        .filter(|&pid| (ctx.in_sandbox)(pid))
-        .collect()
+    crate::procfs::pids().into_iter().filter(|&pid| (ctx.in_sandbox)(pid)).collect()
 }
 
 /// The total length of the `iovec`s at guest address `iov`.

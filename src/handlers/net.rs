@@ -444,15 +444,8 @@ fn abstract_in_sandbox(name: &[u8], in_sandbox: &dyn Fn(libc::pid_t) -> bool) ->
         return false;
     }
     let wanted: Vec<Vec<u8>> = inodes.iter().map(|i| format!("socket:[{i}]").into_bytes()).collect();
-    let Ok(procs) = std::fs::read_dir("/proc") else { return false };
-    procs
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<libc::pid_t>().ok()))
+    crate::procfs::pids()
+        .into_iter()
         .filter(|&pid| in_sandbox(pid))
-        .any(|pid| holds_any(pid, &wanted))
-}
-
-fn holds_any(pid: libc::pid_t, wanted: &[Vec<u8>]) -> bool {
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
-    fds.flatten().any(|e| crate::procfs::read_link(&e.path().to_string_lossy()).is_ok_and(|t| wanted.contains(&t)))
+        .any(|pid| crate::procfs::fd_links(pid).iter().any(|(_, t)| wanted.contains(t)))
 }

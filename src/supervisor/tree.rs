@@ -76,18 +76,15 @@ fn page_size() -> u64 {
 /// with `write(2)`). (One mapped only by another process counts twice: an
 /// overestimate, never a way around the limit.)
 fn unmapped_memfd_bytes(g: i32, seen: &mut HashSet<(u64, u64)>) -> u64 {
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{g}/fd")) else { return 0 };
     let mut mapped: Option<HashMap<u64, u64>> = None;
     let mut total = 0;
-    for e in fds.flatten() {
-        let memfd = std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str().as_bytes().starts_with(b"/memfd:"));
-        if !memfd {
+    for (link, target) in crate::procfs::fd_links(g) {
+        if !target.starts_with(b"/memfd:") {
             continue;
         }
         // Through the magic link: the memfd's own inode.
-        let Ok(md) = std::fs::metadata(e.path()) else { continue };
+        let Ok(md) = std::fs::metadata(&link) else { continue };
         if !seen.insert((md.dev(), md.ino())) {
             continue;
         }

@@ -425,17 +425,14 @@ impl Host {
         let Some(disk) = &self.disk else { return };
         let gen = disk.scan_started();
         let mut held = std::collections::HashMap::new();
-        for g in groups {
-            let Ok(fds) = std::fs::read_dir(format!("/proc/{g}/fd")) else { continue };
-            for e in fds.flatten() {
-                let Ok(target) = std::fs::read_link(e.path()) else { continue };
-                let target = target.as_os_str().as_bytes();
+        for &g in groups {
+            for (link, target) in crate::procfs::fd_links(g) {
                 let Some(name) = target.strip_suffix(b" (deleted)") else { continue };
                 if name.starts_with(b"/memfd:") || name.first() != Some(&b'/') {
                     continue;
                 }
                 let Some(mount) = self.writable_mount_of(name) else { continue };
-                let Ok(md) = std::fs::metadata(e.path()) else { continue };
+                let Ok(md) = std::fs::metadata(&link) else { continue };
                 if md.is_file() && !disk.tracks((md.dev(), md.ino())) {
                     held.insert((md.dev(), md.ino()), (md.size(), mount));
                 }
