@@ -205,11 +205,10 @@ impl Place<'_> {
 }
 
 /// A name about to be made: the directory to make it in (`O_PATH`), the
-/// name, and its guest path.
+/// name, and where it is.
 pub(super) struct NewPlace<'h> {
     pub(super) parent: OwnedFd,
     pub(super) name: CString,
-    pub(super) path: GuestPath,
     place: Place<'h>,
 }
 
@@ -225,6 +224,11 @@ pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8])
 }
 
 impl NewPlace<'_> {
+    /// Its guest path.
+    pub(super) fn path(&self) -> &GuestPath {
+        &self.place.path
+    }
+
     /// The result of making the name, passed through; a failure puts back
     /// what [`Host::parent_for_new`] removed (an overlay's whiteout).
     pub(super) fn made<T>(&self, h: &Host, r: Result<T, Errno>) -> Result<T, Errno> {
@@ -240,7 +244,7 @@ fn making<'h>(h: &Host, p: Place<'h>) -> Result<NewPlace<'h>, Errno> {
     let parent = h.parent_for_new(&p.lookup())?;
     let last = crate::vfs::mount::split_rest(&p.rest).1;
     let name = CString::new(last).map_err(|_| Errno::EINVAL)?;
-    Ok(NewPlace { parent, name, path: p.path.clone(), place: p })
+    Ok(NewPlace { parent, name, place: p })
 }
 
 /// Records for the report that the guest changed `path`, or (`None`) the
@@ -378,13 +382,13 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
 
 type DiskKey = (u64, u64);
 
-/// With a disk budget, before an open that may write (`writes`) a file
-/// in a writable place: the regular file already there and its size (in
-/// an overlay, only one the upper layer holds: a source file is copied
-/// up, and all of the copy is added).
-fn disk_before(h: &Host, at: &crate::vfs::Lookup<'_>, writes: bool) -> Option<(DiskKey, u64)> {
+/// With a disk budget, the regular file at `at` in a writable place, as
+/// the budget sees it (in an overlay only one the upper layer holds: a
+/// source file is copied up when written, and all of the copy is added;
+/// removing one frees nothing).
+fn disk_node(h: &Host, at: &crate::vfs::Lookup<'_>) -> Option<libc::stat> {
     h.disk()?;
-    if !writes || !h.writable(at.mount, at.rest) {
+    if !h.writable(at.mount, at.rest) {
         return None;
     }
     let node = match h.layers_of(at.mount) {
@@ -395,7 +399,17 @@ fn disk_before(h: &Host, at: &crate::vfs::Lookup<'_>, writes: bool) -> Option<(D
         None => h.open_at(at, O_PATH_NOFOLLOW, 0).ok()?,
     };
     let st = sys::fstat(node.as_fd()).ok()?;
-    (st.st_mode & libc::S_IFMT == libc::S_IFREG).then_some(((st.st_dev, st.st_ino), st.st_size as u64))
+    (st.st_mode & libc::S_IFMT == libc::S_IFREG).then_some(st)
+}
+
+/// Before an open that may write (`writes`): the file already there and
+/// its size ([`disk_node`]).
+fn disk_before(h: &Host, at: &crate::vfs::Lookup<'_>, writes: bool) -> Option<(DiskKey, u64)> {
+    if !writes {
+        return None;
+    }
+    let st = disk_node(h, at)?;
+    Some(((st.st_dev, st.st_ino), st.st_size as u64))
 }
 
 /// After it: the file opened counts from its size before the open, or
@@ -426,10 +440,8 @@ fn disk_after(h: &Host, at: &crate::vfs::Lookup<'_>, before: Option<(DiskKey, u6
 /// file whose space that frees (its last link, in the mount's own storage:
 /// not an overlay's source).
 fn disk_freed(h: &Host, at: &crate::vfs::Lookup<'_>) -> Option<(DiskKey, u64)> {
-    h.disk()?;
-    let (key, size) = disk_before(h, at, true)?;
-    let node = h.open_at(at, O_PATH_NOFOLLOW, 0).ok()?;
-    (sys::fstat(node.as_fd()).ok()?.st_nlink == 1).then_some((key, size))
+    let st = disk_node(h, at).filter(|st| st.st_nlink == 1)?;
+    Some(((st.st_dev, st.st_ino), st.st_size as u64))
 }
 
 /// Books what [`disk_freed`] found in `at`'s mount, once the removal
@@ -669,7 +681,7 @@ fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) ->
         nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode)),
     )?;
     h.made_dir(&p.place.lookup())?;
-    h.record(&p.path, Change::Created);
+    h.record(p.path(), Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -700,7 +712,7 @@ fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) ->
             0,
         ),
     )?;
-    host(ctx)?.record(&p.path, Change::Created);
+    host(ctx)?.record(p.path(), Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -857,7 +869,7 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
                 }
             });
     b.made(h, linked)?;
-    h.record(&b.path, Change::Created);
+    h.record(b.path(), Change::Created);
     Ok(Reply::Value(0))
 }
 
@@ -881,7 +893,7 @@ fn symlink_common(ctx: &Ctx<'_>, call: &Call, target: u64, nd: i32, path: u64) -
     let p = place_new(ctx, call, nd, &read_path(ctx, path)?)?;
     let t = CString::new(target).map_err(|_| Errno::EINVAL)?;
     p.made(host(ctx)?, nix::unistd::symlinkat(t.as_c_str(), p.parent.as_fd(), p.name.as_c_str()))?;
-    host(ctx)?.record(&p.path, Change::Created);
+    host(ctx)?.record(p.path(), Change::Created);
     Ok(Reply::Value(0))
 }
 

@@ -85,7 +85,7 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             path.extend_from_slice(place.name.as_bytes());
             let h = host(ctx)?;
             place.made(h, sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?))?;
-            h.record(&place.path, crate::vfs::Change::Created);
+            h.record(place.path(), crate::vfs::Change::Created);
             h.remember_bound(sys::fstat(sock.as_fd())?.st_ino, p);
             return Ok(Reply::Value(0));
         }

@@ -45,6 +45,13 @@ pub enum Scope {
     Mount(usize),
 }
 
+impl Scope {
+    /// Whether a file in mount `mount` counts in this budget.
+    fn covers(self, mount: usize) -> bool {
+        self == Scope::All || self == Scope::Mount(mount)
+    }
+}
+
 #[derive(Debug)]
 struct Pool {
     scope: Scope,
@@ -113,9 +120,7 @@ impl DiskUsage {
         if s.files.contains_key(&key) {
             return;
         }
-        let pools: Vec<usize> = (0..s.pools.len())
-            .filter(|&i| matches!(s.pools[i].scope, Scope::All) || s.pools[i].scope == Scope::Mount(mount))
-            .collect();
+        let pools: Vec<usize> = (0..s.pools.len()).filter(|&i| s.pools[i].scope.covers(mount)).collect();
         if pools.is_empty() {
             s.ignored.insert(key);
             return;
@@ -192,20 +197,14 @@ impl DiskUsage {
         let s = &mut *guard;
         let growth = signed(end.max(size)) - signed(size);
         let held_in = |s: &State, scope: Scope| -> i64 {
-            s.held
-                .iter()
-                .filter(|(k, (_, m, _))| **k != key && (scope == Scope::All || scope == Scope::Mount(*m)))
-                .map(|(_, (n, _, _))| signed(*n))
-                .sum()
+            s.held.iter().filter(|(k, (_, m, _))| **k != key && scope.covers(*m)).map(|(_, (n, _, _))| signed(*n)).sum()
         };
         if let Some(&(_, mount, gen)) = s.held.get(&key) {
-            let pools: Vec<usize> = (0..s.pools.len())
-                .filter(|&i| s.pools[i].scope == Scope::All || s.pools[i].scope == Scope::Mount(mount))
-                .collect();
-            let full = pools
-                .iter()
-                .map(|&p| &s.pools[p])
-                .find(|p| growth > 0 && p.net + held_in(s, p.scope) + signed(size) + growth > signed(p.budget));
+            let full = s.pools.iter().find(|p| {
+                p.scope.covers(mount)
+                    && growth > 0
+                    && p.net + held_in(s, p.scope) + signed(size) + growth > signed(p.budget)
+            });
             if let Some(pool) = full {
                 return Err(self.refusal(pool.scope));
             }
@@ -258,7 +257,7 @@ impl DiskUsage {
             }
             None => {
                 for p in &mut s.pools {
-                    if p.scope == Scope::All || p.scope == Scope::Mount(mount) {
+                    if p.scope.covers(mount) {
                         p.net -= signed(size);
                     }
                 }

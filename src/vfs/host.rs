@@ -412,9 +412,13 @@ impl Host {
     /// The index of the writable mount that shows host path `host`, if one
     /// does.
     pub fn writable_mount_of(&self, host: &[u8]) -> Option<usize> {
-        self.shown_at(host)
-            .find(|(m, g)| self.view.lookup(g).is_ok_and(|l| self.writable(m, l.rest)))
-            .map(|(m, _)| self.mount_index(m))
+        self.shown_writable(host).map(|(m, _)| self.mount_index(m))
+    }
+
+    /// The first place the view shows host path `host` writable: the mount
+    /// and the guest path there.
+    fn shown_writable<'a>(&'a self, host: &'a [u8]) -> Option<(&'a Mount, GuestPath)> {
+        self.shown_at(host).find(|(m, g)| self.view.lookup(g).is_ok_and(|l| self.writable(m, l.rest)))
     }
 
     /// The monitor's tick with a disk budget: the removed files the
@@ -769,18 +773,14 @@ impl Host {
             Some(n) => n,
             None => &target[..],
         };
-        for (m, g) in self.shown_at(name) {
-            let Ok(l) = self.view.lookup(&g) else { continue };
-            if !self.writable(m, l.rest) {
-                continue;
+        let (m, g) = self.shown_writable(name).ok_or(Errno::EROFS)?;
+        let node = match self.layers_of(m) {
+            Some(layers) if under(name, layers.lower_dir()).is_some() => {
+                layers.upper_node(self.view.lookup(&g)?.rest)?
             }
-            let node = match self.layers_of(m) {
-                Some(layers) if under(name, layers.lower_dir()).is_some() => layers.upper_node(l.rest)?,
-                _ => file,
-            };
-            return Ok((node, Some(g)));
-        }
-        Err(Errno::EROFS)
+            _ => file,
+        };
+        Ok((node, Some(g)))
     }
 
     /// The listing of guest directory `dir` when the view's differs from

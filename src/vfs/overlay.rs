@@ -61,6 +61,10 @@ pub fn is_whiteout(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0
 }
 
+fn is_fifo(fd: BorrowedFd<'_>) -> bool {
+    sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
+}
+
 fn cname(name: &[u8]) -> Result<CString, Errno> {
     CString::new(name).map_err(|_| Errno::EINVAL)
 }
@@ -188,7 +192,7 @@ impl Layers {
             // A source fifo is copied up before any open that moves data,
             // so its readers and writers meet at one fifo, and the
             // source's times never change.
-            Ok(_) if writes || self.source_fifo(rest) => {
+            Ok((layer, found)) if writes || layer == Layer::Lower && is_fifo(found.as_fd()) => {
                 self.upper_node(rest)?;
                 self.open_in(Layer::Upper, rest, existing, 0)
             }
@@ -199,12 +203,6 @@ impl Layers {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Whether `rest` is a fifo only the lower layer has.
-    pub fn source_fifo(&self, rest: &[u8]) -> bool {
-        matches!(self.find(rest), Ok((Layer::Lower, fd))
-            if sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO))
     }
 
     /// Opens `rest` for reading (or `O_PATH`) in the layer that shows it.
