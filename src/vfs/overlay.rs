@@ -61,6 +61,11 @@ pub fn is_whiteout(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0
 }
 
+/// Whether `name` in directory `dir` is a whiteout (never following it).
+fn whiteout_at(dir: BorrowedFd<'_>, name: &CStr) -> Result<bool, Errno> {
+    nix::sys::stat::fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).map(|st| is_whiteout(&st))
+}
+
 fn is_fifo(fd: BorrowedFd<'_>) -> bool {
     sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO)
 }
@@ -115,11 +120,11 @@ impl Layers {
     fn check_whiteouts(&self) -> Result<(), Errno> {
         let name = temp_name();
         self.make_whiteout(self.upper.as_fd(), &name)?;
-        let st = nix::sys::stat::fstatat(self.upper.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW);
+        let made = whiteout_at(self.upper.as_fd(), &name);
         let _ = nix::unistd::unlinkat(self.upper.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-        match st {
-            Ok(st) if is_whiteout(&st) => Ok(()),
-            Ok(_) => Err(Errno::EOPNOTSUPP),
+        match made {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Errno::EOPNOTSUPP),
             Err(e) => Err(e),
         }
     }
@@ -411,12 +416,10 @@ impl Layers {
         let (parent_rest, name) = split_rest(rest);
         let parent = self.upper_dir_of(parent_rest)?;
         let name = cname(name)?;
-        if let Ok(st) = nix::sys::stat::fstatat(parent.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-            if is_whiteout(&st) {
-                match nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir) {
-                    Ok(()) | Err(Errno::ENOENT) => {}
-                    Err(e) => return Err(e),
-                }
+        if whiteout_at(parent.as_fd(), &name).unwrap_or(false) {
+            match nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir) {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(parent)
@@ -485,12 +488,7 @@ impl Layers {
                 for e in read_dir(dir.as_fd())? {
                     taken.insert(e.name.clone());
                     let whiteout = e.kind == libc::DT_CHR
-                        && cname(&e.name)
-                            .ok()
-                            .and_then(|n| {
-                                nix::sys::stat::fstatat(dir.as_fd(), n.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok()
-                            })
-                            .is_some_and(|st| is_whiteout(&st));
+                        && cname(&e.name).is_ok_and(|n| whiteout_at(dir.as_fd(), &n).unwrap_or(false));
                     if !whiteout {
                         out.push(e);
                     }
@@ -564,8 +562,7 @@ impl Layers {
         };
         for e in read_dir(dir.as_fd())? {
             let name = cname(&e.name)?;
-            let st = nix::sys::stat::fstatat(dir.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW)?;
-            if !is_whiteout(&st) {
+            if !whiteout_at(dir.as_fd(), &name)? {
                 return Err(Errno::ENOTEMPTY);
             }
             nix::unistd::unlinkat(dir.as_fd(), name.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir)?;
