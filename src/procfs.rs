@@ -13,6 +13,64 @@ pub(crate) fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
     s.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
+/// The file mode creation mask of thread `tid` (`Umask:`, Linux 4.7);
+/// `None` when it cannot be read.
+pub(crate) fn umask(tid: libc::pid_t) -> Option<u32> {
+    let s = in_task_dir(tid, |dir| {
+        let f = nix::fcntl::openat(
+            dir,
+            c"status",
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )?;
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(f), &mut s).map_err(|_| Errno::EIO)?;
+        Ok(s)
+    })
+    .ok()?;
+    s.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+}
+
+/// A magic link of thread `tid` (`cwd`, `fd/N`), as [`read_link`] of
+/// `/proc/TID/NAME` would read it.
+pub(crate) fn task_link(tid: libc::pid_t, name: &str) -> Result<Vec<u8>, Errno> {
+    let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+    in_task_dir(tid, |dir| Ok(nix::fcntl::readlinkat(dir, name.as_c_str())?.into_vec()))
+}
+
+/// Runs `f` on thread `tid`'s `/proc/TID` directory, kept open for the
+/// next call: a guest thread's calls come one after another, and looking
+/// the thread up in `/proc` again costs as much as what is read there
+/// (`readlink /proc/TID/cwd`: 3.6 µs; `readlinkat` from its directory:
+/// 1.9 µs). The directory stays the thread's for good: once the thread
+/// is gone every lookup in it fails, and a thread given the same number
+/// later gets a directory of its own. On a failure the directory is
+/// opened again and `f` retried once.
+fn in_task_dir<T>(tid: libc::pid_t, f: impl Fn(std::os::fd::BorrowedFd<'_>) -> Result<T, Errno>) -> Result<T, Errno> {
+    use std::os::fd::AsFd;
+    let cached = TASK_DIRS.with(|c| c.borrow().iter().find(|(t, _)| *t == tid).map(|(_, d)| f(d.as_fd())));
+    if let Some(Ok(v)) = cached {
+        return Ok(v);
+    }
+    let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+    let dir = nix::fcntl::open(format!("/proc/{tid}").as_str(), flags, nix::sys::stat::Mode::empty())?;
+    let v = f(dir.as_fd());
+    TASK_DIRS.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|(t, _)| *t != tid);
+        if c.len() >= 8 {
+            c.remove(0);
+        }
+        c.push((tid, dir));
+    });
+    v
+}
+
+thread_local! {
+    static TASK_DIRS: std::cell::RefCell<Vec<(libc::pid_t, std::os::fd::OwnedFd)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Reads a magic link of the host's `/proc` (`/proc/N/cwd`, `fd/N`, ...).
 pub(crate) fn read_link(path: &str) -> Result<Vec<u8>, Errno> {
     std::fs::read_link(path)

@@ -113,6 +113,38 @@ pub fn pidfd_open_thread(tid: libc::pid_t) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Gives the calling thread its own umask, 0, so that what it creates on
+/// a guest's behalf gets exactly the mode it asks for (the guest's mode
+/// less the guest's umask): `unshare(CLONE_FS)` first, which leaves the
+/// rest of the process (a library user's threads) alone. `false` when the
+/// thread could not get its own, and the process's umask still applies.
+pub fn own_zero_umask() -> bool {
+    if nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS).is_err() {
+        return false;
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    OWN_UMASK.with(|o| o.set(true));
+    true
+}
+
+thread_local! {
+    static OWN_UMASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the calling thread's umask set to `mask`, for calls
+/// that take no mode (a unix socket's file gets `0777 & !umask`); only in
+/// a thread with a umask of its own ([`own_zero_umask`]), and plainly
+/// elsewhere.
+pub fn with_umask<T>(mask: u32, f: impl FnOnce() -> T) -> T {
+    if !OWN_UMASK.with(|o| o.get()) {
+        return f();
+    }
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    let r = f();
+    nix::sys::stat::umask(old);
+    r
+}
+
 /// `pidfd_send_signal(2)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
     // SAFETY: integer arguments; a null siginfo means "as kill(2) would".

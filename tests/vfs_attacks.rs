@@ -919,6 +919,46 @@ fn vfs_attack_path_rewritten_during_the_call() {
     assert!(c.get("done").is_some_and(|&d| d > 0), "link: the allowed path never worked\n{out:?}");
 }
 
+#[test]
+fn vfs_attack_changes_the_kernel_makes_after_the_check() {
+    // Creates, removals and mkdirs whose path the kernel resolves as the
+    // view does are checked and then continued natively. A second thread
+    // rewrites the path (from a writable bind into a read-only one whose
+    // host directory the guest owns) or swaps the directory fd it is
+    // relative to, thousands of times: the read-only directory, with a
+    // file of the very name and a name it lacks, must never change.
+    let ws = Scratch::new();
+    let ro = Scratch::new();
+    ro.write("victim", "PRECIOUS");
+    ro.write("keep/inside", "KEEP");
+    let (w, r) = (ws.path(), ro.path());
+    assert_eq!(p(w).len(), p(r).len(), "the two directories must have the same length");
+    let view = strs!["--bind", w, w, "--ro-bind", r, r];
+    let before = snapshot(r);
+    for name in ["victim", "absent"] {
+        let out = run_view(&ws, w, &view, "vfs_attack_race", &strs!["flip-make", w.join(name), r.join(name), "3000"]);
+        let c = race_counts(&out);
+        assert_eq!(
+            changes(&before, &snapshot(r)),
+            Vec::<String>::new(),
+            "path {name}: the read-only bind changed\n{out:?}"
+        );
+        assert_race_ran(&c, 3000, &format!("path {name}"), &out);
+        assert!(c.get("done").is_some_and(|&d| d > 0), "path {name}: the writable path never worked\n{out:?}");
+
+        let out = run_view(&ws, w, &view, "vfs_attack_race", &strs!["flip-dirfd", w, r, name, "3000"]);
+        let c = race_counts(&out);
+        assert_eq!(
+            changes(&before, &snapshot(r)),
+            Vec::<String>::new(),
+            "dirfd {name}: the read-only bind changed\n{out:?}"
+        );
+        assert_race_ran(&c, 3000, &format!("dirfd {name}"), &out);
+        assert!(c.get("done").is_some_and(|&d| d > 0), "dirfd {name}: the writable directory never worked\n{out:?}");
+    }
+    assert!(!w.join("victim").exists() && !w.join("absent").exists(), "the guest's own names were not all removed");
+}
+
 // ---- 9. open_by_handle_at ------------------------------------------------------------------------
 
 /// The file handle of `path` as "TYPE:HEX" (name_to_handle_at, as root

@@ -1287,3 +1287,86 @@ print(os.path.isdir('d/e'), os.path.exists('f'))
 "#;
     differential(&["python3", "-c", script]);
 }
+
+#[test]
+fn vfs_view_new_nodes_get_the_guest_umask() {
+    // Whoever makes the node (the kernel, for a change continued
+    // natively, or the supervisor, for the private /tmp, /dev/shm and
+    // absolute paths there), it gets the mode asked for less the guest's
+    // umask, as natively: a guest's `umask 077` keeps its files private.
+    let (_, s) = differential(&[
+        "sh",
+        "-c",
+        "umask 027; mkdir d; touch f; mkfifo p; mkdir d/e; umask 002; touch d/g; \
+         python3 -c 'import os; os.mkdir(\"h\", 0o777); os.close(os.open(\"i\", os.O_CREAT|os.O_WRONLY, 0o666))'; \
+         stat -c '%n %a' d f p d/e d/g h i",
+    ]);
+    assert_eq!(s.out(), "d 750\nf 640\np 640\nd/e 750\nd/g 664\nh 775\ni 664\n", "{s:?}");
+
+    let sc = Scratch::new();
+    let script = "umask 077; mkdir /tmp/a /dev/shm/b; touch /tmp/f /dev/shm/g; cd /tmp && mkdir c && touch h; \
+                  umask 002; mkdir /tmp/i; touch /dev/shm/j; \
+                  python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind(\"/tmp/sock\")'; \
+                  stat -c '%n %a' /tmp/a /dev/shm/b /tmp/f /dev/shm/g /tmp/c /tmp/h /tmp/i /dev/shm/j /tmp/sock";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), sh(script, &[])));
+    out.assert_code(0);
+    assert_eq!(
+        out.out(),
+        "/tmp/a 700\n/dev/shm/b 700\n/tmp/f 600\n/dev/shm/g 600\n/tmp/c 700\n/tmp/h 600\n/tmp/i 775\n/dev/shm/j 664\n/tmp/sock 775\n",
+        "{out:?}"
+    );
+}
+
+#[test]
+fn vfs_view_changes_beneath_directory_fds_in_private_mounts() {
+    // tar and rm -rf make and remove names relative to a directory fd; in
+    // the private /dev/shm and /tmp the supervisor checks each and the
+    // kernel makes it. What the guest sees, and the report, is what the
+    // view says.
+    let sc = Scratch::new();
+    let report = sc.join("report.json");
+    let script = r#"
+import os
+for top in ("/dev/shm/t", "/tmp/t"):
+    os.mkdir(top)
+    d = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    os.mkdir("a", dir_fd=d)
+    os.mkdir("a/b", dir_fd=d)
+    os.close(os.open("a/b/f", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644, dir_fd=d))
+    try:
+        os.open("a/b/f", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644, dir_fd=d)
+    except FileExistsError:
+        print("exists")
+    try:
+        os.mkdir("a/b", dir_fd=d)
+    except FileExistsError:
+        print("dir exists")
+    try:
+        os.unlink("a/b", dir_fd=d)
+    except IsADirectoryError:
+        print("is a directory")
+    try:
+        os.mkdir("nope/x", dir_fd=d)
+    except FileNotFoundError:
+        print("no parent")
+    os.symlink("/etc", "a/l", dir_fd=d)
+    try:
+        os.close(os.open("a/l/new", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=d))
+    except OSError as e:
+        print("through the symlink:", e.errno == 30)
+    print(sorted(os.listdir(top + "/a/b")), os.stat("a/b/f", dir_fd=d).st_size)
+    os.unlink("a/b/f", dir_fd=d)
+    os.unlink("a/l", dir_fd=d)
+    os.rmdir("a/b", dir_fd=d)
+    print(sorted(os.listdir(top + "/a")))
+"#;
+    let out = run(&mut sandboxed(&sc, ["--report", s(&report)], ["python3", "-c", script]));
+    out.assert_code(0);
+    let once = "exists\ndir exists\nis a directory\nno parent\nthrough the symlink: True\n['f'] 0\n[]\n";
+    assert_eq!(out.out(), format!("{once}{once}"), "{out:?}");
+    let json = read(&report);
+    for (path, change) in [("/dev/shm/t/a", "created"), ("/tmp/t/a/b", "removed"), ("/dev/shm/t/a/b/f", "removed")] {
+        let entry = format!("{{\"path\":\"{path}\",\"change\":\"{change}\"}}");
+        assert!(json.contains(&entry), "no {entry} in {json}");
+    }
+}

@@ -43,20 +43,28 @@ pub(super) fn arg_i32(v: u64) -> i32 {
     v as u32 as i32
 }
 
-/// The guest path of the directory a relative path starts from: the
-/// thread's cwd or the directory fd, mapped back into the view.
-fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<GuestPath, Errno> {
-    if path.first() == Some(&b'/') {
-        return Ok(GuestPath::root());
-    }
-    host(ctx)?.guest_dir(tid, dirfd)
+/// Where a path argument starts: the directory it is relative to (the
+/// thread's cwd or the directory fd), in the view and on the host.
+struct Base {
+    guest: GuestPath,
+    /// The host directory the kernel would start from; `None` for an
+    /// absolute path.
+    host: Option<Vec<u8>>,
 }
 
-/// `base` joined with `path` when that needs no resolution (no `..`, no
-/// trailing slash, not ending in `.`, not empty): the candidate for the
-/// fast path. (A final `.` would vanish in the join, and with it the
-/// check that what comes before it is a directory.)
-fn lexical(base: &GuestPath, path: &[u8]) -> Option<GuestPath> {
+fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<Base, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(Base { guest: GuestPath::root(), host: None });
+    }
+    let (guest, host) = host(ctx)?.guest_dir_at(tid, dirfd)?;
+    Ok(Base { guest, host: Some(host) })
+}
+
+/// `dir` joined with `path` when that needs no resolution (no `..`, no
+/// trailing slash, not ending in `.`, not empty). (A final `.` would
+/// vanish in the join, and with it the check that what comes before it
+/// is a directory.)
+fn joined(dir: &[u8], path: &[u8]) -> Option<GuestPath> {
     if path.is_empty()
         || path.ends_with(b"/")
         || path.ends_with(b"/.")
@@ -68,20 +76,47 @@ fn lexical(base: &GuestPath, path: &[u8]) -> Option<GuestPath> {
     if path.first() == Some(&b'/') {
         GuestPath::new(path).ok()
     } else {
-        let mut full = base.as_bytes().to_vec();
+        let mut full = dir.to_vec();
         full.push(b'/');
         full.extend_from_slice(path);
         GuestPath::new(&full).ok()
     }
 }
 
-/// What a path names, opened `O_PATH|O_NOFOLLOW` on the host.
+/// The guest path `path` names when that needs no resolution: the
+/// candidate for the fast path.
+fn lexical(base: &Base, path: &[u8]) -> Option<GuestPath> {
+    joined(base.guest.as_bytes(), path)
+}
+
+/// The mode a node the supervisor makes for the guest gets: `mode` less
+/// the guest thread's umask, as the kernel would apply it (the notify
+/// worker's own umask is 0: [`sys::own_zero_umask`]).
+fn new_mode(call: &Call, mode: u32) -> u32 {
+    mode & !crate::procfs::umask(call.tid).unwrap_or(0o022)
+}
+
+/// The host path the kernel itself would walk for `path`.
+fn kernel_path(base: &Base, path: &[u8]) -> Option<GuestPath> {
+    joined(base.host.as_deref().unwrap_or(b"/"), path)
+}
+
+/// What a path names, opened `O_PATH` on the host (never a symlink a
+/// call would follow).
 pub(super) struct Found<'h> {
     pub(super) fd: OwnedFd,
     mount: &'h Mount,
     rest: Vec<u8>,
     /// Its guest path.
     path: GuestPath,
+    /// Whether the kernel, given the guest's own arguments, would reach
+    /// this very host node without a symlink on the way
+    /// ([`Host::kernel_resolves_alike`]): a call that only looks at it
+    /// (stat, access) may then be continued natively. Landlock has no
+    /// right for looking, but a thread rewriting the path meanwhile
+    /// learns no more than a stat beneath a directory fd, which runs
+    /// natively anyway (see docs/ARCHITECTURE.md, the fast path).
+    native: bool,
 }
 
 fn guest_ctx<'a>(ctx: &'a Ctx<'_>, call: &Call) -> GuestCtx<'a> {
@@ -104,22 +139,26 @@ pub(super) fn locate<'h>(
     let b = base(ctx, call.tid, dirfd, path)?;
     if let Some(abs) = lexical(&b, path) {
         if let Some(at) = h.fast_lookup(&abs) {
-            match h.open_at(&at, O_PATH_NOFOLLOW, 0) {
+            let native = kernel_path(&b, path).is_some_and(|k| h.kernel_resolves_alike(&at, &abs, &k));
+            // Where the kernel would resolve alike the mount is a plain
+            // tree: one openat2 that follows no symlink, not even a last
+            // one (ELOOP), says all.
+            let flags = if native && follow { libc::O_PATH } else { O_PATH_NOFOLLOW };
+            match h.open_at(&at, flags, 0) {
                 Err(Errno::ELOOP) => {}
                 Err(e) => return Err(e),
                 Ok(fd) => {
-                    let st = sys::fstat(fd.as_fd())?;
-                    if !(follow && st.st_mode & libc::S_IFMT == libc::S_IFLNK) {
+                    if native || !(follow && is_symlink(fd.as_fd())) {
                         let mount = h.view().find(&abs).ok_or(Errno::ENOENT)?.0;
                         let rest = at.rest.to_vec();
-                        return Ok(Found { fd, mount, rest, path: abs.clone() });
+                        return Ok(Found { fd, mount, rest, path: abs.clone(), native });
                     }
                 }
             }
         }
     }
     let g = guest_ctx(ctx, call);
-    let r = h.resolve(&g, &b, path, follow, false)?;
+    let r = h.resolve(&g, &b.guest, path, follow, false)?;
     let fd = match h.stand_in(r.path()).filter(|_| r.is_skeleton()) {
         Some(dir) => nix::fcntl::open(
             dir,
@@ -128,7 +167,7 @@ pub(super) fn locate<'h>(
         )?,
         None => h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?,
     };
-    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone() })
+    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone(), native: false })
 }
 
 /// Where a name is to be made or removed: its mount and path there.
@@ -141,6 +180,12 @@ pub(super) struct Place<'h> {
     root: bool,
     /// Its guest path.
     pub(super) path: GuestPath,
+    /// Whether the kernel, given the guest's own arguments, would reach
+    /// this very host name ([`Host::kernel_resolves_alike`]), with no
+    /// symlink on the way: the change may then be continued natively.
+    native: bool,
+    /// The file type of what is there, when the fast path looked.
+    kind: Option<libc::mode_t>,
 }
 
 /// `making`: the call would make the name (a missing name in a directory
@@ -152,7 +197,7 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
         return Ok(p);
     }
     let g = guest_ctx(ctx, call);
-    let r = h.resolve(&g, &b, path, false, making)?;
+    let r = h.resolve(&g, &b.guest, path, false, making)?;
     let mount = r.mount();
     if matches!(mount.kind(), MountKind::Hidden) || r.is_skeleton() {
         // A directory the mount table makes: nothing may be made in it
@@ -165,7 +210,7 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
     }
     let rest = r.rest().to_vec();
     let root = rest.is_empty();
-    Ok(Place { mount, exists: r.exists(), rest, root, path: r.path().clone() })
+    Ok(Place { mount, exists: r.exists(), rest, root, path: r.path().clone(), native: false, kind: None })
 }
 
 /// The fast path of [`place`], as [`locate`] has one: a path with no `..`
@@ -174,7 +219,7 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
 /// `openat2`) and whose last name is looked at without following it.
 /// `None` whenever the full resolution is needed (a symlink on the way, a
 /// mount's root, a missing parent, a name the mount table makes).
-fn fast_place<'h>(h: &'h Host, base: &GuestPath, path: &[u8]) -> Option<Place<'h>> {
+fn fast_place<'h>(h: &'h Host, base: &Base, path: &[u8]) -> Option<Place<'h>> {
     let abs = lexical(base, path)?;
     let at = h.fast_lookup(&abs)?;
     if at.rest.is_empty() {
@@ -184,18 +229,21 @@ fn fast_place<'h>(h: &'h Host, base: &GuestPath, path: &[u8]) -> Option<Place<'h
     let parent =
         h.open_at(&crate::vfs::Lookup { mount: at.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0);
     let name = CString::new(name).ok()?;
-    let exists = match nix::sys::stat::fstatat(
+    let kind = match nix::sys::stat::fstatat(
         parent.ok()?.as_fd(),
         name.as_c_str(),
         nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
     ) {
-        Ok(_) => true,
-        Err(Errno::ENOENT) => false,
+        Ok(st) => Some(st.st_mode & libc::S_IFMT),
+        Err(Errno::ENOENT) => None,
         Err(_) => return None,
     };
+    // The parent opened without meeting a symlink: the kernel walks the
+    // same names, if it starts from the same host directory.
+    let native = kernel_path(base, path).is_some_and(|k| h.kernel_resolves_alike(&at, &abs, &k));
     let mount = h.view().find(&abs)?.0;
     let rest = at.rest.to_vec();
-    Some(Place { mount, exists, rest, root: false, path: abs })
+    Some(Place { mount, exists: kind.is_some(), rest, root: false, path: abs, native, kind })
 }
 
 impl Place<'_> {
@@ -214,13 +262,18 @@ pub(super) struct NewPlace<'h> {
 
 /// [`place`] for a name to be made: it must not exist (nor be a mount's
 /// root), and its mount must be writable.
-pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<NewPlace<'h>, Errno> {
+fn new_place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Place<'h>, Errno> {
     let p = place(ctx, call, dirfd, path, true)?;
     if p.exists || p.root {
         return Err(Errno::EEXIST);
     }
     check_writable(host(ctx)?, p.mount, &p.rest)?;
-    making(host(ctx)?, p)
+    Ok(p)
+}
+
+/// [`new_place`], with the directory to make the name in opened.
+pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<NewPlace<'h>, Errno> {
+    making(host(ctx)?, new_place(ctx, call, dirfd, path)?)
 }
 
 impl NewPlace<'_> {
@@ -247,18 +300,12 @@ fn making<'h>(h: &Host, p: Place<'h>) -> Result<NewPlace<'h>, Errno> {
     Ok(NewPlace { parent, name, place: p })
 }
 
-/// Records for the report that the guest changed `path`, or (`None`) the
-/// file `file` names.
-pub(super) fn note(ctx: &Ctx<'_>, path: Option<&GuestPath>, file: BorrowedFd<'_>, what: Change) {
-    let Some(h) = ctx.vfs else { return };
-    match path {
-        Some(p) => h.record(p, what),
-        None => {
-            let shown = crate::procfs::fd_link(file).ok().and_then(|t| h.guest_path_of(&t));
-            if let Some(p) = shown {
-                h.record(&p, what);
-            }
-        }
+/// Records for the report that the guest changed `path`. `None`: a file
+/// the view shows nowhere (a pipe, a device), or one the guest holds open
+/// for writing, which its open recorded already.
+pub(super) fn note(ctx: &Ctx<'_>, path: Option<&GuestPath>, what: Change) {
+    if let (Some(h), Some(p)) = (ctx.vfs, path) {
+        h.record(p, what);
     }
 }
 
@@ -291,7 +338,8 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let b = base(ctx, call.tid, dirfd, &path)?;
     let open_fd = |at: &crate::vfs::Lookup<'_>| -> Result<OwnedFd, Errno> {
         if h.writable(at.mount, at.rest) || flags & libc::O_PATH != 0 {
-            return h.open_at(at, flags, mode);
+            let makes = creates || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+            return h.open_at(at, flags, if makes { new_mode(call, mode) } else { mode });
         }
         // Read-only: what exists may be opened for reading (and devices,
         // fifos and sockets for writing); nothing may be made or changed.
@@ -311,7 +359,11 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     };
     let open = |at: &crate::vfs::Lookup<'_>| -> Result<Reply, Errno> {
         if flags & (libc::O_NONBLOCK | libc::O_PATH) == 0 {
-            if let Ok(probe) = h.open_at(at, O_PATH_NOFOLLOW, 0) {
+            let probe = h.open_at(at, O_PATH_NOFOLLOW, 0);
+            if matches!(probe, Err(Errno::ENOENT)) && !creates {
+                return Err(Errno::ENOENT);
+            }
+            if let Ok(probe) = probe {
                 if sys::fstat(probe.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO) {
                     if creates && flags & libc::O_EXCL != 0 {
                         return Err(Errno::EEXIST);
@@ -339,7 +391,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     if let Some(abs) = lexical(&b, &path) {
         if let Some(at) = h.fast_lookup(&abs) {
             let before = disk_before(h, &at, writes || creates);
-            if continues_natively(h, &b, &at, &abs, flags) {
+            if continues_natively(h, &b, &path, &at, &abs, flags)? {
                 opened(&abs, &at, before, &Reply::Continue);
                 return Ok(Reply::Continue);
             }
@@ -356,7 +408,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     }
     let g = guest_ctx(ctx, call);
     let follow = flags & libc::O_NOFOLLOW == 0;
-    let r = h.resolve(&g, &b, &path, follow, creates)?;
+    let r = h.resolve(&g, &b.guest, &path, follow, creates)?;
     if r.is_skeleton() {
         if let Some(dir) = h.stand_in(r.path()) {
             // A directory the mount table makes and the host does not
@@ -467,23 +519,32 @@ fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
 
 /// Whether an open found on the fast path may run as the guest made it:
 /// the kernel resolves it alike ([`Host::kernel_resolves_alike`]: the
-/// path and the directory it is relative to are the host's own, under
-/// Landlock), it changes nothing or its mount is writable, and the path
-/// names an existing non-symlink (a final symlink would be followed by the
-/// kernel out of the view's meaning of it) or a name to create.
-fn continues_natively(h: &Host, base: &GuestPath, at: &crate::vfs::Lookup<'_>, abs: &GuestPath, flags: i32) -> bool {
+/// host path it walks from the guest's directory or `/` is the one the
+/// view shows there, under Landlock), it changes nothing or its mount is
+/// writable, and the path names an existing non-symlink, reached without
+/// one (a symlink would be followed by the kernel out of the view's
+/// meaning of it), or a name to create.
+fn continues_natively(
+    h: &Host,
+    base: &Base,
+    path: &[u8],
+    at: &crate::vfs::Lookup<'_>,
+    abs: &GuestPath,
+    flags: i32,
+) -> Result<bool, Errno> {
     let writes = flags as u32 & crate::filter::OPEN_WRITE_FLAGS != 0;
-    if !h.kernel_resolves_alike(at, abs) || writes && !h.writable(at.mount, at.rest) {
-        return false;
+    let alike = kernel_path(base, path).is_some_and(|k| h.kernel_resolves_alike(at, abs, &k));
+    if !alike || writes && !h.writable(at.mount, at.rest) {
+        return Ok(false);
     }
-    let base_alike = base.is_root() || h.view().lookup(base).is_ok_and(|l| h.kernel_resolves_alike(&l, base));
-    if !base_alike {
-        return false;
-    }
-    match h.open_at(at, O_PATH_NOFOLLOW, 0) {
-        Ok(probe) => !is_symlink(probe.as_fd()),
-        Err(Errno::ENOENT) => flags & libc::O_CREAT != 0,
-        Err(_) => false,
+    // Following: a last symlink is ELOOP too, and the view resolves it.
+    let follow = flags & libc::O_NOFOLLOW == 0;
+    match h.open_at(at, if follow { libc::O_PATH } else { O_PATH_NOFOLLOW }, 0) {
+        Ok(probe) => Ok(follow || !is_symlink(probe.as_fd())),
+        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => Ok(true),
+        // Nothing there, in the view as on the host.
+        Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => Err(e),
+        Err(_) => Ok(false),
     }
 }
 
@@ -542,22 +603,31 @@ fn write_stat(ctx: &Ctx<'_>, fd: BorrowedFd<'_>, buf: u64) -> Result<Reply, Errn
     Ok(Reply::Value(0))
 }
 
+/// The stat of what `f` names, written to the guest's `buf`, or the call
+/// continued when the kernel would find the same node.
+fn answer_stat(ctx: &Ctx<'_>, f: Found<'_>, buf: u64) -> Result<Reply, Errno> {
+    if f.native {
+        return Ok(Reply::Continue);
+    }
+    write_stat(ctx, f.fd.as_fd(), buf)
+}
+
 /// `stat(path, buf)`.
 pub fn stat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
-    write_stat(ctx, f.fd.as_fd(), call.args[1])
+    answer_stat(ctx, f, call.args[1])
 }
 
 /// `lstat(path, buf)`.
 pub fn lstat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, false)?;
-    write_stat(ctx, f.fd.as_fd(), call.args[1])
+    answer_stat(ctx, f, call.args[1])
 }
 
 /// `newfstatat(dirfd, path, buf, flags)`.
 pub fn newfstatat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     match at_path(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[3]))? {
-        Some(f) => write_stat(ctx, f.fd.as_fd(), call.args[2]),
+        Some(f) => answer_stat(ctx, f, call.args[2]),
         None => Ok(Reply::Continue),
     }
 }
@@ -566,6 +636,7 @@ pub fn newfstatat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 pub fn statx(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let flags = arg_i32(call.args[2]);
     match at_path(ctx, call, arg_i32(call.args[0]), call.args[1], flags)? {
+        Some(f) if f.native => Ok(Reply::Continue),
         Some(f) => {
             let sync = flags & (libc::AT_STATX_FORCE_SYNC | libc::AT_STATX_DONT_SYNC);
             let st = sys::statx_fd(f.fd.as_fd(), sync, call.args[3] as u32)?;
@@ -597,6 +668,9 @@ fn access_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: i32, f
     };
     if mode & libc::W_OK != 0 && !h.writable(f.mount, &f.rest) && !is_special(f.fd.as_fd()) {
         return Err(Errno::EROFS);
+    }
+    if f.native {
+        return Ok(Reply::Continue);
     }
     let eff = if flags & libc::AT_EACCESS != 0 { libc::AT_EACCESS } else { 0 };
     nix::unistd::faccessat(
@@ -639,7 +713,7 @@ fn readlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, buf: u64, 
     } else {
         let b = base(ctx, call.tid, dirfd, &p)?;
         let g = guest_ctx(ctx, call);
-        let r = h.resolve(&g, &b, &p, false, false)?;
+        let r = h.resolve(&g, &b.guest, &p, false, false)?;
         let Some(NodeKind::Symlink(t)) = r.kind() else { return Err(Errno::EINVAL) };
         owned = t.clone();
         &owned
@@ -661,7 +735,7 @@ pub fn readlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 /// `getcwd(buf, size)`: the cwd's path in the view.
 pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let cwd = base(ctx, call.tid, AT_FDCWD, b".")?;
+    let cwd = base(ctx, call.tid, AT_FDCWD, b".")?.guest;
     let mut bytes = cwd.as_bytes().to_vec();
     bytes.push(0);
     if (call.args[1] as usize) < bytes.len() {
@@ -674,12 +748,18 @@ pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 // ---- making and removing names ----------------------------------------
 
 fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
-    let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
+    let p = new_place(ctx, call, dirfd, &read_path(ctx, path)?)?;
     let h = host(ctx)?;
-    p.made(
-        h,
-        nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), nix::sys::stat::Mode::from_bits_truncate(mode)),
-    )?;
+    if p.native {
+        // Checked in the view; the kernel makes it where the view would
+        // (Landlock keeps a rewritten path to the view's writable parts),
+        // with the guest's own umask.
+        h.record(&p.path, Change::Created);
+        return Ok(Reply::Continue);
+    }
+    let p = making(h, p)?;
+    let mode = nix::sys::stat::Mode::from_bits_truncate(new_mode(call, mode));
+    p.made(h, nix::sys::stat::mkdirat(p.parent.as_fd(), p.name.as_c_str(), mode))?;
     h.made_dir(&p.place.lookup())?;
     h.record(p.path(), Change::Created);
     Ok(Reply::Value(0))
@@ -708,7 +788,7 @@ fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) ->
             p.parent.as_fd(),
             p.name.as_c_str(),
             nix::sys::stat::SFlag::from_bits_truncate(kind),
-            nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777),
+            nix::sys::stat::Mode::from_bits_truncate(new_mode(call, mode & 0o7777)),
             0,
         ),
     )?;
@@ -755,6 +835,13 @@ fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -
         return Err(Errno::ENOENT);
     }
     check_writable(h, p.mount, &p.rest)?;
+    // A file the kernel would remove itself, when no budget needs to know
+    // what the removal frees. (Directories are removed here: one that is
+    // not empty would stay, and the report would have it gone.)
+    if p.native && !dir && h.disk().is_none() && p.kind.is_some_and(|k| k != libc::S_IFDIR) {
+        h.record(&p.path, Change::Removed);
+        return Ok(Reply::Continue);
+    }
     let freed = if dir { None } else { disk_freed(h, &p.lookup()) };
     h.remove(&p.lookup(), dir)?;
     disk_gone(h, &p.lookup(), freed);
@@ -967,13 +1054,55 @@ pub(super) fn guest_fd(tid: libc::pid_t, fd: i32) -> Result<OwnedFd, Errno> {
     if fd < 0 {
         return Err(Errno::EBADF);
     }
+    if let Some(got) = PIDFDS.with(|c| c.borrow().get(tid).map(|p| sys::pidfd_getfd(p, fd))) {
+        match got {
+            // A cached pidfd whose thread is gone fails (it never names a
+            // newer thread given the same number): open a new one.
+            Err(Errno::ESRCH | Errno::EBADF) => PIDFDS.with(|c| c.borrow_mut().forget(tid)),
+            other => return other,
+        }
+    }
     // A pidfd of the thread itself (Linux 6.9) saves finding its process
     // through /proc/TID/status, which is slow to read.
     let pidfd = match sys::pidfd_open_thread(tid) {
         Ok(p) => p,
         Err(_) => sys::pidfd_open(crate::procfs::tgid(tid).ok_or(Errno::ESRCH)?)?,
     };
-    sys::pidfd_getfd(pidfd.as_fd(), fd)
+    let got = sys::pidfd_getfd(pidfd.as_fd(), fd);
+    PIDFDS.with(|c| c.borrow_mut().keep(tid, pidfd));
+    got
+}
+
+/// The pidfds of the threads whose fds were taken last, per supervisor
+/// thread: a guest that changes files through fds (`futimens` after each
+/// create, in tar) calls from the same thread again and again, and a
+/// `pidfd_open` costs as much as the `pidfd_getfd` itself. A pidfd names
+/// its thread for good: once that thread is gone it fails, and a new one
+/// is opened.
+struct Pidfds(Vec<(libc::pid_t, OwnedFd)>);
+
+impl Pidfds {
+    const MAX: usize = 8;
+
+    fn get(&self, tid: libc::pid_t) -> Option<BorrowedFd<'_>> {
+        self.0.iter().find(|(t, _)| *t == tid).map(|(_, p)| p.as_fd())
+    }
+
+    fn forget(&mut self, tid: libc::pid_t) {
+        self.0.retain(|(t, _)| *t != tid);
+    }
+
+    fn keep(&mut self, tid: libc::pid_t, pidfd: OwnedFd) {
+        self.forget(tid);
+        if self.0.len() >= Self::MAX {
+            self.0.remove(0);
+        }
+        self.0.push((tid, pidfd));
+    }
+}
+
+thread_local! {
+    static PIDFDS: std::cell::RefCell<Pidfds> = const { std::cell::RefCell::new(Pidfds(Vec::new())) };
 }
 
 /// The file behind the guest's fd `fd`, for a call that changes it, and
@@ -983,11 +1112,26 @@ pub(super) fn guest_fd(tid: libc::pid_t, fd: i32) -> Result<OwnedFd, Errno> {
 /// with `EROFS` when the view shows that file only read-only. The native
 /// calls fail on `O_PATH` fds with `EBADF`; the `*at(fd, "",
 /// AT_EMPTY_PATH)` forms (`opath_ok`) accept them.
+///
+/// A regular file open for writing may be changed without asking where
+/// the view shows it: every open for writing the guest makes is checked
+/// in the view (and in an overlay made on the upper copy), so such an fd
+/// is either one of those or one its caller handed it, whose contents it
+/// may change already. (tar changes the times of every file it writes
+/// this way; the check reads the file's path from `/proc`, which costs
+/// more than the change.)
 fn fd_target(ctx: &Ctx<'_>, call: &Call, fd: i32, opath_ok: bool) -> Result<(OwnedFd, Option<GuestPath>), Errno> {
     let h = host(ctx)?;
     let file = guest_fd(call.tid, fd)?;
-    if !opath_ok && nix::fcntl::fcntl(file.as_fd(), nix::fcntl::FcntlArg::F_GETFL)? & libc::O_PATH != 0 {
-        return Err(Errno::EBADF);
+    let flags = nix::fcntl::fcntl(file.as_fd(), nix::fcntl::FcntlArg::F_GETFL)?;
+    if flags & libc::O_PATH != 0 {
+        if !opath_ok {
+            return Err(Errno::EBADF);
+        }
+    } else if flags & libc::O_ACCMODE != libc::O_RDONLY
+        && sys::fstat(file.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFREG
+    {
+        return Ok((file, None));
     }
     h.changeable_fd(file)
 }
@@ -999,7 +1143,7 @@ fn is_symlink(fd: BorrowedFd<'_>) -> bool {
 fn chmod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32, flags: i32) -> Result<Reply, Errno> {
     let (f, p) = changeable(ctx, call, dirfd, path, flags)?;
     let r = set_mode(f.as_fd(), mode)?;
-    note(ctx, p.as_ref(), f.as_fd(), Change::Metadata);
+    note(ctx, p.as_ref(), Change::Metadata);
     Ok(r)
 }
 
@@ -1007,6 +1151,12 @@ fn set_mode(f: BorrowedFd<'_>, mode: u32) -> Result<Reply, Errno> {
     if is_symlink(f) {
         // Linux has no symlink modes.
         return Err(Errno::EOPNOTSUPP);
+    }
+    let mode_bits = nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777);
+    // An open file (not O_PATH) takes fchmod, which walks no path.
+    match nix::sys::stat::fchmod(f, mode_bits) {
+        Err(Errno::EBADF) => {}
+        other => return other.map(|()| Reply::Value(0)),
     }
     nix::sys::stat::fchmodat(
         nix::fcntl::AT_FDCWD,
@@ -1042,7 +1192,7 @@ fn chown_common(
 ) -> Result<Reply, Errno> {
     let (f, p) = changeable(ctx, call, dirfd, path, flags)?;
     let r = set_owner(f.as_fd(), ids)?;
-    note(ctx, p.as_ref(), f.as_fd(), Change::Metadata);
+    note(ctx, p.as_ref(), Change::Metadata);
     Ok(r)
 }
 
@@ -1093,13 +1243,10 @@ fn set_times(
     } else {
         changeable(ctx, call, dirfd, path, flags)?
     };
-    if is_symlink(f.as_fd()) {
-        // The symlink itself (AT_SYMLINK_NOFOLLOW), through its O_PATH fd.
-        sys::utimensat(Some(f.as_fd()), c"", times.as_ref(), libc::AT_EMPTY_PATH)?;
-    } else {
-        sys::utimensat(None, &fd_path(f.as_fd()), times.as_ref(), 0)?;
-    }
-    note(ctx, p.as_ref(), f.as_fd(), Change::Metadata);
+    // The node itself (a symlink stays the symlink: AT_SYMLINK_NOFOLLOW
+    // was decided when it was found), through its fd.
+    sys::utimensat(Some(f.as_fd()), c"", times.as_ref(), libc::AT_EMPTY_PATH)?;
+    note(ctx, p.as_ref(), Change::Metadata);
     Ok(Reply::Value(0))
 }
 
@@ -1284,7 +1431,7 @@ pub fn lxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 pub fn fchmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
     let r = set_mode(f.as_fd(), call.args[1] as u32)?;
-    note(ctx, path.as_ref(), f.as_fd(), Change::Metadata);
+    note(ctx, path.as_ref(), Change::Metadata);
     Ok(r)
 }
 
@@ -1292,7 +1439,7 @@ pub fn fchmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 pub fn fchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
     let r = set_owner(f.as_fd(), (call.args[1], call.args[2]))?;
-    note(ctx, path.as_ref(), f.as_fd(), Change::Metadata);
+    note(ctx, path.as_ref(), Change::Metadata);
     Ok(r)
 }
 
@@ -1300,7 +1447,7 @@ pub fn fchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 pub fn fxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
     let r = xattr_on(ctx, call, f.as_fd(), Ok(()))?;
-    note(ctx, path.as_ref(), f.as_fd(), Change::Metadata);
+    note(ctx, path.as_ref(), Change::Metadata);
     Ok(r)
 }
 

@@ -84,7 +84,9 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             let mut path = format!("/proc/self/fd/{}/", place.parent.as_raw_fd()).into_bytes();
             path.extend_from_slice(place.name.as_bytes());
             let h = host(ctx)?;
-            place.made(h, sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?))?;
+            let guest_umask = crate::procfs::umask(call.tid).unwrap_or(0o022);
+            let bound = sys::with_umask(guest_umask, || sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?));
+            place.made(h, bound)?;
             h.record(place.path(), crate::vfs::Change::Created);
             h.remember_bound(sys::fstat(sock.as_fd())?.st_ino, p);
             return Ok(Reply::Value(0));

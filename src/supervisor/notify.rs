@@ -45,45 +45,6 @@ pub(crate) struct Worker {
     pub deferred: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-/// While it lives, guest thread `tid` may run only on the CPU this worker
-/// runs on. `NOTIF_ADDFD` wakes the guest with a plain wake-up, which
-/// puts it on another, idle CPU (the worker keeps this one busy), and the
-/// guest's completion then wakes the worker across CPUs again; on a VM each
-/// of those wake-ups of an idle CPU costs tens of microseconds. Kept on
-/// this CPU, the guest runs when the worker blocks, as after an ordinary
-/// answer (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`). The guest's own mask is
-/// put back when it is dropped; nothing changes when it cannot be read.
-struct WakeHere {
-    tid: libc::pid_t,
-    mask: Option<nix::sched::CpuSet>,
-}
-
-impl WakeHere {
-    fn new(tid: libc::pid_t) -> WakeHere {
-        let pid = nix::unistd::Pid::from_raw(tid);
-        let mask = (|| {
-            let mine = nix::sched::sched_getcpu().ok()?;
-            let old = nix::sched::sched_getaffinity(pid).ok()?;
-            if !old.is_set(mine).ok()? {
-                return None;
-            }
-            let mut here = nix::sched::CpuSet::new();
-            here.set(mine).ok()?;
-            nix::sched::sched_setaffinity(pid, &here).ok()?;
-            Some(old)
-        })();
-        WakeHere { tid, mask }
-    }
-}
-
-impl Drop for WakeHere {
-    fn drop(&mut self) {
-        if let Some(old) = &self.mask {
-            let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(self.tid), old);
-        }
-    }
-}
-
 /// A notification that has been received and not yet answered. Answering
 /// consumes it, so it is answered at most once.
 struct Pending {
@@ -102,7 +63,7 @@ impl Pending {
             Ok(Reply::Fd { fd, cloexec }) => {
                 // ADDFD with SEND answers the call itself; on failure (the
                 // guest is out of fds, or gone) it has not been answered.
-                let _here = WakeHere::new(self.tid);
+                let _here = super::WakeHere::new(self.tid);
                 match sys::notif_addfd_send(listener, self.id, fd.as_fd(), cloexec) {
                     Ok(n) => return Some(i64::from(n)),
                     Err(Errno::ENOENT) => return None,
@@ -178,6 +139,9 @@ impl Worker {
     /// Serves notifications until the guest tree is gone; returns how many
     /// calls of each number it answered.
     pub(crate) fn run(self) -> Vec<u64> {
+        // What the handlers make for the guest gets the guest's umask,
+        // not the supervisor process's.
+        sys::own_zero_umask();
         let arch = Arch::native();
         let listener = self.listener.as_fd();
         let mut notif = empty_notif();

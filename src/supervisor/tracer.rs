@@ -361,6 +361,9 @@ impl Tracer {
                 }
             }
         }
+        // A path call's next stop is soon (the O_PATH open is followed by
+        // its use): resume it here rather than on an idle CPU.
+        let _here = (ours == TraceData::Path).then(|| super::WakeHere::new(pid.as_raw()));
         self.resume(pid, 0);
     }
 

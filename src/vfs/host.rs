@@ -474,20 +474,30 @@ impl Host {
     }
 
     /// Whether the kernel may resolve guest path `guest` itself (the
-    /// notified call continued as the guest made it): the view shows the
-    /// host's own path there (a host mount whose host path is the guest
-    /// path), and Landlock confines whatever a second guest thread could
-    /// rewrite the path to, to the host directories the view shows, with
-    /// the view's read-only and writable parts. Saves the fd injection, which
-    /// costs the guest two more wake-ups.
-    pub fn kernel_resolves_alike(&self, at: &Lookup<'_>, guest: &GuestPath) -> bool {
+    /// notified call continued as the guest made it), given `kernel`, the
+    /// host path the kernel would walk (the guest's string, joined to the
+    /// host directory its fd or cwd names when relative): the view shows
+    /// that very host path at `guest`, in a mount whose host side is a
+    /// plain directory tree (a host directory, or a private one: a
+    /// tmpfs's, `/dev/shm`), and Landlock confines whatever a second guest
+    /// thread could rewrite the path (or swap the directory fd) to, to the
+    /// host directories the view shows, with the view's read-only and
+    /// writable parts. Saves the fd injection, which costs the guest two
+    /// more wake-ups, or the supervisor's doing the change.
+    pub fn kernel_resolves_alike(&self, at: &Lookup<'_>, guest: &GuestPath, kernel: &GuestPath) -> bool {
         // A directory above a mount point has no Landlock rule of its own
         // (its other names do: see vfs/grants.rs), so the kernel would
         // refuse to open it.
+        let plain = match at.mount.kind() {
+            MountKind::Host { .. } | MountKind::Tmpfs { .. } => true,
+            // Its private shm; the device names are the host's.
+            MountKind::Synthetic(Synthetic::Dev) => self.writable(at.mount, at.rest),
+            _ => false,
+        };
         self.landlock
-            && matches!(at.mount.kind(), MountKind::Host { .. })
+            && plain
             && !self.view.changes_listing(guest)
-            && self.host_path(at).is_some_and(|p| p.as_os_str().as_bytes() == guest.as_bytes())
+            && self.host_path(at).is_some_and(|p| p.as_os_str().as_bytes() == kernel.as_bytes())
     }
 
     fn index(&self, m: &Mount) -> Option<usize> {
@@ -889,12 +899,20 @@ impl Host {
     /// starts from: its cwd (`AT_FDCWD`) or directory fd `dirfd`, mapped
     /// back into the view. `ENOENT` when the view has no name for it.
     pub fn guest_dir(&self, tid: libc::pid_t, dirfd: i32) -> Result<GuestPath, Errno> {
-        let link = if dirfd == libc::AT_FDCWD { format!("/proc/{tid}/cwd") } else { format!("/proc/{tid}/fd/{dirfd}") };
-        let target = read_proc_link(&link).map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e })?;
+        self.guest_dir_at(tid, dirfd).map(|(g, _)| g)
+    }
+
+    /// [`Host::guest_dir`], with the host path of that directory (where
+    /// the kernel starts a relative path from).
+    pub fn guest_dir_at(&self, tid: libc::pid_t, dirfd: i32) -> Result<(GuestPath, Vec<u8>), Errno> {
+        let link = if dirfd == libc::AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
+        let target =
+            crate::procfs::task_link(tid, &link).map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e })?;
         if target.first() != Some(&b'/') {
             return Err(Errno::ENOTDIR);
         }
-        self.guest_path_of(&target).ok_or(Errno::ENOENT)
+        let guest = self.guest_path_of(&target).ok_or(Errno::ENOENT)?;
+        Ok((guest, target))
     }
 
     /// The host path the kernel must be given for a resolved path: a

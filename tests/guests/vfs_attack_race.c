@@ -19,6 +19,14 @@
  *   flip-link BENIGN EVIL DIR TRIES
  *       the same, hard-linking the buffer's path to DIR/lN; links that are
  *       not to BENIGN are kept (the test looks at what they are)
+ *   flip-make BENIGN EVIL TRIES
+ *       the same, creating the buffer's path (O_CREAT|O_EXCL), removing
+ *       it, making it a directory and removing that: calls the supervisor
+ *       checks and may then let the kernel make itself
+ *   flip-dirfd BENIGNDIR EVILDIR NAME TRIES
+ *       fd 100 is flipped (dup2) between directory fds of BENIGNDIR and
+ *       EVILDIR while this thread creates, removes, mkdirs and rmdirs NAME
+ *       relative to it
  *
  * Reads are classified against BENIGN's content (read first, without a
  * race): "tries N benign B other O errors E flips F", then "first other:
@@ -81,6 +89,36 @@ static void *flipper(void *arg) {
         atomic_fetch_add_explicit(&flips, 1, memory_order_relaxed);
     }
     return NULL;
+}
+
+static int dirfds[2];
+
+static void *dirfd_flipper(void *arg) {
+    (void)arg;
+    unsigned seed = 1;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        dup2(dirfds[0], 100);
+        dwell(&seed);
+        dup2(dirfds[1], 100);
+        dwell(&seed);
+        atomic_fetch_add_explicit(&flips, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+/* Creates, removes, mkdirs and rmdirs NAME relative to DIRFD; counts the
+ * calls that worked. */
+static void make_and_remove(int dirfd, const char *name, long *done, long *errs) {
+    int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        close(fd);
+        ++*done;
+    } else {
+        ++*errs;
+    }
+    unlinkat(dirfd, name, 0) == 0 ? ++*done : ++*errs;
+    mkdirat(dirfd, name, 0755) == 0 ? ++*done : ++*errs;
+    unlinkat(dirfd, name, AT_REMOVEDIR) == 0 ? ++*done : ++*errs;
 }
 
 static char benign_content[256];
@@ -216,6 +254,22 @@ int main(int argc, char **argv) {
         }
         finish(t);
         report_reads(tries);
+    } else if (!strcmp(mode, "flip-dirfd") && argc == 6) {
+        dirfds[0] = open(argv[2], O_RDONLY | O_DIRECTORY);
+        dirfds[1] = open(argv[3], O_RDONLY | O_DIRECTORY);
+        if (dirfds[0] < 0 || dirfds[1] < 0) {
+            printf("cannot open the directories: %s\n", strerrorname_np(errno));
+            return 3;
+        }
+        dup2(dirfds[0], 100);
+        long tries = atol(argv[5]), done = 0, errs = 0;
+        start(&t, dirfd_flipper, NULL);
+        for (long i = 0; i < tries; i++) {
+            make_and_remove(100, argv[4], &done, &errs);
+            breathe(i);
+        }
+        finish(t);
+        printf("tries %ld done %ld errors %ld flips %ld\n", tries, done, errs, atomic_load(&flips) - flips_at_start);
     } else if (!strncmp(mode, "flip-", 5) && argc >= 5) {
         snprintf(benign, sizeof benign, "%s", argv[2]);
         snprintf(evil, sizeof evil, "%s", argv[3]);
@@ -246,6 +300,15 @@ int main(int argc, char **argv) {
                 else
                     errs++;
                 if (fd >= 0) close(fd);
+                breathe(i);
+            }
+            finish(t);
+            printf("tries %ld done %ld errors %ld flips %ld\n", tries, done, errs, atomic_load(&flips) - flips_at_start);
+        } else if (!strcmp(mode, "flip-make") && argc == 5) {
+            long tries = atol(argv[4]), done = 0, errs = 0;
+            start(&t, flipper, NULL);
+            for (long i = 0; i < tries; i++) {
+                make_and_remove(AT_FDCWD, path, &done, &errs);
                 breathe(i);
             }
             finish(t);
