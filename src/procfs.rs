@@ -8,27 +8,57 @@ use nix::errno::Errno;
 use std::os::unix::ffi::OsStringExt;
 
 /// The thread group (process) of thread `tid`.
+///
+/// Learned once per thread (reading `status` costs ~10 µs: the kernel
+/// formats some fifty fields) and kept until the tracer, which reaps every
+/// guest task, reports the thread gone ([`forget`]): a thread's group
+/// never changes, and its number is not reused before it is reaped.
 pub(crate) fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
-    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    s.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+    if let Some(&g) = tgids().get(&tid) {
+        return Some(g);
+    }
+    let g = status_field(tid, "Tgid:").and_then(|v| v.parse().ok())?;
+    let mut known = tgids();
+    if known.len() >= 1 << 16 {
+        known.clear();
+    }
+    known.insert(tid, g);
+    Some(g)
+}
+
+/// Forgets what [`tgid`] learned of thread `tid`, which is gone.
+pub(crate) fn forget(tid: libc::pid_t) {
+    tgids().remove(&tid);
+}
+
+fn tgids() -> std::sync::MutexGuard<'static, std::collections::HashMap<libc::pid_t, libc::pid_t>> {
+    static TGIDS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<libc::pid_t, libc::pid_t>>> =
+        std::sync::LazyLock::new(Default::default);
+    TGIDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A field of thread `tid`'s `/proc/TID/status`, trimmed.
+fn status_field(tid: libc::pid_t, name: &str) -> Option<String> {
+    let s = in_task_dir(tid, |dir| {
+        let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
+        let f = nix::fcntl::openat(dir, c"status", flags, nix::sys::stat::Mode::empty())?;
+        // The kernel makes the whole file (~1.5 KiB) at the first read:
+        // one read of a page takes all the fields asked for here, which
+        // come first.
+        let mut buf = vec![0u8; 4096];
+        let n = nix::unistd::read(&f, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    })
+    .ok()?;
+    let s = String::from_utf8_lossy(&s);
+    s.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string())
 }
 
 /// The file mode creation mask of thread `tid` (`Umask:`, Linux 4.7);
 /// `None` when it cannot be read.
 pub(crate) fn umask(tid: libc::pid_t) -> Option<u32> {
-    let s = in_task_dir(tid, |dir| {
-        let f = nix::fcntl::openat(
-            dir,
-            c"status",
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )?;
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::fs::File::from(f), &mut s).map_err(|_| Errno::EIO)?;
-        Ok(s)
-    })
-    .ok()?;
-    s.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+    status_field(tid, "Umask:").and_then(|v| u32::from_str_radix(&v, 8).ok())
 }
 
 /// A magic link of thread `tid` (`cwd`, `fd/N`), as [`read_link`] of

@@ -145,6 +145,14 @@ pub fn with_umask<T>(mask: u32, f: impl FnOnce() -> T) -> T {
     r
 }
 
+/// `fchmodat2(fd, "", mode, AT_EMPTY_PATH)` (Linux 6.6): the mode of the
+/// node an fd holds, an `O_PATH` fd's too, with no path walked.
+pub fn fchmod_empty_path(fd: BorrowedFd<'_>, mode: u32) -> Result<(), Errno> {
+    // SAFETY: integer arguments and a NUL-terminated empty string.
+    let ret = unsafe { libc::syscall(libc::SYS_fchmodat2, fd.as_raw_fd(), c"".as_ptr(), mode, libc::AT_EMPTY_PATH) };
+    Errno::result(ret).map(drop)
+}
+
 /// `pidfd_send_signal(2)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
     // SAFETY: integer arguments; a null siginfo means "as kill(2) would".

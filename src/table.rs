@@ -260,9 +260,7 @@ pub fn entry(s: Sysno) -> Entry {
         lgetxattr | lsetxattr | llistxattr | lremovexattr => path(fs::lxattr),
         statfs => path(fs::statfs),
         getcwd => path(fs::getcwd),
-        getxattrat | setxattrat | listxattrat | removexattrat => {
-            deny(ENOSYS, "not answered in the view yet; libc falls back to the path calls")
-        }
+        getxattrat | setxattrat | listxattrat | removexattrat => path(fs::xattrat),
         chdir => Entry { route: Route::TracePath, why: "the tracer points it at the view's directory" },
         inotify_add_watch => path(fs::inotify_add_watch),
         // A listing shows the view's names: mount points, not hidden ones.

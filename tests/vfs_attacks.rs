@@ -1219,6 +1219,8 @@ fn read_only_ops(o: &mut Ops, tag: &str) {
         "futimesat",
         "setxattr",
         "removexattr",
+        "setxattrat",
+        "removexattrat",
         "f:fchmod",
         "f:fchown",
         "f:futimens",
@@ -1415,6 +1417,8 @@ fn hidden_ops(o: &mut Ops, tag: &str, secret: &Secret, w: &Path) {
         "futimesat",
         "setxattr",
         "removexattr",
+        "setxattrat",
+        "removexattrat",
         "f:fchmod",
         "o:fchmodat2",
     ] {

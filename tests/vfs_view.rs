@@ -1370,3 +1370,28 @@ for top in ("/dev/shm/t", "/tmp/t"):
         assert!(json.contains(&entry), "no {entry} in {json}");
     }
 }
+
+#[test]
+fn vfs_view_xattrat_calls_are_answered_in_the_view() {
+    // getxattrat, setxattrat, listxattrat and removexattrat (Linux 6.13):
+    // by path, relative to a directory fd and on an fd, as natively; on a
+    // read-only mount the attributes read and do not change.
+    let g = guest("xattrat");
+    let (_, out) = differential_with(&[], &[s(&g), "xattrat", "xf"], &[], |sc| {
+        sc.write("xf", "");
+    });
+    assert!(out.out().contains("list by path: 29 user.one,user.two,user.three,\n"), "{out:?}");
+    assert!(out.out().contains("remove on fd: 0\n"), "{out:?}");
+
+    let sc = Scratch::new();
+    let f = sc.write("xf", "");
+    let c = std::ffi::CString::new(f.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path, name and a one-byte value.
+    let r = unsafe { libc::setxattr(c.as_ptr(), c"user.keep".as_ptr(), b"K".as_ptr().cast(), 1, 0) };
+    assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
+    let d = s(sc.path());
+    let out = run(&mut sandbox_raw(&sc, ["--ro-bind", d, d, "--chdir", d, "--", s(&g), "xattrat-ro", "xf"]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "get: 1 K\nset: EROFS\nremove: EROFS\nset on fd: EROFS\nget on fd: 1 K\n", "{out:?}");
+    assert_eq!(std::fs::read_dir(sc.path()).unwrap().count(), 1, "nothing was made");
+}

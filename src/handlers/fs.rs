@@ -136,6 +136,11 @@ pub(super) fn locate<'h>(
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
+    if follow {
+        if let Some(shown) = h.proc_fd_target(&guest_ctx(ctx, call), path) {
+            return locate(ctx, call, AT_FDCWD, shown.as_bytes(), true);
+        }
+    }
     let b = base(ctx, call.tid, dirfd, path)?;
     if let Some(abs) = lexical(&b, path) {
         if let Some(at) = h.fast_lookup(&abs) {
@@ -1153,9 +1158,10 @@ fn set_mode(f: BorrowedFd<'_>, mode: u32) -> Result<Reply, Errno> {
         return Err(Errno::EOPNOTSUPP);
     }
     let mode_bits = nix::sys::stat::Mode::from_bits_truncate(mode & 0o7777);
-    // An open file (not O_PATH) takes fchmod, which walks no path.
-    match nix::sys::stat::fchmod(f, mode_bits) {
-        Err(Errno::EBADF) => {}
+    // Through the fd itself, walking no path (an O_PATH one too, with
+    // fchmodat2); before Linux 6.6, through /proc/self/fd.
+    match sys::fchmod_empty_path(f, mode_bits.bits()) {
+        Err(Errno::ENOSYS | Errno::EINVAL) => {}
         other => return other.map(|()| Reply::Value(0)),
     }
     nix::sys::stat::fchmodat(
@@ -1324,92 +1330,173 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 // ---- extended attributes ------------------------------------------------
 
+/// One extended-attribute operation, with the guest's arguments (the
+/// path calls, the `f*` ones and the `*xattrat` ones name them
+/// differently).
+enum XattrOp {
+    Get { name: u64, buf: u64, size: u64 },
+    List { buf: u64, size: u64 },
+    Set { name: u64, value: u64, size: u64, flags: u32 },
+    Remove { name: u64 },
+}
+
+impl XattrOp {
+    /// The operation of the classic calls (`getxattr(path, name, buf,
+    /// size)` and so on; the `f*` forms take an fd where the path is).
+    fn of(call: &Call) -> Result<XattrOp, Errno> {
+        let a = &call.args;
+        Ok(match call.sysno {
+            Sysno::getxattr | Sysno::lgetxattr | Sysno::fgetxattr => XattrOp::Get { name: a[1], buf: a[2], size: a[3] },
+            Sysno::listxattr | Sysno::llistxattr | Sysno::flistxattr => XattrOp::List { buf: a[1], size: a[2] },
+            Sysno::setxattr | Sysno::lsetxattr | Sysno::fsetxattr => {
+                XattrOp::Set { name: a[1], value: a[2], size: a[3], flags: a[4] as u32 }
+            }
+            Sysno::removexattr | Sysno::lremovexattr | Sysno::fremovexattr => XattrOp::Remove { name: a[1] },
+            _ => return Err(Errno::ENOSYS),
+        })
+    }
+
+    fn changes(&self) -> bool {
+        matches!(self, XattrOp::Set { .. } | XattrOp::Remove { .. })
+    }
+}
+
 fn xattr_common(ctx: &Ctx<'_>, call: &Call, follow: bool) -> Result<Reply, Errno> {
-    let h = host(ctx)?;
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, follow)?;
+    xattr_found(ctx, f, XattrOp::of(call)?)
+}
+
+/// An xattr operation on what a path found: set and remove only where the
+/// view is writable (in an overlay, on the upper copy).
+fn xattr_found(ctx: &Ctx<'_>, f: Found<'_>, op: XattrOp) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
     let may_write = check_writable(h, f.mount, &f.rest);
-    if !changes_xattrs(call.sysno) || may_write.is_err() {
-        return xattr_on(ctx, call, f.fd.as_fd(), may_write);
+    if !op.changes() || may_write.is_err() {
+        return xattr_on(ctx, &op, f.fd.as_fd(), may_write);
     }
     let path = f.path.clone();
     let node = for_change(h, f)?;
-    let r = xattr_on(ctx, call, node.as_fd(), Ok(()))?;
+    let r = xattr_on(ctx, &op, node.as_fd(), Ok(()))?;
     h.record(&path, Change::Metadata);
     Ok(r)
 }
 
-fn changes_xattrs(s: Sysno) -> bool {
-    matches!(
-        s,
-        Sysno::setxattr
-            | Sysno::lsetxattr
-            | Sysno::fsetxattr
-            | Sysno::removexattr
-            | Sysno::lremovexattr
-            | Sysno::fremovexattr
-    )
-}
-
-/// An xattr call on `file` (`O_PATH`); `may_write` says whether set and
-/// remove may change it.
-fn xattr_on(ctx: &Ctx<'_>, call: &Call, file: BorrowedFd<'_>, may_write: Result<(), Errno>) -> Result<Reply, Errno> {
+/// An xattr operation on `file` (`O_PATH`); `may_write` says whether set
+/// and remove may change it.
+fn xattr_on(ctx: &Ctx<'_>, op: &XattrOp, file: BorrowedFd<'_>, may_write: Result<(), Errno>) -> Result<Reply, Errno> {
     if is_symlink(file) {
         // User attributes do not exist on symlinks; the others are not the
-        // guest's.
-        return match call.sysno {
-            Sysno::llistxattr => Ok(Reply::Value(0)),
-            Sysno::lsetxattr | Sysno::lremovexattr => Err(Errno::EPERM),
-            _ => Err(Errno::ENODATA),
+        // guest's. (Only a call that does not follow gets here.)
+        return match op {
+            XattrOp::List { .. } => Ok(Reply::Value(0)),
+            XattrOp::Set { .. } | XattrOp::Remove { .. } => Err(Errno::EPERM),
+            XattrOp::Get { .. } => Err(Errno::ENODATA),
         };
     }
     let path = fd_path(file);
-    let name = || -> Result<CString, Errno> {
-        let n = ctx.mem.read_cstr(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, 256)?;
+    let name = |addr: u64| -> Result<CString, Errno> {
+        let n = ctx.mem.read_cstr(GuestAddr::new(addr).ok_or(Errno::EFAULT)?, 256)?;
         if n.len() > 255 {
             return Err(Errno::ERANGE);
         }
         CString::new(n).map_err(|_| Errno::EINVAL)
     };
     const MAX: usize = 65536;
-    match call.sysno {
-        Sysno::getxattr | Sysno::lgetxattr => {
-            let size = (call.args[3] as usize).min(MAX);
-            let mut buf = vec![0u8; size];
-            let n = sys::getxattr(&path, &name()?, &mut buf)?;
+    match *op {
+        XattrOp::Get { name: n, buf, size } => {
+            let size = (size as usize).min(MAX);
+            let mut out = vec![0u8; size];
+            let got = sys::getxattr(&path, &name(n)?, &mut out)?;
             if size > 0 {
-                ctx.mem.write(GuestAddr::new(call.args[2]).ok_or(Errno::EFAULT)?, &buf[..n])?;
+                ctx.mem.write(GuestAddr::new(buf).ok_or(Errno::EFAULT)?, &out[..got])?;
             }
-            Ok(Reply::Value(n as i64))
+            Ok(Reply::Value(got as i64))
         }
-        Sysno::listxattr | Sysno::llistxattr => {
-            let size = (call.args[2] as usize).min(MAX);
-            let mut buf = vec![0u8; size];
-            let n = sys::listxattr(&path, &mut buf)?;
+        XattrOp::List { buf, size } => {
+            let size = (size as usize).min(MAX);
+            let mut out = vec![0u8; size];
+            let got = sys::listxattr(&path, &mut out)?;
             if size > 0 {
-                ctx.mem.write(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, &buf[..n])?;
+                ctx.mem.write(GuestAddr::new(buf).ok_or(Errno::EFAULT)?, &out[..got])?;
             }
-            Ok(Reply::Value(n as i64))
+            Ok(Reply::Value(got as i64))
         }
-        Sysno::setxattr | Sysno::lsetxattr | Sysno::fsetxattr => {
+        XattrOp::Set { name: n, value, size, flags } => {
             may_write?;
-            let size = call.args[3] as usize;
+            let size = size as usize;
             if size > MAX {
                 return Err(Errno::E2BIG);
             }
-            let mut buf = vec![0u8; size];
+            let mut v = vec![0u8; size];
             if size > 0 {
-                ctx.mem.read(GuestAddr::new(call.args[2]).ok_or(Errno::EFAULT)?, &mut buf)?;
+                ctx.mem.read(GuestAddr::new(value).ok_or(Errno::EFAULT)?, &mut v)?;
             }
-            sys::setxattr(&path, &name()?, &buf, call.args[4] as i32)?;
+            sys::setxattr(&path, &name(n)?, &v, flags as i32)?;
             Ok(Reply::Value(0))
         }
-        Sysno::removexattr | Sysno::lremovexattr | Sysno::fremovexattr => {
+        XattrOp::Remove { name: n } => {
             may_write?;
-            sys::removexattr(&path, &name()?)?;
+            sys::removexattr(&path, &name(n)?)?;
             Ok(Reply::Value(0))
         }
-        _ => Err(Errno::ENOSYS),
     }
+}
+
+/// `getxattrat`, `setxattrat`, `listxattrat`, `removexattrat` (Linux
+/// 6.13): `(dirfd, path, at_flags, ...)`, the value and its size in a
+/// `struct xattr_args` for get and set. With `AT_EMPTY_PATH` and an empty
+/// (or NULL) path they act on the fd itself, as the `f*` calls do.
+pub fn xattrat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let a = &call.args;
+    let (dirfd, at_flags) = (arg_i32(a[0]), a[2] as u32);
+    if at_flags & !((libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u32) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // struct xattr_args { u64 value; u32 size; u32 flags; }
+    let args = |addr: u64, size: u64| -> Result<(u64, u64, u32), Errno> {
+        if size < 16 {
+            return Err(Errno::EINVAL);
+        }
+        let mut b = [0u8; 16];
+        ctx.mem.read(GuestAddr::new(addr).ok_or(Errno::EFAULT)?, &mut b)?;
+        let value = u64::from_ne_bytes(b[0..8].try_into().unwrap_or_default());
+        let len = u32::from_ne_bytes(b[8..12].try_into().unwrap_or_default());
+        let flags = u32::from_ne_bytes(b[12..16].try_into().unwrap_or_default());
+        Ok((value, u64::from(len), flags))
+    };
+    let op = match call.sysno {
+        Sysno::getxattrat => {
+            let (value, size, flags) = args(a[4], a[5])?;
+            if flags != 0 {
+                return Err(Errno::EINVAL);
+            }
+            XattrOp::Get { name: a[3], buf: value, size }
+        }
+        Sysno::setxattrat => {
+            let (value, size, flags) = args(a[4], a[5])?;
+            XattrOp::Set { name: a[3], value, size, flags }
+        }
+        Sysno::listxattrat => XattrOp::List { buf: a[3], size: a[4] },
+        Sysno::removexattrat => XattrOp::Remove { name: a[3] },
+        _ => return Err(Errno::ENOSYS),
+    };
+    let follow = at_flags & libc::AT_SYMLINK_NOFOLLOW as u32 == 0;
+    let path = if a[1] == 0 { Vec::new() } else { read_path(ctx, a[1])? };
+    if path.is_empty() && at_flags & libc::AT_EMPTY_PATH as u32 != 0 && dirfd != AT_FDCWD {
+        if !op.changes() {
+            return xattr_on(ctx, &op, guest_fd(call.tid, dirfd)?.as_fd(), Ok(()));
+        }
+        let (file, shown) = fd_target(ctx, call, dirfd, true)?;
+        let r = xattr_on(ctx, &op, file.as_fd(), Ok(()))?;
+        note(ctx, shown.as_ref(), Change::Metadata);
+        return Ok(r);
+    }
+    if a[1] == 0 {
+        return Err(Errno::EFAULT);
+    }
+    let path = if path.is_empty() && at_flags & libc::AT_EMPTY_PATH as u32 != 0 { b".".to_vec() } else { path };
+    let f = locate(ctx, call, dirfd, &path, follow)?;
+    xattr_found(ctx, f, op)
 }
 
 /// `getxattr`, `setxattr`, `listxattr`, `removexattr` (following).
@@ -1446,7 +1533,7 @@ pub fn fchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// `fsetxattr` and `fremovexattr`.
 pub fn fxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
-    let r = xattr_on(ctx, call, f.as_fd(), Ok(()))?;
+    let r = xattr_on(ctx, &XattrOp::of(call)?, f.as_fd(), Ok(()))?;
     note(ctx, path.as_ref(), Change::Metadata);
     Ok(r)
 }

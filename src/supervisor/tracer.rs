@@ -211,6 +211,7 @@ impl Tracer {
     fn gone(&mut self, pid: Pid, raw_status: i32) {
         if let Some(task) = self.tasks.remove(&pid) {
             self.tree.remove(pid.as_raw());
+            crate::procfs::forget(pid.as_raw());
             if self.max_procs.is_some() && pid != self.main && is_zombie(pid) {
                 self.zombies.insert(pid);
             }
@@ -250,6 +251,7 @@ impl Tracer {
                     let former = Pid::from_raw(former as libc::pid_t);
                     if former != pid && self.tasks.remove(&former).is_some() {
                         self.tree.remove(former.as_raw());
+                        crate::procfs::forget(former.as_raw());
                     }
                 }
                 self.resume(pid, 0);

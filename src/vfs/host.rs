@@ -889,6 +889,29 @@ impl Host {
         self.backing.iter().any(|b| b.layers.is_some())
     }
 
+    /// For `/proc/self/fd/N` (also `thread-self` and a sandbox pid), the
+    /// magic link glibc and tar name an `O_PATH` fd's node by: the guest
+    /// path the view shows for that fd's file, as the resolver would
+    /// follow it, without walking both paths a component at a time.
+    /// `None` for anything else (a pipe, a deleted or unshown file, a
+    /// path into `/proc` itself), which the resolver then answers.
+    pub fn proc_fd_target(&self, guest: &GuestCtx<'_>, path: &[u8]) -> Option<GuestPath> {
+        let rest = path.strip_prefix(b"/proc/")?;
+        let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
+        let [who, b"fd", n] = parts.as_slice() else { return None };
+        if n.is_empty() || !n.iter().all(u8::is_ascii_digit) || !self.is_proc_root(&GuestPath::new(b"/proc").ok()?) {
+            return None;
+        }
+        let pid: libc::pid_t = match *who {
+            b"self" => crate::procfs::tgid(guest.tid)?,
+            b"thread-self" => guest.tid,
+            digits => std::str::from_utf8(digits).ok()?.parse().ok().filter(|&p| (guest.in_sandbox)(p))?,
+        };
+        let target = crate::procfs::task_link(pid, &format!("fd/{}", std::str::from_utf8(n).ok()?)).ok()?;
+        let shown = self.guest_path_of(&target).filter(|_| target.first() == Some(&b'/'))?;
+        (!shown.as_bytes().starts_with(b"/proc/") && shown.as_bytes() != b"/proc").then_some(shown)
+    }
+
     fn is_proc_root(&self, dir: &GuestPath) -> bool {
         self.view
             .lookup(dir)

@@ -253,6 +253,10 @@ static void op_call(const char *label, const char *call, const char *path) {
     } else if (!strcmp(call, "setxattr")) r = setxattr(p, "user.condo", "x", 1, 0);
     else if (!strcmp(call, "lsetxattr")) r = lsetxattr(p, "user.condo", "x", 1, 0);
     else if (!strcmp(call, "removexattr")) r = removexattr(p, "user.keep");
+    else if (!strcmp(call, "setxattrat")) {
+        struct { unsigned long long value; unsigned size, flags; } a = {(unsigned long long)(unsigned long)"x", 1, 0};
+        r = syscall(463 /* SYS_setxattrat */, AT_FDCWD, p, 0, "user.condo", &a, sizeof a);
+    } else if (!strcmp(call, "removexattrat")) r = syscall(466 /* SYS_removexattrat */, AT_FDCWD, p, 0, "user.keep");
     else if (!strcmp(call, "stat")) r = syscall(SYS_stat, p, &st);
     else if (!strcmp(call, "lstat")) r = syscall(SYS_lstat, p, &st);
     else if (!strcmp(call, "newfstatat")) r = syscall(SYS_newfstatat, AT_FDCWD, p, &st, 0);
