@@ -1498,3 +1498,94 @@ fn vfs_attack_hidden_path_through_every_syscall() {
     );
     assert_eq!(links_to(w, &secret.path), Vec::<PathBuf>::new(), "the bind holds a link to the secret");
 }
+
+/// Hands every client of a unix socket at `path` an `O_PATH|O_NOFOLLOW`
+/// fd of `node`, until `stop`.
+fn opath_server(path: &Path, node: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u32> {
+    let c = CString::new(node.as_os_str().as_bytes()).expect("path");
+    // SAFETY: a NUL-terminated path; the fd is owned below.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    assert!(fd >= 0, "open O_PATH {}: {}", node.display(), std::io::Error::last_os_error());
+    // SAFETY: a fresh fd nobody else owns.
+    let node_fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let listener = UnixListener::bind(path).expect("bind");
+    set_mode(path, 0o777);
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let mut served = 0;
+        let end = Instant::now() + TIMEOUT;
+        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+            match listener.accept() {
+                Ok((s, _)) => {
+                    send_fd(&s, node_fd.as_raw_fd());
+                    served += 1;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        served
+    })
+}
+
+#[test]
+fn vfs_attack_o_path_fd_of_a_hidden_node_reads_nothing() {
+    // An O_PATH fd may name a node outside the view (a process outside
+    // hands one over a socket the view shows, or a thread wins a race:
+    // docs/ARCHITECTURE.md). Natively such an fd reads nothing, and the
+    // calls the supervisor answers through an fd must not read for it:
+    // a hidden symlink's target (readlinkat(fd, "")), a hidden file's
+    // attributes (getxattrat / listxattrat with AT_EMPTY_PATH).
+    let ws = Scratch::new();
+    let secret = Secret::new();
+    std::os::unix::fs::symlink(&secret.token, secret.dir.join("tlink")).expect("symlink");
+    let pc = CString::new(secret.path.as_os_str().as_bytes()).expect("path");
+    // SAFETY: NUL-terminated strings and a value of the given length.
+    let r = unsafe {
+        libc::setxattr(pc.as_ptr(), c"user.keep".as_ptr(), secret.token.as_ptr().cast(), secret.token.len(), 0)
+    };
+    assert_eq!(r, 0, "setxattr: {}", std::io::Error::last_os_error());
+    let w = ws.path();
+    let stop = Arc::new(AtomicBool::new(false));
+    let servers = [
+        opath_server(&w.join("lsock"), &secret.dir.join("tlink"), stop.clone()),
+        opath_server(&w.join("fsock"), &secret.path, stop.clone()),
+    ];
+    let script = r#"
+import array, ctypes, os, socket, sys
+def take(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    _, anc, _, _ = s.recvmsg(1, socket.CMSG_SPACE(4))
+    return array.array("i", anc[0][2][:4])[0]
+w = sys.argv[1]
+l, f = take(w + "/lsock"), take(w + "/fsock")
+print("control: fds", l > 2 and f > 2)
+try:
+    print("readlink", os.readlink("", dir_fd=l))
+except OSError as e:
+    print("readlink errno", e.errno)
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(256)
+class Args(ctypes.Structure):
+    _fields_ = [("value", ctypes.c_uint64), ("size", ctypes.c_uint32), ("flags", ctypes.c_uint32)]
+a = Args(ctypes.addressof(buf), 256, 0)
+r = libc.syscall(464, f, b"", 0x1000, b"user.keep", ctypes.byref(a), 16)
+print("getxattrat", r if r >= 0 else -ctypes.get_errno(), buf.raw[: max(r, 0)])
+r = libc.syscall(465, f, b"", 0x1000, buf, 256)
+print("listxattrat", r if r >= 0 else -ctypes.get_errno())
+"#;
+    let view = strs!["--hide", secret.dir, "--bind", w, w, "--", "python3", "-c", script, w];
+    let mut c = sandbox_raw(&ws, &view);
+    c.current_dir(w);
+    let out = run(&mut c);
+    stop.store(true, Ordering::Relaxed);
+    for s in servers {
+        let _ = s.join();
+    }
+    assert!(!out.out().contains(&secret.token) && !out.err().contains(&secret.token), "the secret leaked\n{out:?}");
+    assert_eq!(
+        out.out(),
+        "control: fds True\nreadlink errno 2\ngetxattrat -2 b''\nlistxattrat -2\n",
+        "an O_PATH fd of a hidden node read something\n{out:?}"
+    );
+}

@@ -713,7 +713,9 @@ fn readlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, buf: u64, 
         }
         // The symlink an `O_PATH|O_NOFOLLOW` fd holds; stored bytes, as the
         // resolver reads them.
-        owned = std::os::unix::ffi::OsStringExt::into_vec(nix::fcntl::readlinkat(fd_file(call, dirfd)?.as_fd(), c"")?);
+        let link = fd_file(call, dirfd)?;
+        shown(h, link.as_fd())?;
+        owned = std::os::unix::ffi::OsStringExt::into_vec(nix::fcntl::readlinkat(link.as_fd(), c"")?);
         &owned
     } else {
         let b = base(ctx, call.tid, dirfd, &p)?;
@@ -1141,6 +1143,19 @@ fn fd_target(ctx: &Ctx<'_>, call: &Call, fd: i32, opath_ok: bool) -> Result<(Own
     h.changeable_fd(file)
 }
 
+/// `ENOENT` unless the view shows the node `fd` holds somewhere (or it is
+/// no file of a mount: a pipe, a socket): what is read through an fd
+/// with no path is only what a path could read. An `O_PATH` fd may hold
+/// a node outside the view (see docs/ARCHITECTURE.md, the fast path), and
+/// an `O_PATH` fd reads nothing natively.
+fn shown(h: &Host, fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    let link = crate::procfs::fd_link(fd)?;
+    if link.first() == Some(&b'/') && h.guest_path_of(&link).is_none() {
+        return Err(Errno::ENOENT);
+    }
+    Ok(())
+}
+
 fn is_symlink(fd: BorrowedFd<'_>) -> bool {
     sys::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
 }
@@ -1484,7 +1499,11 @@ pub fn xattrat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let path = if a[1] == 0 { Vec::new() } else { read_path(ctx, a[1])? };
     if path.is_empty() && at_flags & libc::AT_EMPTY_PATH as u32 != 0 && dirfd != AT_FDCWD {
         if !op.changes() {
-            return xattr_on(ctx, &op, guest_fd(call.tid, dirfd)?.as_fd(), Ok(()));
+            let file = guest_fd(call.tid, dirfd)?;
+            if nix::fcntl::fcntl(file.as_fd(), nix::fcntl::FcntlArg::F_GETFL)? & libc::O_PATH != 0 {
+                shown(host(ctx)?, file.as_fd())?;
+            }
+            return xattr_on(ctx, &op, file.as_fd(), Ok(()));
         }
         let (file, shown) = fd_target(ctx, call, dirfd, true)?;
         let r = xattr_on(ctx, &op, file.as_fd(), Ok(()))?;
