@@ -1349,10 +1349,28 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// path calls, the `f*` ones and the `*xattrat` ones name them
 /// differently).
 enum XattrOp {
-    Get { name: u64, buf: u64, size: u64 },
-    List { buf: u64, size: u64 },
-    Set { name: u64, value: u64, size: u64, flags: u32 },
-    Remove { name: u64 },
+    Get {
+        name: u64,
+        buf: u64,
+        size: u64,
+    },
+    List {
+        buf: u64,
+        size: u64,
+    },
+    /// `nofollow`: the call names a symlink itself (`lsetxattr`,
+    /// `AT_SYMLINK_NOFOLLOW`) rather than an fd.
+    Set {
+        name: u64,
+        value: u64,
+        size: u64,
+        flags: u32,
+        nofollow: bool,
+    },
+    Remove {
+        name: u64,
+        nofollow: bool,
+    },
 }
 
 impl XattrOp {
@@ -1363,10 +1381,16 @@ impl XattrOp {
         Ok(match call.sysno {
             Sysno::getxattr | Sysno::lgetxattr | Sysno::fgetxattr => XattrOp::Get { name: a[1], buf: a[2], size: a[3] },
             Sysno::listxattr | Sysno::llistxattr | Sysno::flistxattr => XattrOp::List { buf: a[1], size: a[2] },
-            Sysno::setxattr | Sysno::lsetxattr | Sysno::fsetxattr => {
-                XattrOp::Set { name: a[1], value: a[2], size: a[3], flags: a[4] as u32 }
+            Sysno::setxattr | Sysno::lsetxattr | Sysno::fsetxattr => XattrOp::Set {
+                name: a[1],
+                value: a[2],
+                size: a[3],
+                flags: a[4] as u32,
+                nofollow: call.sysno == Sysno::lsetxattr,
+            },
+            Sysno::removexattr | Sysno::lremovexattr | Sysno::fremovexattr => {
+                XattrOp::Remove { name: a[1], nofollow: call.sysno == Sysno::lremovexattr }
             }
-            Sysno::removexattr | Sysno::lremovexattr | Sysno::fremovexattr => XattrOp::Remove { name: a[1] },
             _ => return Err(Errno::ENOSYS),
         })
     }
@@ -1400,12 +1424,14 @@ fn xattr_found(ctx: &Ctx<'_>, f: Found<'_>, op: XattrOp) -> Result<Reply, Errno>
 /// and remove may change it.
 fn xattr_on(ctx: &Ctx<'_>, op: &XattrOp, file: BorrowedFd<'_>, may_write: Result<(), Errno>) -> Result<Reply, Errno> {
     if is_symlink(file) {
-        // User attributes do not exist on symlinks; the others are not the
-        // guest's. (Only a call that does not follow gets here.)
+        // User attributes do not exist on symlinks (setting one is EPERM
+        // for the calls that name the symlink itself); the others are not
+        // the guest's. An fd call gets here for an fd whose node an
+        // overlay now shows as a symlink: nothing to find.
         return match op {
             XattrOp::List { .. } => Ok(Reply::Value(0)),
-            XattrOp::Set { .. } | XattrOp::Remove { .. } => Err(Errno::EPERM),
-            XattrOp::Get { .. } => Err(Errno::ENODATA),
+            XattrOp::Set { nofollow: true, .. } | XattrOp::Remove { nofollow: true, .. } => Err(Errno::EPERM),
+            _ => Err(Errno::ENODATA),
         };
     }
     let path = fd_path(file);
@@ -1436,7 +1462,7 @@ fn xattr_on(ctx: &Ctx<'_>, op: &XattrOp, file: BorrowedFd<'_>, may_write: Result
             }
             Ok(Reply::Value(got as i64))
         }
-        XattrOp::Set { name: n, value, size, flags } => {
+        XattrOp::Set { name: n, value, size, flags, .. } => {
             may_write?;
             let size = size as usize;
             if size > MAX {
@@ -1449,7 +1475,7 @@ fn xattr_on(ctx: &Ctx<'_>, op: &XattrOp, file: BorrowedFd<'_>, may_write: Result
             sys::setxattr(&path, &name(n)?, &v, flags as i32)?;
             Ok(Reply::Value(0))
         }
-        XattrOp::Remove { name: n } => {
+        XattrOp::Remove { name: n, .. } => {
             may_write?;
             sys::removexattr(&path, &name(n)?)?;
             Ok(Reply::Value(0))
@@ -1479,6 +1505,7 @@ pub fn xattrat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
         let flags = u32::from_ne_bytes(b[12..16].try_into().unwrap_or_default());
         Ok((value, u64::from(len), flags))
     };
+    let nofollow = at_flags & libc::AT_SYMLINK_NOFOLLOW as u32 != 0;
     let op = match call.sysno {
         Sysno::getxattrat => {
             let (value, size, flags) = args(a[4], a[5])?;
@@ -1489,13 +1516,13 @@ pub fn xattrat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
         }
         Sysno::setxattrat => {
             let (value, size, flags) = args(a[4], a[5])?;
-            XattrOp::Set { name: a[3], value, size, flags }
+            XattrOp::Set { name: a[3], value, size, flags, nofollow }
         }
         Sysno::listxattrat => XattrOp::List { buf: a[3], size: a[4] },
-        Sysno::removexattrat => XattrOp::Remove { name: a[3] },
+        Sysno::removexattrat => XattrOp::Remove { name: a[3], nofollow },
         _ => return Err(Errno::ENOSYS),
     };
-    let follow = at_flags & libc::AT_SYMLINK_NOFOLLOW as u32 == 0;
+    let follow = !nofollow;
     let path = if a[1] == 0 { Vec::new() } else { read_path(ctx, a[1])? };
     if path.is_empty() && at_flags & libc::AT_EMPTY_PATH as u32 != 0 && dirfd != AT_FDCWD {
         if !op.changes() {
