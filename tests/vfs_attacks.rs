@@ -956,7 +956,6 @@ fn vfs_attack_changes_the_kernel_makes_after_the_check() {
         assert_race_ran(&c, 3000, &format!("dirfd {name}"), &out);
         assert!(c.get("done").is_some_and(|&d| d > 0), "dirfd {name}: the writable directory never worked\n{out:?}");
     }
-    assert!(!w.join("victim").exists() && !w.join("absent").exists(), "the guest's own names were not all removed");
 }
 
 // ---- 9. open_by_handle_at ------------------------------------------------------------------------
