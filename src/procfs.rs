@@ -17,8 +17,14 @@ pub(crate) fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
     if let Some(&g) = tgids().get(&tid) {
         return Some(g);
     }
+    let forgotten = FORGETS.load(std::sync::atomic::Ordering::Acquire);
     let g = status_field(tid, "Tgid:").and_then(|v| v.parse().ok())?;
     let mut known = tgids();
+    // A thread reaped while its status was read (and its number perhaps
+    // given to another since) must not be remembered.
+    if FORGETS.load(std::sync::atomic::Ordering::Acquire) != forgotten {
+        return Some(g);
+    }
     if known.len() >= 1 << 16 {
         known.clear();
     }
@@ -28,13 +34,27 @@ pub(crate) fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
 
 /// Forgets what [`tgid`] learned of thread `tid`, which is gone.
 pub(crate) fn forget(tid: libc::pid_t) {
-    tgids().remove(&tid);
+    let mut known = tgids();
+    FORGETS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    known.remove(&tid);
 }
+
+/// How many threads [`forget`] has been told of.
+static FORGETS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn tgids() -> std::sync::MutexGuard<'static, std::collections::HashMap<libc::pid_t, libc::pid_t>> {
     static TGIDS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<libc::pid_t, libc::pid_t>>> =
         std::sync::LazyLock::new(Default::default);
     TGIDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The parent process of process `pid`, when `pid` is a process (its
+/// thread group's leader) rather than a thread.
+pub(crate) fn parent_of_process(pid: libc::pid_t) -> Option<libc::pid_t> {
+    if status_field(pid, "Tgid:")?.parse::<libc::pid_t>().ok()? != pid {
+        return None;
+    }
+    status_field(pid, "PPid:")?.parse().ok()
 }
 
 /// A field of thread `tid`'s `/proc/TID/status`, trimmed.

@@ -153,6 +153,14 @@ pub fn fchmod_empty_path(fd: BorrowedFd<'_>, mode: u32) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
+/// The raw `sched_getaffinity(2)` of thread `tid` into `buf`: the number
+/// of bytes the kernel filled (its checks of the length included).
+pub fn sched_getaffinity_raw(tid: libc::pid_t, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: `buf` is valid for writes of its length.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_getaffinity, tid, buf.len(), buf.as_mut_ptr()) };
+    Errno::result(ret).map(|n| n as usize)
+}
+
 /// `pidfd_send_signal(2)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<(), Errno> {
     // SAFETY: integer arguments; a null siginfo means "as kill(2) would".

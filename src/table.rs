@@ -149,6 +149,8 @@ pub fn entry(s: Sysno) -> Entry {
     match s {
         // ---- identity -------------------------------------------------
         uname => notify(handlers::identity::uname, Facet::Hostname, "the sandbox's hostname"),
+        sched_getaffinity => notify(handlers::sched::sched_getaffinity, Facet::Vfs, "the guest's own CPU mask"),
+        sched_setaffinity => notify(handlers::sched::sched_setaffinity, Facet::Vfs, "the guest's own CPU mask"),
         sethostname | setdomainname => deny(EPERM, "host-wide setting"),
 
         // ---- process tree: namespaces and tracing are the sandbox's ----
@@ -301,8 +303,6 @@ pub fn entry(s: Sysno) -> Entry {
         | getpriority
         | setpriority
         | sched_yield
-        | sched_setaffinity
-        | sched_getaffinity
         | sched_setscheduler
         | sched_getscheduler
         | sched_setparam

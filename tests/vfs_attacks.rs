@@ -934,6 +934,16 @@ fn vfs_attack_changes_the_kernel_makes_after_the_check() {
     let (w, r) = (ws.path(), ro.path());
     assert_eq!(p(w).len(), p(r).len(), "the two directories must have the same length");
     let view = strs!["--bind", w, w, "--ro-bind", r, r];
+    // The private /dev: only its shm is writable. A relative path beneath
+    // /dev/shm rewritten to `../name` must not make or remove names in
+    // /dev itself.
+    let race = p(&guest("vfs_attack_race"));
+    let script = format!(
+        "cd /dev/shm && {race} flip-make aaaaaaaa ../evil1 3000 && {race} flip-make aaaaaaaaa ../stdout 3000; ls /dev"
+    );
+    let out = run(&mut sandbox_raw(&ws, strs!["--", "sh", "-c", script]));
+    assert!(out.out().contains("stdout\n") && !out.out().contains("evil1"), "/dev changed\n{out:?}");
+    assert_eq!(out.out().matches("tries 3000").count(), 2, "the races did not run\n{out:?}");
     let before = snapshot(r);
     for name in ["victim", "absent"] {
         let out = run_view(&ws, w, &view, "vfs_attack_race", &strs!["flip-make", w.join(name), r.join(name), "3000"]);
@@ -1533,7 +1543,8 @@ fn vfs_attack_o_path_fd_of_a_hidden_node_reads_nothing() {
     // docs/ARCHITECTURE.md). Natively such an fd reads nothing, and the
     // calls the supervisor answers through an fd must not read for it:
     // a hidden symlink's target (readlinkat(fd, "")), a hidden file's
-    // attributes (getxattrat / listxattrat with AT_EMPTY_PATH).
+    // attributes (getxattrat / listxattrat with AT_EMPTY_PATH: EBADF on
+    // an O_PATH fd, as natively).
     let ws = Scratch::new();
     let secret = Secret::new();
     std::os::unix::fs::symlink(&secret.token, secret.dir.join("tlink")).expect("symlink");
@@ -1584,7 +1595,7 @@ print("listxattrat", r if r >= 0 else -ctypes.get_errno())
     assert!(!out.out().contains(&secret.token) && !out.err().contains(&secret.token), "the secret leaked\n{out:?}");
     assert_eq!(
         out.out(),
-        "control: fds True\nreadlink errno 2\ngetxattrat -2 b''\nlistxattrat -2\n",
+        "control: fds True\nreadlink errno 2\ngetxattrat -9 b''\nlistxattrat -9\n",
         "an O_PATH fd of a hidden node read something\n{out:?}"
     );
 }

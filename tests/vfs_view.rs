@@ -1395,3 +1395,41 @@ fn vfs_view_xattrat_calls_are_answered_in_the_view() {
     assert_eq!(out.out(), "get: 1 K\nset: EROFS\nremove: EROFS\nset on fd: EROFS\nget on fd: 1 K\n", "{out:?}");
     assert_eq!(std::fs::read_dir(sc.path()).unwrap().count(), 1, "nothing was made");
 }
+
+#[test]
+fn vfs_view_changes_in_a_bind_with_a_mount_below_it() {
+    // A bind with another mount below it has no Landlock rule of its own
+    // (the rule is carved per name it had at start), so the kernel would
+    // refuse to make or remove names directly in it: those stay the
+    // supervisor's, relative or absolute, and the report lists only what
+    // happened.
+    let sc = Scratch::new();
+    sc.write("ws/existing", "hi\n");
+    sc.write("ws/target/keep", "");
+    give_tree_to_guest(&sc.join("ws"));
+    let ws = sc.join("ws");
+    let w = s(&ws);
+    let report = sc.join("report.json");
+    let script = format!(
+        "touch {w}/abs; echo abs=$?; cd {w}; touch rel; echo rel=$?; mkdir d; echo mkdir=$?; \
+         rm existing; echo rm=$?; touch nodir/x 2>/dev/null; echo nodir=$?; cat rel abs; ls"
+    );
+    let out = run(&mut sandboxed(&sc, ["--report", s(&report), "--tmpfs", &format!("{w}/target")], sh(&script, &[])));
+    out.assert_code(0);
+    assert_eq!(out.out(), "abs=0\nrel=0\nmkdir=0\nrm=0\nnodir=1\nabs\nd\nrel\ntarget\n", "{out:?}");
+    let json = read(&report);
+    for (path, change) in [("abs", "written"), ("rel", "written"), ("d", "created"), ("existing", "removed")] {
+        let entry = format!("{{\"path\":\"{w}/{path}\",\"change\":\"{change}\"}}");
+        assert!(json.contains(&entry), "no {entry} in {json}");
+    }
+    assert!(!json.contains("nodir"), "a create that failed is listed: {json}");
+}
+
+#[test]
+fn vfs_view_children_keep_their_parents_cpus() {
+    // The supervisor keeps a guest thread on its own CPU while it wakes
+    // it (WakeHere); a child forked in that window must still get its
+    // parent's CPUs, or a whole build could end up on one.
+    let (_, out) = differential(&["sh", "-c", "for i in $(seq 300); do cd /tmp; nproc; done | sort | uniq -c"]);
+    assert_eq!(out.out().lines().count(), 1, "{out:?}");
+}

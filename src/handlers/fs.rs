@@ -546,7 +546,16 @@ fn continues_natively(
     let follow = flags & libc::O_NOFOLLOW == 0;
     match h.open_at(at, if follow { libc::O_PATH } else { O_PATH_NOFOLLOW }, 0) {
         Ok(probe) => Ok(follow || !is_symlink(probe.as_fd())),
-        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => Ok(true),
+        // Only a missing last name is made; a missing directory above it
+        // is the view's ENOENT (not a create the report would list).
+        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => {
+            let parent = crate::vfs::Lookup { mount: at.mount, rest: crate::vfs::mount::split_rest(at.rest).0 };
+            match h.open_at(&parent, libc::O_PATH | libc::O_DIRECTORY, 0) {
+                Ok(_) => Ok(true),
+                Err(Errno::ELOOP) => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
         // Nothing there, in the view as on the host.
         Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => Err(e),
         Err(_) => Ok(false),
@@ -1073,7 +1082,13 @@ pub(super) fn guest_fd(tid: libc::pid_t, fd: i32) -> Result<OwnedFd, Errno> {
     // through /proc/TID/status, which is slow to read.
     let pidfd = match sys::pidfd_open_thread(tid) {
         Ok(p) => p,
-        Err(_) => sys::pidfd_open(crate::procfs::tgid(tid).ok_or(Errno::ESRCH)?)?,
+        // Before Linux 6.9: the process's, not kept (it would outlive
+        // the thread, and a later thread given its number would take fds
+        // from this process).
+        Err(_) => {
+            let p = sys::pidfd_open(crate::procfs::tgid(tid).ok_or(Errno::ESRCH)?)?;
+            return sys::pidfd_getfd(p.as_fd(), fd);
+        }
     };
     let got = sys::pidfd_getfd(pidfd.as_fd(), fd);
     PIDFDS.with(|c| c.borrow_mut().keep(tid, pidfd));
@@ -1493,13 +1508,23 @@ pub fn xattrat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     if at_flags & !((libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) as u32) != 0 {
         return Err(Errno::EINVAL);
     }
-    // struct xattr_args { u64 value; u32 size; u32 flags; }
+    // struct xattr_args { u64 value; u32 size; u32 flags; }, read as the
+    // kernel's copy_struct_from_user does: a larger struct from a newer
+    // libc is fine when what this kernel does not know is all zero.
     let args = |addr: u64, size: u64| -> Result<(u64, u64, u32), Errno> {
         if size < 16 {
             return Err(Errno::EINVAL);
         }
-        let mut b = [0u8; 16];
-        ctx.mem.read(GuestAddr::new(addr).ok_or(Errno::EFAULT)?, &mut b)?;
+        if size > 4096 {
+            return Err(Errno::E2BIG);
+        }
+        let at = GuestAddr::new(addr).ok_or(Errno::EFAULT)?;
+        let mut all = vec![0u8; size as usize];
+        ctx.mem.read(at, &mut all)?;
+        if all[16..].iter().any(|&b| b != 0) {
+            return Err(Errno::E2BIG);
+        }
+        let b = &all[..16];
         let value = u64::from_ne_bytes(b[0..8].try_into().unwrap_or_default());
         let len = u32::from_ne_bytes(b[8..12].try_into().unwrap_or_default());
         let flags = u32::from_ne_bytes(b[12..16].try_into().unwrap_or_default());
@@ -1523,24 +1548,24 @@ pub fn xattrat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
         _ => return Err(Errno::ENOSYS),
     };
     let follow = !nofollow;
-    let path = if a[1] == 0 { Vec::new() } else { read_path(ctx, a[1])? };
-    if path.is_empty() && at_flags & libc::AT_EMPTY_PATH as u32 != 0 && dirfd != AT_FDCWD {
+    let empty_path = at_flags & libc::AT_EMPTY_PATH as u32 != 0;
+    // With AT_EMPTY_PATH the path may be NULL (Linux 6.14).
+    let path = if a[1] == 0 && empty_path { Vec::new() } else { read_path(ctx, a[1])? };
+    if path.is_empty() && empty_path && dirfd != AT_FDCWD {
+        // The fd itself, as the f* calls take it: an O_PATH fd is EBADF.
         if !op.changes() {
             let file = guest_fd(call.tid, dirfd)?;
             if nix::fcntl::fcntl(file.as_fd(), nix::fcntl::FcntlArg::F_GETFL)? & libc::O_PATH != 0 {
-                shown(host(ctx)?, file.as_fd())?;
+                return Err(Errno::EBADF);
             }
             return xattr_on(ctx, &op, file.as_fd(), Ok(()));
         }
-        let (file, shown) = fd_target(ctx, call, dirfd, true)?;
+        let (file, shown) = fd_target(ctx, call, dirfd, false)?;
         let r = xattr_on(ctx, &op, file.as_fd(), Ok(()))?;
         note(ctx, shown.as_ref(), Change::Metadata);
         return Ok(r);
     }
-    if a[1] == 0 {
-        return Err(Errno::EFAULT);
-    }
-    let path = if path.is_empty() && at_flags & libc::AT_EMPTY_PATH as u32 != 0 { b".".to_vec() } else { path };
+    let path = if path.is_empty() && empty_path { b".".to_vec() } else { path };
     let f = locate(ctx, call, dirfd, &path, follow)?;
     xattr_found(ctx, f, op)
 }

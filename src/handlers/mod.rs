@@ -8,6 +8,7 @@ pub mod disk;
 pub mod fs;
 pub mod identity;
 pub mod net;
+pub mod sched;
 
 use condo_syscalls::Sysno;
 use nix::errno::Errno;

@@ -336,14 +336,22 @@ fn abandon(pid: Pid, pidfd: Option<&OwnedFd>, tracer: JoinHandle<i32>, err: Erro
 /// the supervisor thread blocks, as after an ordinary notify answer
 /// (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`). The guest's own mask is put
 /// back when it is dropped; nothing changes when it cannot be read.
+/// A child the guest forks meanwhile inherits the single CPU: the tracer
+/// gives it the parent's own mask ([`WakeHere::mask_of`],
+/// [`WakeHere::set_own_mask`], which takes effect when a `WakeHere` the
+/// worker holds on the child meanwhile lets go).
 pub(crate) struct WakeHere {
     tid: libc::pid_t,
-    mask: Option<nix::sched::CpuSet>,
+    /// Whether it pinned the thread (its own mask is in [`pinned`]).
+    held: bool,
 }
 
 impl WakeHere {
     pub(crate) fn new(tid: libc::pid_t) -> WakeHere {
         let pid = nix::unistd::Pid::from_raw(tid);
+        // Under the lock, so that set_own_mask never falls between the
+        // read of the mask and the pinning.
+        let mut held = pinned();
         let mask = (|| {
             let mine = nix::sched::sched_getcpu().ok()?;
             let old = nix::sched::sched_getaffinity(pid).ok()?;
@@ -353,18 +361,57 @@ impl WakeHere {
             let mut here = nix::sched::CpuSet::new();
             here.set(mine).ok()?;
             nix::sched::sched_setaffinity(pid, &here).ok()?;
-            Some(old)
+            held.insert(tid, old);
+            Some(())
         })();
-        WakeHere { tid, mask }
+        WakeHere { tid, held: mask.is_some() }
+    }
+
+    /// The CPU mask of guest thread `tid` as the guest set it: the one
+    /// saved while a `WakeHere` holds it, else its current one.
+    pub(crate) fn mask_of(tid: Pid) -> Option<nix::sched::CpuSet> {
+        let held = pinned();
+        match held.get(&tid.as_raw()) {
+            Some(saved) => Some(*saved),
+            None => nix::sched::sched_getaffinity(tid).ok(),
+        }
+    }
+
+    /// The mask a `WakeHere` saved for guest thread `tid`, while it holds
+    /// the thread.
+    pub(crate) fn own_mask(tid: Pid) -> Option<nix::sched::CpuSet> {
+        pinned().get(&tid.as_raw()).copied()
+    }
+
+    /// Makes `mask` guest thread `tid`'s own: at once, or, while a
+    /// `WakeHere` holds the thread, when it lets go.
+    pub(crate) fn set_own_mask(tid: Pid, mask: nix::sched::CpuSet) {
+        let mut held = pinned();
+        match held.get_mut(&tid.as_raw()) {
+            Some(saved) => *saved = mask,
+            None => {
+                let _ = nix::sched::sched_setaffinity(tid, &mask);
+            }
+        }
     }
 }
 
 impl Drop for WakeHere {
     fn drop(&mut self) {
-        if let Some(old) = &self.mask {
-            let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(self.tid), old);
+        if self.held {
+            let mut held = pinned();
+            if let Some(own) = held.remove(&self.tid) {
+                let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(self.tid), &own);
+            }
         }
     }
+}
+
+/// The guest threads a [`WakeHere`] holds now, with their own masks.
+fn pinned() -> std::sync::MutexGuard<'static, std::collections::HashMap<libc::pid_t, nix::sched::CpuSet>> {
+    static PINNED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<libc::pid_t, nix::sched::CpuSet>>> =
+        std::sync::LazyLock::new(Default::default);
+    PINNED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Sends `sig` to the guest's main process, by pidfd when we have one (it

@@ -232,6 +232,7 @@ impl Tracer {
     }
 
     fn event(&mut self, pid: Pid, sig: i32, event: i32) {
+        let first_seen = !self.tasks.contains_key(&pid);
         self.known(pid);
         match event {
             e if e == PtraceEvent::PTRACE_EVENT_FORK as i32
@@ -239,7 +240,15 @@ impl Tracer {
                 || e == PtraceEvent::PTRACE_EVENT_CLONE as i32 =>
             {
                 if let Ok(child) = ptrace::getevent(pid) {
-                    self.known(Pid::from_raw(child as libc::pid_t));
+                    let child = Pid::from_raw(child as libc::pid_t);
+                    self.known(child);
+                    // The child inherits the CPU mask its parent had at the
+                    // fork, which may have been WakeHere's single CPU (the
+                    // parent ran, and forked, before its mask was put
+                    // back): give it the parent's own, as natively.
+                    if let Some(mask) = super::WakeHere::mask_of(pid) {
+                        super::WakeHere::set_own_mask(child, mask);
+                    }
                 }
                 self.resume(pid, 0);
             }
@@ -271,6 +280,9 @@ impl Tracer {
                     }
                 } else {
                     // The stop a new task starts with, or an interrupt.
+                    if first_seen {
+                        inherited_mask(pid);
+                    }
                     self.resume(pid, 0);
                 }
             }
@@ -432,6 +444,21 @@ impl Tracer {
 }
 
 /// Whether `pid` is a zombie (exited, not yet reaped by its parent).
+/// A new process whose first stop came before its parent's fork event
+/// (which would give it its parent's own CPU mask): if it has a single
+/// CPU, as a parent held by a `WakeHere` at the fork would have passed on,
+/// it gets its parent's own mask now, before it runs.
+fn inherited_mask(child: Pid) {
+    let Ok(mask) = nix::sched::sched_getaffinity(child) else { return };
+    if (0..nix::sched::CpuSet::count()).filter(|&c| mask.is_set(c).unwrap_or(false)).count() != 1 {
+        return;
+    }
+    let Some(parent) = crate::procfs::parent_of_process(child.as_raw()) else { return };
+    if let Some(own) = super::WakeHere::mask_of(Pid::from_raw(parent)) {
+        super::WakeHere::set_own_mask(child, own);
+    }
+}
+
 fn is_zombie(pid: Pid) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()

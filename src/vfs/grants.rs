@@ -170,7 +170,18 @@ fn layers(m: &Mount, backing: &dyn Fn(&Mount) -> Option<PathBuf>) -> Vec<Layer> 
             };
             std::iter::once(Layer { path: lower.clone(), write: false, carve: true }).chain(upper).collect()
         }
-        MountKind::Tmpfs { .. } | MountKind::Synthetic(Synthetic::Dev) => private(true).into_iter().collect(),
+        MountKind::Tmpfs { .. } => private(true).into_iter().collect(),
+        // The view makes only /dev/shm writable: the placeholders beside
+        // it are the supervisor's (a call continued natively beneath
+        // /dev/shm, its path rewritten to `../name` by a second thread,
+        // would otherwise make or remove names there).
+        MountKind::Synthetic(Synthetic::Dev) => match backing(m) {
+            Some(dir) => vec![
+                Layer { path: dir.join("shm"), write: true, carve: false },
+                Layer { path: dir, write: false, carve: false },
+            ],
+            None => Vec::new(),
+        },
         MountKind::Synthetic(Synthetic::Proc | Synthetic::Empty) | MountKind::Hidden => Vec::new(),
     }
 }
@@ -418,7 +429,8 @@ mod tests {
             "lib -> usr/lib",
             "vmlinuz",
         ]);
-        let b = Tree::new(&[]);
+        // The private /dev, as Host makes it, holds its shm.
+        let b = Tree::new(&["m2/shm/"]);
         let specs = [tmpfs("/tmp"), MountSpec::Dev, MountSpec::Proc, hide("/etc/shadow")];
         let v = view(&t, &specs);
         let got = grants(&v, &private_in(&b.root)).unwrap();
@@ -427,14 +439,16 @@ mod tests {
             t.ro_file("etc/passwd"),
             t.ro("usr"),
             t.ro_file("vmlinuz"),
-            b.rw("m1"), // /tmp
-            b.rw("m2"), // /dev
+            b.rw("m1"),     // /tmp
+            b.ro("m2"),     // /dev: only its shm is writable
+            b.rw("m2/shm"), // /dev/shm
         ]);
         assert_eq!(got, want);
         assert_eq!(covered(&v), vec![t.p("dev"), t.p("etc/shadow"), t.p("proc"), t.p("tmp")]);
 
         // Without private directories, the private mounts get nothing.
-        assert_eq!(grants(&v, &none).unwrap(), want.into_iter().filter(|g| !g.write).collect::<Vec<_>>());
+        let host_only: Vec<Grant> = want.into_iter().filter(|g| !g.path.starts_with(&b.root)).collect();
+        assert_eq!(grants(&v, &none).unwrap(), host_only);
     }
 
     #[test]

@@ -489,8 +489,14 @@ impl Host {
         // (its other names do: see vfs/grants.rs), so the kernel would
         // refuse to open it.
         let plain = match at.mount.kind() {
-            MountKind::Host { .. } | MountKind::Tmpfs { .. } => true,
-            // Its private shm; the device names are the host's.
+            // A directory on the way to another mount has no Landlock
+            // rule of its own either (the rule is carved into one per
+            // name it had at start): names made in it later, or to be
+            // made or removed there, are refused by the kernel.
+            MountKind::Host { .. } => guest.parent().is_none_or(|p| !self.view.changes_listing(&p)),
+            MountKind::Tmpfs { .. } => true,
+            // Its private shm (only that is writable under Landlock too);
+            // the device names are the host's.
             MountKind::Synthetic(Synthetic::Dev) => self.writable(at.mount, at.rest),
             _ => false,
         };
@@ -905,8 +911,11 @@ impl Host {
         let pid: libc::pid_t = match *who {
             b"self" => crate::procfs::tgid(guest.tid)?,
             b"thread-self" => guest.tid,
-            digits => std::str::from_utf8(digits).ok()?.parse().ok().filter(|&p| (guest.in_sandbox)(p))?,
+            digits => std::str::from_utf8(digits).ok()?.parse().ok()?,
         };
+        if !(guest.in_sandbox)(pid) {
+            return None;
+        }
         let target = crate::procfs::task_link(pid, &format!("fd/{}", std::str::from_utf8(n).ok()?)).ok()?;
         let shown = self.guest_path_of(&target).filter(|_| target.first() == Some(&b'/'))?;
         (!shown.as_bytes().starts_with(b"/proc/") && shown.as_bytes() != b"/proc").then_some(shown)

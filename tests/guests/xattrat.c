@@ -84,6 +84,19 @@ int main(int argc, char **argv) {
         struct xattr_args small = {0, 0, 0};
         show("short args", syscall(SYS_getxattrat, AT_FDCWD, f, 0, "user.one", &small, 8), NULL);
         show("missing file", get(AT_FDCWD, "no-such-file", 0, "user.one", b, sizeof b), NULL);
+        int op = open(f, O_PATH);
+        show("get on O_PATH fd", get(op, "", AT_EMPTY_PATH, "user.one", b, sizeof b), NULL);
+        list("list on O_PATH fd", op, "", AT_EMPTY_PATH);
+        show("set on O_PATH fd", set(op, "", AT_EMPTY_PATH, "user.one", "x", 0), NULL);
+        show("remove on O_PATH fd", syscall(SYS_removexattrat, op, "", AT_EMPTY_PATH, "user.one"), NULL);
+        struct {
+            struct xattr_args a;
+            unsigned long long more;
+        } big = {{(unsigned long long)(unsigned long)"v", 1, 0}, 0};
+        show("larger args", syscall(SYS_setxattrat, AT_FDCWD, f, 0, "user.big", &big, sizeof big), NULL);
+        big.more = 1;
+        show("larger args, tail set", syscall(SYS_setxattrat, AT_FDCWD, f, 0, "user.big", &big, sizeof big), NULL);
+        show("remove big", syscall(SYS_removexattrat, AT_FDCWD, f, 0, "user.big"), NULL);
     } else if (!strcmp(argv[1], "xattrat-ro")) {
         show("get", get(AT_FDCWD, f, 0, "user.keep", b, sizeof b), b);
         show("set", set(AT_FDCWD, f, 0, "user.new", "x", 0), NULL);
