@@ -552,11 +552,22 @@ pub fn sendmsg_raw(
 
 /// `getsockname(2)`: the socket's own address as raw bytes.
 pub fn getsockname_raw(sock: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    sockname_raw(sock, false)
+}
+
+/// `getpeername(2)`: the address of the socket's peer, as the kernel
+/// keeps it.
+pub fn getpeername_raw(sock: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    sockname_raw(sock, true)
+}
+
+fn sockname_raw(sock: BorrowedFd<'_>, peer: bool) -> Result<Vec<u8>, Errno> {
     // SAFETY: sockaddr_storage is plain data; zero is a valid value.
     let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let call = if peer { libc::getpeername } else { libc::getsockname };
     // SAFETY: the kernel writes at most `len` bytes into `addr`, which we own.
-    let r = unsafe { libc::getsockname(sock.as_raw_fd(), (&raw mut addr).cast(), &mut len) };
+    let r = unsafe { call(sock.as_raw_fd(), (&raw mut addr).cast(), &mut len) };
     Errno::result(r)?;
     let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
     Ok(struct_bytes(&addr)[..len].to_vec())

@@ -394,8 +394,9 @@ pub fn entry(s: Sysno) -> Entry {
             notify(handlers::net::sendmmsg, Facet::Vfs, "a datagram address may be a unix socket path: the view")
         }
         getsockname => notify(handlers::net::getsockname, Facet::Vfs, "a unix socket's name as the guest bound it"),
-        socket | socketpair | listen | accept | accept4 | getpeername | recvfrom | recvmsg | recvmmsg | shutdown
-        | setsockopt | getsockopt => allow("sockets (network policy comes with the net issue)"),
+        getpeername => notify(handlers::net::getpeername, Facet::Vfs, "a unix peer's name as the guest bound it"),
+        socket | socketpair | listen | accept | accept4 | recvfrom | recvmsg | recvmmsg | shutdown | setsockopt
+        | getsockopt => allow("sockets (network policy comes with the net issue)"),
 
         mq_open | mq_unlink | mq_timedsend | mq_timedreceive | mq_notify | mq_getsetattr | msgget | msgsnd | msgrcv
         | msgctl | semget | semop | semctl | semtimedop | shmget | shmat | shmctl | shmdt => {

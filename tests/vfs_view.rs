@@ -1433,3 +1433,35 @@ fn vfs_view_children_keep_their_parents_cpus() {
     let (_, out) = differential(&["sh", "-c", "for i in $(seq 300); do cd /tmp; nproc; done | sort | uniq -c"]);
     assert_eq!(out.out().lines().count(), 1, "{out:?}");
 }
+
+#[test]
+fn vfs_view_unix_socket_names_are_the_guests() {
+    // The supervisor binds and connects unix sockets through its own fds
+    // (/proc/self/fd/N/NAME); getsockname, getpeername and an accepted
+    // socket's name still show the path as the guest that bound it spelt
+    // it, relative or absolute, as natively.
+    let script = r#"
+import os, socket
+def server(name):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(name)
+    s.listen(1)
+    return s
+here = os.getcwd()
+rel, ab = server("srv.sock"), server(here + "/abs.sock")
+c1 = socket.socket(socket.AF_UNIX)
+c1.connect(here + "/srv.sock")
+c2 = socket.socket(socket.AF_UNIX)
+c2.connect("abs.sock")
+a, _ = rel.accept()
+print(c1.getpeername(), c2.getpeername() == here + "/abs.sock", rel.getsockname(), a.getsockname(), repr(a.getpeername()))
+"#;
+    let (_, out) = differential(&["python3", "-c", script]);
+    assert_eq!(out.out(), "srv.sock True srv.sock srv.sock ''\n", "{out:?}");
+
+    let sc = Scratch::new();
+    let in_tmp = format!("import os; os.chdir('/tmp')\n{script}").replace("here = os.getcwd()", "here = '/tmp'");
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", &in_tmp]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "srv.sock True srv.sock srv.sock ''\n", "{out:?}");
+}

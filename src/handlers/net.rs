@@ -41,6 +41,12 @@ const SUN_PATH_MAX: usize = 108;
 pub fn connect(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (sock, addr) = socket_and_address(ctx, call)?;
     let (target, keep) = peer_address(ctx, call, &sock, addr)?;
+    if let Some(node) = &keep {
+        // Its peer, if a guest bound it, is named as that guest spelt it
+        // (getpeername).
+        let file = sys::fstat(node.as_fd())?;
+        host(ctx)?.remember_peer(sys::fstat(sock.as_fd())?.st_ino, (file.st_dev, file.st_ino));
+    }
     connect_other(sock, target, keep)
 }
 
@@ -88,7 +94,12 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             let bound = sys::with_umask(guest_umask, || sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?));
             place.made(h, bound)?;
             h.record(place.path(), crate::vfs::Change::Created);
-            h.remember_bound(sys::fstat(sock.as_fd())?.st_ino, p);
+            let file = nix::sys::stat::fstatat(
+                place.parent.as_fd(),
+                place.name.as_c_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            )?;
+            h.remember_bound(sys::fstat(sock.as_fd())?.st_ino, (file.st_dev, file.st_ino), &path, p);
             return Ok(Reply::Value(0));
         }
     }
@@ -122,12 +133,26 @@ fn read_address(ctx: &Ctx<'_>, at: u64, len: u64) -> Result<Vec<u8>, Errno> {
 /// shows the path the guest gave, not the `/proc/self/fd/N/NAME` the
 /// supervisor bound it through. Everything else as the kernel says.
 pub fn getsockname(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    socket_name(ctx, call, false)
+}
+
+/// `getpeername(fd, addr, addrlen)`: a peer a guest bound in the view is
+/// named as that guest spelt it, not with the supervisor's
+/// `/proc/self/fd/N/NAME` (it connected through the socket file).
+pub fn getpeername(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    socket_name(ctx, call, true)
+}
+
+/// The socket's own name (`peer`: its peer's), with the guest's spelling
+/// for a name the supervisor bound for a guest.
+fn socket_name(ctx: &Ctx<'_>, call: &Call, peer: bool) -> Result<Reply, Errno> {
     let h = host(ctx)?;
     let sock = guest_fd(call.tid, arg_i32(call.args[0]))?;
-    let mut name = sys::getsockname_raw(sock.as_fd())?;
+    let mut name = if peer { sys::getpeername_raw(sock.as_fd())? } else { sys::getsockname_raw(sock.as_fd())? };
     if let UnixName::Path(p) = unix_name(&name) {
         if p.starts_with(b"/proc/self/fd/") {
-            if let Some(guest) = h.bound_name(sys::fstat(sock.as_fd())?.st_ino) {
+            let ino = sys::fstat(sock.as_fd())?.st_ino;
+            if let Some(guest) = if peer { h.peer_name(ino) } else { h.bound_name(ino, p) } {
                 name = sockaddr_un(&guest)?;
             }
         }

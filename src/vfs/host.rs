@@ -121,7 +121,7 @@ pub struct Host {
     /// The unix socket paths as the guest bound them, by socket inode: the
     /// supervisor binds through `/proc/self/fd/N/NAME`, which is what the
     /// kernel then reports as the socket's name.
-    bound: std::sync::Mutex<std::collections::HashMap<u64, Vec<u8>>>,
+    bound: std::sync::Mutex<SocketNames>,
     /// The disk budget (`--disk`), when there is one.
     disk: Option<std::sync::Arc<super::disk::DiskUsage>>,
     /// Empty private directories standing in for skeleton directories the
@@ -446,19 +446,41 @@ impl Host {
     }
 
     /// Remembers that the socket with inode `ino` was bound to `path` (as
-    /// the guest spelt it). Bounded: past 4096 sockets the oldest names
-    /// are forgotten (their sockets then show the supervisor's spelling).
-    pub fn remember_bound(&self, ino: u64, path: &[u8]) {
+    /// the guest spelt it), making the socket file `file` (its device and
+    /// inode). Bounded: past 4096 sockets the oldest names are forgotten
+    /// (their sockets then show the supervisor's spelling).
+    /// `ours` is the name the supervisor bound it with.
+    pub fn remember_bound(&self, ino: u64, file: (u64, u64), ours: &[u8], path: &[u8]) {
         let mut b = self.bound.lock().unwrap_or_else(|e| e.into_inner());
-        if b.len() >= 4096 {
-            b.clear();
-        }
-        b.insert(ino, path.to_vec());
+        b.bounded();
+        b.by_socket.insert(ino, path.to_vec());
+        b.by_file.insert(file, path.to_vec());
+        b.by_ours.insert(ours.to_vec(), path.to_vec());
     }
 
-    /// The path the guest bound the socket with inode `ino` to.
-    pub fn bound_name(&self, ino: u64) -> Option<Vec<u8>> {
-        self.bound.lock().unwrap_or_else(|e| e.into_inner()).get(&ino).cloned()
+    /// The path the guest bound the socket with inode `ino` to; for a
+    /// socket a listener bound with `ours` accepted (it has the
+    /// listener's name), the path that listener was bound to.
+    pub fn bound_name(&self, ino: u64, ours: &[u8]) -> Option<Vec<u8>> {
+        let b = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        b.by_socket.get(&ino).or_else(|| b.by_ours.get(ours)).cloned()
+    }
+
+    /// Remembers that the socket with inode `ino` was connected through
+    /// the socket file `file`: its peer's name is the one that file was
+    /// bound with ([`Host::peer_name`]), when a guest bound it.
+    pub fn remember_peer(&self, ino: u64, file: (u64, u64)) {
+        let mut b = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(name) = b.by_file.get(&file).cloned() {
+            b.bounded();
+            b.peer.insert(ino, name);
+        }
+    }
+
+    /// The name the peer of the socket with inode `ino` was bound with,
+    /// as the guest spelt it.
+    pub fn peer_name(&self, ino: u64) -> Option<Vec<u8>> {
+        self.bound.lock().unwrap_or_else(|e| e.into_inner()).peer.get(&ino).cloned()
     }
 
     /// The record of changes, shared with whoever reports them.
@@ -1129,5 +1151,34 @@ impl HostFs<'_> {
             BENEATH,
         )?;
         kind_of(fd.as_fd())
+    }
+}
+
+/// Unix socket names as guests spelt them, for the addresses the kernel
+/// reports with the supervisor's spelling (`/proc/self/fd/N/NAME`, which
+/// it bound and connected through).
+#[derive(Default)]
+pub struct SocketNames {
+    /// Socket inode -> the path its guest bound it to.
+    by_socket: std::collections::HashMap<u64, Vec<u8>>,
+    /// Socket file (device, inode) -> the same path.
+    by_file: std::collections::HashMap<(u64, u64), Vec<u8>>,
+    /// The supervisor's spelling -> the same path: what an accepted
+    /// socket, which has its listener's name, is named by. The newest
+    /// bind wins (the spelling holds an fd number, which is reused).
+    by_ours: std::collections::HashMap<Vec<u8>, Vec<u8>>,
+    /// Connected socket inode -> its peer's bound path.
+    peer: std::collections::HashMap<u64, Vec<u8>>,
+}
+
+impl SocketNames {
+    /// Keeps the maps bounded: past 4096 names each starts over.
+    fn bounded(&mut self) {
+        for len in [self.by_socket.len(), self.by_file.len(), self.by_ours.len(), self.peer.len()] {
+            if len >= 4096 {
+                *self = SocketNames::default();
+                return;
+            }
+        }
     }
 }
