@@ -96,9 +96,12 @@ fn new_mode(call: &Call, mode: u32) -> u32 {
     mode & !crate::procfs::umask(call.tid).unwrap_or(0o022)
 }
 
-/// The host path the kernel itself would walk for `path`.
-fn kernel_path(base: &Base, path: &[u8]) -> Option<GuestPath> {
-    joined(base.host.as_deref().unwrap_or(b"/"), path)
+/// Whether the kernel, given the guest's own `path` from `base`, walks
+/// to the very host name the view shows for it at `at` (guest path
+/// `abs`): [`Host::kernel_resolves_alike`] with the host path the kernel
+/// would walk.
+fn kernel_alike(h: &Host, base: &Base, path: &[u8], at: &crate::vfs::Lookup<'_>, abs: &GuestPath) -> bool {
+    joined(base.host.as_deref().unwrap_or(b"/"), path).is_some_and(|k| h.kernel_resolves_alike(at, abs, &k))
 }
 
 /// What a path names, opened `O_PATH` on the host (never a symlink a
@@ -144,7 +147,7 @@ pub(super) fn locate<'h>(
     let b = base(ctx, call.tid, dirfd, path)?;
     if let Some(abs) = lexical(&b, path) {
         if let Some(at) = h.fast_lookup(&abs) {
-            let native = kernel_path(&b, path).is_some_and(|k| h.kernel_resolves_alike(&at, &abs, &k));
+            let native = kernel_alike(h, &b, path, &at, &abs);
             // Where the kernel would resolve alike the mount is a plain
             // tree: one openat2 that follows no symlink, not even a last
             // one (ELOOP), says all.
@@ -230,10 +233,8 @@ fn fast_place<'h>(h: &'h Host, base: &Base, path: &[u8]) -> Option<Place<'h>> {
     if at.rest.is_empty() {
         return None;
     }
-    let (parent_rest, name) = crate::vfs::mount::split_rest(at.rest);
-    let parent =
-        h.open_at(&crate::vfs::Lookup { mount: at.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0);
-    let name = CString::new(name).ok()?;
+    let parent = h.open_parent(&at);
+    let name = CString::new(crate::vfs::mount::split_rest(at.rest).1).ok()?;
     let kind = match nix::sys::stat::fstatat(
         parent.ok()?.as_fd(),
         name.as_c_str(),
@@ -245,7 +246,7 @@ fn fast_place<'h>(h: &'h Host, base: &Base, path: &[u8]) -> Option<Place<'h>> {
     };
     // The parent opened without meeting a symlink: the kernel walks the
     // same names, if it starts from the same host directory.
-    let native = kernel_path(base, path).is_some_and(|k| h.kernel_resolves_alike(&at, &abs, &k));
+    let native = kernel_alike(h, base, path, &at, &abs);
     let mount = h.view().find(&abs)?.0;
     let rest = at.rest.to_vec();
     Some(Place { mount, exists: kind.is_some(), rest, root: false, path: abs, native, kind })
@@ -538,8 +539,7 @@ fn continues_natively(
     flags: i32,
 ) -> Result<bool, Errno> {
     let writes = flags as u32 & crate::filter::OPEN_WRITE_FLAGS != 0;
-    let alike = kernel_path(base, path).is_some_and(|k| h.kernel_resolves_alike(at, abs, &k));
-    if !alike || writes && !h.writable(at.mount, at.rest) {
+    if !kernel_alike(h, base, path, at, abs) || writes && !h.writable(at.mount, at.rest) {
         return Ok(false);
     }
     // Following: a last symlink is ELOOP too, and the view resolves it.
@@ -548,14 +548,11 @@ fn continues_natively(
         Ok(probe) => Ok(follow || !is_symlink(probe.as_fd())),
         // Only a missing last name is made; a missing directory above it
         // is the view's ENOENT (not a create the report would list).
-        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => {
-            let parent = crate::vfs::Lookup { mount: at.mount, rest: crate::vfs::mount::split_rest(at.rest).0 };
-            match h.open_at(&parent, libc::O_PATH | libc::O_DIRECTORY, 0) {
-                Ok(_) => Ok(true),
-                Err(Errno::ELOOP) => Ok(false),
-                Err(e) => Err(e),
-            }
-        }
+        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => match h.open_parent(at) {
+            Ok(_) => Ok(true),
+            Err(Errno::ELOOP) => Ok(false),
+            Err(e) => Err(e),
+        },
         // Nothing there, in the view as on the host.
         Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => Err(e),
         Err(_) => Ok(false),
@@ -1560,10 +1557,7 @@ pub fn xattrat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             }
             return xattr_on(ctx, &op, file.as_fd(), Ok(()));
         }
-        let (file, shown) = fd_target(ctx, call, dirfd, false)?;
-        let r = xattr_on(ctx, &op, file.as_fd(), Ok(()))?;
-        note(ctx, shown.as_ref(), Change::Metadata);
-        return Ok(r);
+        return xattr_change_fd(ctx, call, dirfd, &op);
     }
     let path = if path.is_empty() && empty_path { b".".to_vec() } else { path };
     let f = locate(ctx, call, dirfd, &path, follow)?;
@@ -1603,8 +1597,13 @@ pub fn fchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 /// `fsetxattr` and `fremovexattr`.
 pub fn fxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
-    let r = xattr_on(ctx, &XattrOp::of(call)?, f.as_fd(), Ok(()))?;
+    xattr_change_fd(ctx, call, arg_i32(call.args[0]), &XattrOp::of(call)?)
+}
+
+/// A set or remove through the guest's fd `fd` ([`fd_target`]).
+fn xattr_change_fd(ctx: &Ctx<'_>, call: &Call, fd: i32, op: &XattrOp) -> Result<Reply, Errno> {
+    let (f, path) = fd_target(ctx, call, fd, false)?;
+    let r = xattr_on(ctx, op, f.as_fd(), Ok(()))?;
     note(ctx, path.as_ref(), Change::Metadata);
     Ok(r)
 }

@@ -602,8 +602,14 @@ impl Host {
         if let Some(l) = self.layers_of(at.mount) {
             return l.upper_parent(at.rest);
         }
-        let parent = Lookup { mount: at.mount, rest: split_rest(at.rest).0 };
-        self.open_at(&parent, libc::O_PATH | libc::O_DIRECTORY, 0)
+        self.open_parent(at)
+    }
+
+    /// The directory holding the name at `at` (`O_PATH`), opened as
+    /// [`Host::open_at`] opens: beneath the mount's root, meeting no
+    /// symlink.
+    pub fn open_parent(&self, at: &Lookup<'_>) -> Result<OwnedFd, Errno> {
+        self.open_at(&Lookup { mount: at.mount, rest: split_rest(at.rest).0 }, libc::O_PATH | libc::O_DIRECTORY, 0)
     }
 
     /// After a make at `at` failed: in an overlay, a source name that was
@@ -629,10 +635,8 @@ impl Host {
         if let Some(l) = self.layers_of(at.mount) {
             return l.remove(at.rest, dir);
         }
-        let (parent_rest, name) = split_rest(at.rest);
-        let parent =
-            self.open_at(&Lookup { mount: at.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-        let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        let parent = self.open_parent(at)?;
+        let name = CString::new(split_rest(at.rest).1).map_err(|_| Errno::EINVAL)?;
         let flag = if dir { nix::unistd::UnlinkatFlags::RemoveDir } else { nix::unistd::UnlinkatFlags::NoRemoveDir };
         nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), flag)
     }
@@ -644,10 +648,8 @@ impl Host {
             return l.rename(from.rest, to.rest, flags);
         }
         let dir = |rest: &[u8]| -> Result<(OwnedFd, CString), Errno> {
-            let (parent_rest, name) = split_rest(rest);
-            let parent =
-                self.open_at(&Lookup { mount: from.mount, rest: parent_rest }, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-            Ok((parent, CString::new(name).map_err(|_| Errno::EINVAL)?))
+            let parent = self.open_parent(&Lookup { mount: from.mount, rest })?;
+            Ok((parent, CString::new(split_rest(rest).1).map_err(|_| Errno::EINVAL)?))
         };
         let (a, an) = dir(from.rest)?;
         let (b, bn) = dir(to.rest)?;
