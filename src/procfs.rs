@@ -51,14 +51,25 @@ fn tgids() -> std::sync::MutexGuard<'static, std::collections::HashMap<libc::pid
 /// The parent process of process `pid`, when `pid` is a process (its
 /// thread group's leader) rather than a thread.
 pub(crate) fn parent_of_process(pid: libc::pid_t) -> Option<libc::pid_t> {
-    if status_field(pid, "Tgid:")?.parse::<libc::pid_t>().ok()? != pid {
+    let s = status(pid)?;
+    if field(&s, "Tgid:")?.parse::<libc::pid_t>().ok()? != pid {
         return None;
     }
-    status_field(pid, "PPid:")?.parse().ok()
+    field(&s, "PPid:")?.parse().ok()
 }
 
 /// A field of thread `tid`'s `/proc/TID/status`, trimmed.
 fn status_field(tid: libc::pid_t, name: &str) -> Option<String> {
+    field(&status(tid)?, name).map(str::to_string)
+}
+
+/// A field of a `status` text, trimmed.
+fn field<'s>(status: &'s str, name: &str) -> Option<&'s str> {
+    status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim)
+}
+
+/// Thread `tid`'s `/proc/TID/status`.
+fn status(tid: libc::pid_t) -> Option<String> {
     let s = in_task_dir(tid, |dir| {
         let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
         let f = nix::fcntl::openat(dir, c"status", flags, nix::sys::stat::Mode::empty())?;
@@ -71,8 +82,7 @@ fn status_field(tid: libc::pid_t, name: &str) -> Option<String> {
         Ok(buf)
     })
     .ok()?;
-    let s = String::from_utf8_lossy(&s);
-    s.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string())
+    Some(String::from_utf8_lossy(&s).into_owned())
 }
 
 /// The file mode creation mask of thread `tid` (`Umask:`, Linux 4.7);
@@ -98,27 +108,49 @@ pub(crate) fn task_link(tid: libc::pid_t, name: &str) -> Result<Vec<u8>, Errno> 
 /// opened again and `f` retried once.
 fn in_task_dir<T>(tid: libc::pid_t, f: impl Fn(std::os::fd::BorrowedFd<'_>) -> Result<T, Errno>) -> Result<T, Errno> {
     use std::os::fd::AsFd;
-    let cached = TASK_DIRS.with(|c| c.borrow().iter().find(|(t, _)| *t == tid).map(|(_, d)| f(d.as_fd())));
-    if let Some(Ok(v)) = cached {
+    if let Some(Ok(v)) = TASK_DIRS.with(|c| c.borrow().get(tid).map(&f)) {
         return Ok(v);
     }
     let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
     let dir = nix::fcntl::open(format!("/proc/{tid}").as_str(), flags, nix::sys::stat::Mode::empty())?;
     let v = f(dir.as_fd());
-    TASK_DIRS.with(|c| {
-        let mut c = c.borrow_mut();
-        c.retain(|(t, _)| *t != tid);
-        if c.len() >= 8 {
-            c.remove(0);
-        }
-        c.push((tid, dir));
-    });
+    TASK_DIRS.with(|c| c.borrow_mut().keep(tid, dir));
     v
 }
 
 thread_local! {
-    static TASK_DIRS: std::cell::RefCell<Vec<(libc::pid_t, std::os::fd::OwnedFd)>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static TASK_DIRS: std::cell::RefCell<PerThread> = const { std::cell::RefCell::new(PerThread::new()) };
+}
+
+/// Fds a supervisor thread keeps for the guest threads it served last (a
+/// thread's `/proc/TID` directory, its pidfd): a guest thread's calls come
+/// one after another. Each names its thread for good: once the thread is
+/// gone it fails, and a new one is opened. At most 8 are kept.
+pub(crate) struct PerThread(Vec<(libc::pid_t, std::os::fd::OwnedFd)>);
+
+impl PerThread {
+    const MAX: usize = 8;
+
+    pub(crate) const fn new() -> PerThread {
+        PerThread(Vec::new())
+    }
+
+    pub(crate) fn get(&self, tid: libc::pid_t) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.0.iter().find(|(t, _)| *t == tid).map(|(_, fd)| fd.as_fd())
+    }
+
+    pub(crate) fn forget(&mut self, tid: libc::pid_t) {
+        self.0.retain(|(t, _)| *t != tid);
+    }
+
+    pub(crate) fn keep(&mut self, tid: libc::pid_t, fd: std::os::fd::OwnedFd) {
+        self.forget(tid);
+        if self.0.len() >= Self::MAX {
+            self.0.remove(0);
+        }
+        self.0.push((tid, fd));
+    }
 }
 
 /// Reads a magic link of the host's `/proc` (`/proc/N/cwd`, `fd/N`, ...).

@@ -1092,36 +1092,13 @@ pub(super) fn guest_fd(tid: libc::pid_t, fd: i32) -> Result<OwnedFd, Errno> {
     got
 }
 
-/// The pidfds of the threads whose fds were taken last, per supervisor
-/// thread: a guest that changes files through fds (`futimens` after each
-/// create, in tar) calls from the same thread again and again, and a
-/// `pidfd_open` costs as much as the `pidfd_getfd` itself. A pidfd names
-/// its thread for good: once that thread is gone it fails, and a new one
-/// is opened.
-struct Pidfds(Vec<(libc::pid_t, OwnedFd)>);
-
-impl Pidfds {
-    const MAX: usize = 8;
-
-    fn get(&self, tid: libc::pid_t) -> Option<BorrowedFd<'_>> {
-        self.0.iter().find(|(t, _)| *t == tid).map(|(_, p)| p.as_fd())
-    }
-
-    fn forget(&mut self, tid: libc::pid_t) {
-        self.0.retain(|(t, _)| *t != tid);
-    }
-
-    fn keep(&mut self, tid: libc::pid_t, pidfd: OwnedFd) {
-        self.forget(tid);
-        if self.0.len() >= Self::MAX {
-            self.0.remove(0);
-        }
-        self.0.push((tid, pidfd));
-    }
-}
-
 thread_local! {
-    static PIDFDS: std::cell::RefCell<Pidfds> = const { std::cell::RefCell::new(Pidfds(Vec::new())) };
+    /// The pidfds of the threads whose fds were taken last: a guest that
+    /// changes files through fds (`futimens` after each create, in tar)
+    /// calls from the same thread again and again, and a `pidfd_open`
+    /// costs as much as the `pidfd_getfd` itself.
+    static PIDFDS: std::cell::RefCell<crate::procfs::PerThread> =
+        const { std::cell::RefCell::new(crate::procfs::PerThread::new()) };
 }
 
 /// The file behind the guest's fd `fd`, for a call that changes it, and
