@@ -1046,17 +1046,22 @@ fn send_fd(sock: &UnixStream, fd: RawFd) {
 /// A host unix socket at `path` (connectable by anybody) that hands every
 /// client an fd of `secret`, until `stop`.
 fn fd_server(path: &Path, secret: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u32> {
+    serve_fd(path, std::fs::File::open(secret).expect("open secret").into(), stop)
+}
+
+/// A host unix socket at `path` (connectable by anybody) that hands every
+/// client `fd`, until `stop`.
+fn serve_fd(path: &Path, fd: std::os::fd::OwnedFd, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u32> {
     let listener = UnixListener::bind(path).expect("bind");
     set_mode(path, 0o777);
     listener.set_nonblocking(true).expect("nonblocking");
-    let file = std::fs::File::open(secret).expect("open secret");
     std::thread::spawn(move || {
         let mut served = 0;
         let end = Instant::now() + TIMEOUT;
         while !stop.load(Ordering::Relaxed) && Instant::now() < end {
             match listener.accept() {
                 Ok((s, _)) => {
-                    send_fd(&s, file.as_raw_fd());
+                    send_fd(&s, fd.as_raw_fd());
                     served += 1;
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -1511,29 +1516,10 @@ fn vfs_attack_hidden_path_through_every_syscall() {
 /// Hands every client of a unix socket at `path` an `O_PATH|O_NOFOLLOW`
 /// fd of `node`, until `stop`.
 fn opath_server(path: &Path, node: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u32> {
-    let c = CString::new(node.as_os_str().as_bytes()).expect("path");
-    // SAFETY: a NUL-terminated path; the fd is owned below.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
-    assert!(fd >= 0, "open O_PATH {}: {}", node.display(), std::io::Error::last_os_error());
-    // SAFETY: a fresh fd nobody else owns.
-    let node_fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    let listener = UnixListener::bind(path).expect("bind");
-    set_mode(path, 0o777);
-    listener.set_nonblocking(true).expect("nonblocking");
-    std::thread::spawn(move || {
-        let mut served = 0;
-        let end = Instant::now() + TIMEOUT;
-        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-            match listener.accept() {
-                Ok((s, _)) => {
-                    send_fd(&s, node_fd.as_raw_fd());
-                    served += 1;
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-        served
-    })
+    let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_CLOEXEC;
+    let node_fd = nix::fcntl::open(node, flags, nix::sys::stat::Mode::empty())
+        .unwrap_or_else(|e| panic!("open O_PATH {}: {e}", node.display()));
+    serve_fd(path, node_fd, stop)
 }
 
 #[test]
