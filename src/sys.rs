@@ -384,6 +384,27 @@ pub fn struct_bytes<T: Copy>(v: &T) -> &[u8] {
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
 }
 
+/// A file the supervisor makes up for the guest: a memfd holding `data`,
+/// mode 0444, sealed, reopened read-only (so a write is `EBADF`, as for
+/// the `/proc` file it stands for).
+pub fn read_only_memfd(name: &[u8], data: &[u8]) -> Result<OwnedFd, Errno> {
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)?;
+    let mut done = 0;
+    while done < data.len() {
+        done += nix::unistd::write(&fd, &data[done..])?;
+    }
+    nix::sys::stat::fchmod(&fd, nix::sys::stat::Mode::from_bits_truncate(0o444))?;
+    fcntl(&fd, FcntlArg::F_ADD_SEALS(SealFlag::all()))?;
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    nix::fcntl::open(
+        path.as_str(),
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+}
+
 /// `fstatfs(2)`.
 pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<libc::statfs, Errno> {
     // SAFETY: statfs is plain data; all-zero is valid.

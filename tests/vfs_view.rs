@@ -1465,3 +1465,70 @@ print(c1.getpeername(), c2.getpeername() == here + "/abs.sock", rel.getsockname(
     out.assert_code(0);
     assert_eq!(out.out(), "srv.sock True srv.sock srv.sock ''\n", "{out:?}");
 }
+
+#[test]
+fn vfs_view_the_mount_table_is_the_views() {
+    // /proc/PID/mountinfo and mounts list the view's mounts: the private
+    // /tmp, the workspace bind writable, / read-only, a hidden path and
+    // what the host mounts beneath it gone; `df` finds /tmp's own mount,
+    // and a mount's device is the one stat shows for files in it.
+    let sc = Scratch::new();
+    let ws = sc.path().to_path_buf();
+    let script = r#"
+cat /proc/self/mountinfo; echo --
+cat /proc/mounts; echo --
+df -P /tmp | tail -n 1 | awk '{print $NF}'; stat -c '%Hd:%Ld' /tmp /; echo --
+echo x 2>/dev/null > /proc/self/mountinfo; echo write=$?
+"#;
+    let out = run(&mut sandboxed(&sc, ["--hide", "/sys", "--tmpfs", "/tmp/with space"], sh(script, &[])));
+    out.assert_code(0);
+    let sec = sections(&out.out());
+    let info: Vec<Vec<&str>> = sec[0].lines().map(|l| l.split(' ').collect()).collect();
+    let line = |point: &str| -> Vec<&str> {
+        let found: Vec<&Vec<&str>> = info.iter().filter(|f| f[4] == point).collect();
+        assert_eq!(found.len(), 1, "one mountinfo line for {point}: {:?}", sec[0]);
+        found[0].clone()
+    };
+    let fstype = |f: &[&str]| f[f.iter().position(|x| *x == "-").expect("a separator") + 1].to_string();
+    assert!(line("/")[5].starts_with("ro"), "{:?}", sec[0]);
+    assert!(line(s(&ws))[5].starts_with("rw"), "{:?}", sec[0]);
+    assert_eq!(fstype(&line("/tmp")), "tmpfs");
+    assert_eq!(fstype(&line("/tmp/with\\040space")), "tmpfs");
+    assert_eq!(fstype(&line("/proc")), "proc");
+    assert!(!info.iter().any(|f| f[4] == "/sys" || f[4].starts_with("/sys/")), "hidden /sys listed: {:?}", sec[0]);
+    // Ids are unique and every parent is listed.
+    let ids: BTreeSet<&str> = info.iter().map(|f| f[0]).collect();
+    assert_eq!(ids.len(), info.len(), "{:?}", sec[0]);
+    assert!(info.iter().all(|f| ids.contains(f[1])), "{:?}", sec[0]);
+    // The mounts file agrees.
+    assert!(sec[1].lines().any(|l| l.split(' ').nth(1) == Some("/tmp") && l.contains(" tmpfs rw")), "{:?}", sec[1]);
+    assert!(!sec[1].contains(" /sys"), "{:?}", sec[1]);
+    let df: Vec<&str> = sec[2].lines().collect();
+    assert_eq!(df[0], "/tmp", "df's mount for /tmp: {:?}", sec[2]);
+    assert_eq!(line("/tmp")[2], df[1], "/tmp's device in mountinfo and in stat");
+    assert_eq!(line("/")[2], df[2], "/'s device in mountinfo and in stat");
+    assert_eq!(sec[3].trim(), "write=2", "{out:?}");
+}
+
+#[test]
+fn vfs_view_mapped_files_are_named_in_the_view() {
+    // /proc/self/map_files lists and names a mapped file by its path in
+    // the view (the private /tmp here), not by its host path; `ls -la
+    // /proc/self` shows it like any other entry.
+    let sc = Scratch::new();
+    let script = r#"
+import mmap, os
+with open("/tmp/mapped", "wb") as f:
+    f.write(b"x" * 4096)
+f = open("/tmp/mapped", "rb")
+m = mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ)
+names = set(os.readlink("/proc/self/map_files/" + n) for n in os.listdir("/proc/self/map_files"))
+print("/tmp/mapped" in names, any("condo" in n for n in names))
+"#;
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "True False\n", "{out:?}");
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["ls", "-la", "/proc/self/"]));
+    out.assert_code(0);
+    assert!(out.out().contains(" map_files\n") && out.err().is_empty(), "{out:?}");
+}

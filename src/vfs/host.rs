@@ -23,6 +23,7 @@ use nix::fcntl::OFlag;
 
 use super::dirent::{decode64, DirEntry};
 use super::mount::{split_rest, Lookup, Mount, MountKind, Synthetic, View};
+use super::mounttab;
 use super::overlay::Layers;
 use super::path::GuestPath;
 use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
@@ -694,6 +695,9 @@ impl Host {
     /// following any link; `fd/N` of a pipe, socket or anonymous inode is
     /// reopened through the host's magic link, which cannot name a path.
     fn open_proc(&self, rest: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+        if let Some(made) = self.proc_mount_table(rest, flags) {
+            return made;
+        }
         let rest_or_dot: &[u8] = if rest.is_empty() { b"." } else { rest };
         let f = (flags | libc::O_CLOEXEC) as u64;
         match sys::openat2(self.proc_fd.as_fd(), rest_or_dot, f, u64::from(mode), BENEATH) {
@@ -912,6 +916,126 @@ impl Host {
         })
     }
 
+    /// The mount table the guest reads in `/proc/PID/mountinfo`: the
+    /// view's mounts in order (those a later one covers left out), each
+    /// host bind followed by the host mounts beneath its directory, seen
+    /// where the view shows them.
+    pub fn mount_entries(&self) -> Vec<mounttab::Entry> {
+        let host = std::fs::read("/proc/self/mountinfo").map(|t| mounttab::parse_mountinfo(&t)).unwrap_or_default();
+        let mounts = self.view.mounts();
+        let dev_of = |path: &[u8]| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(OsStr::from_bytes(path))
+                .map(|m| (libc::major(m.dev()), libc::minor(m.dev())))
+                .unwrap_or((0, 0))
+        };
+        let made = |point: Vec<u8>, dev, fstype: &str, opts: &str, superopts: &str| mounttab::Entry {
+            point,
+            dev,
+            root: b"/".to_vec(),
+            opts: opts.into(),
+            fstype: fstype.into(),
+            source: fstype.into(),
+            superopts: superopts.into(),
+        };
+        let shown = |h: &mounttab::HostMount, point: Vec<u8>, root: Vec<u8>, writable: bool| mounttab::Entry {
+            point,
+            dev: h.dev,
+            root,
+            opts: mounttab::with_access(&h.opts, writable),
+            fstype: h.fstype.clone(),
+            source: h.source.clone(),
+            superopts: h.superopts.clone(),
+        };
+        let mut out = Vec::new();
+        for (i, m) in mounts.iter().enumerate() {
+            // A later mount at or above a point covers it.
+            let covered = |point: &[u8]| mounts[i + 1..].iter().any(|l| mounttab::beneath(point, l.dest().as_bytes()));
+            let dest = m.dest().as_bytes().to_vec();
+            if covered(&dest) {
+                continue;
+            }
+            let dir = self.dir_of(m).map(|d| d.as_os_str().as_bytes().to_vec());
+            let dev = dir.as_deref().map(dev_of).unwrap_or((0, 0));
+            match m.kind() {
+                MountKind::Hidden => {}
+                MountKind::Host { root, writable } => {
+                    let root = root.as_os_str().as_bytes();
+                    if let Some(h) = mounttab::containing(&host, root) {
+                        let within = mounttab::relative(root, &h.point).unwrap_or_default();
+                        out.push(mounttab::Entry {
+                            dev,
+                            ..shown(h, dest.clone(), mounttab::join(&h.root, within), *writable)
+                        });
+                    }
+                    for h in &host {
+                        let Some(rel) = mounttab::relative(&h.point, root).filter(|r| !r.is_empty()) else { continue };
+                        let point = mounttab::join(&dest, rel);
+                        if !covered(&point) {
+                            // A read-only bind's mounts are read-only too.
+                            let writable = *writable && h.opts.split(',').next() == Some("rw");
+                            out.push(shown(h, point, h.root.clone(), writable));
+                        }
+                    }
+                }
+                MountKind::Tmpfs { size } => {
+                    let superopts = size.map_or("rw".to_string(), |s| format!("rw,size={}k", s.div_ceil(1024)));
+                    out.push(made(dest, dev, "tmpfs", "rw,nosuid,nodev,relatime", &superopts));
+                }
+                MountKind::Overlay { .. } => out.push(made(dest, dev, "overlay", "rw,relatime", "rw")),
+                MountKind::Synthetic(Synthetic::Proc) => {
+                    out.push(made(dest, dev, "proc", "rw,nosuid,nodev,noexec,relatime", "rw"));
+                }
+                MountKind::Synthetic(Synthetic::Empty) => out.push(made(dest, dev, "tmpfs", "ro,relatime", "ro")),
+                MountKind::Synthetic(Synthetic::Dev) => {
+                    let shm = dir.as_deref().map(|d| dev_of(&mounttab::join(d, b"shm"))).unwrap_or((0, 0));
+                    out.push(made(dest.clone(), dev, "tmpfs", "ro,nosuid,relatime", "ro,mode=755"));
+                    // Its shm is the guest's to write; its pts is the host's.
+                    let shm_point = mounttab::join(&dest, b"shm");
+                    if !covered(&shm_point) {
+                        out.push(made(shm_point, shm, "tmpfs", "rw,nosuid,nodev,relatime", "rw"));
+                    }
+                    let pts_point = mounttab::join(&dest, b"pts");
+                    if let Some(h) = host.iter().rev().find(|h| h.point == b"/dev/pts") {
+                        if !covered(&pts_point) {
+                            out.push(shown(h, pts_point, h.root.clone(), true));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A `/proc` mount-table file of a sandbox process (`rest` is
+    /// `PID/NAME` or `PID/task/TID/NAME`), made from the view: a sealed
+    /// read-only memfd. `None` for any other `/proc` name.
+    fn proc_mount_table(&self, rest: &[u8], flags: i32) -> Option<Result<OwnedFd, Errno>> {
+        let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
+        let digits = |p: &[u8]| !p.is_empty() && p.iter().all(u8::is_ascii_digit);
+        let name = match parts.as_slice() {
+            [pid, name] if digits(pid) => *name,
+            [pid, b"task", tid, name] if digits(pid) && digits(tid) => *name,
+            _ => return None,
+        };
+        let render: fn(&[mounttab::Entry]) -> String = match name {
+            b"mounts" => mounttab::mounts,
+            b"mountinfo" => mounttab::mountinfo,
+            b"mountstats" => mounttab::mountstats,
+            _ => return None,
+        };
+        if flags & libc::O_PATH != 0 {
+            return None;
+        }
+        if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & (libc::O_TRUNC | libc::O_CREAT) != 0 {
+            return Some(Err(Errno::EACCES));
+        }
+        if flags & libc::O_DIRECTORY != 0 {
+            return Some(Err(Errno::ENOTDIR));
+        }
+        Some(sys::read_only_memfd(name, render(&self.mount_entries()).as_bytes()))
+    }
+
     /// Whether the view has an overlay mount: the kernel cannot resolve
     /// any path in it (merged directories, whiteouts), so no path call
     /// runs natively beneath a directory fd ([`crate::table::resolve_with`]).
@@ -1127,6 +1251,13 @@ impl HostFs<'_> {
                         let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
                         Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
                     }
+                    // A mapped file's link names it in the view, as an fd's
+                    // does (`ENOENT` where the view has no name for it).
+                    [b"map_files", range] => {
+                        let link = format!("/proc/{pid}/map_files/{}", String::from_utf8_lossy(range));
+                        let g = self.host.guest_path_of(&read_proc_link(&link)?).ok_or(Errno::ENOENT)?;
+                        Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
+                    }
                     [b"fd", n] if num(n).is_some() => {
                         let target = read_proc_link(&format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)))?;
                         if target.first() == Some(&b'/') {
@@ -1136,7 +1267,6 @@ impl HostFs<'_> {
                             Ok(NodeKind::File)
                         }
                     }
-                    [b"map_files", ..] => Err(Errno::ENOENT),
                     _ => self.host_proc_kind(rest),
                 }
             }

@@ -30,6 +30,7 @@ pub mod host;
 #[cfg(test)]
 mod kernel_check;
 pub mod mount;
+pub mod mounttab;
 pub mod overlay;
 mod path;
 #[cfg(test)]
