@@ -1354,6 +1354,10 @@ for top in ("/dev/shm/t", "/tmp/t"):
         os.close(os.open("a/l/new", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=d))
     except OSError as e:
         print("through the symlink:", e.errno == 30)
+    try:
+        os.open("a/l", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644, dir_fd=d)
+    except FileExistsError:
+        print("exclusive on the symlink")
     print(sorted(os.listdir(top + "/a/b")), os.stat("a/b/f", dir_fd=d).st_size)
     os.unlink("a/b/f", dir_fd=d)
     os.unlink("a/l", dir_fd=d)
@@ -1362,7 +1366,7 @@ for top in ("/dev/shm/t", "/tmp/t"):
 "#;
     let out = run(&mut sandboxed(&sc, ["--report", s(&report)], ["python3", "-c", script]));
     out.assert_code(0);
-    let once = "exists\ndir exists\nis a directory\nno parent\nthrough the symlink: True\n['f'] 0\n[]\n";
+    let once = "exists\ndir exists\nis a directory\nno parent\nthrough the symlink: True\nexclusive on the symlink\n['f'] 0\n[]\n";
     assert_eq!(out.out(), format!("{once}{once}"), "{out:?}");
     let json = read(&report);
     for (path, change) in [("/dev/shm/t/a", "created"), ("/tmp/t/a/b", "removed"), ("/dev/shm/t/a/b/f", "removed")] {

@@ -542,6 +542,16 @@ fn continues_natively(
     if !kernel_alike(h, base, path, at, abs) || writes && !h.writable(at.mount, at.rest) {
         return Ok(false);
     }
+    // An exclusive create follows nothing at the last name and makes it
+    // only where nothing is: whatever is there, the kernel's EEXIST is the
+    // view's. Only the directory matters, as for any create below.
+    if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL && !at.rest.is_empty() {
+        return match h.open_parent(at) {
+            Ok(_) => Ok(true),
+            Err(Errno::ELOOP) => Ok(false),
+            Err(e) => Err(e),
+        };
+    }
     // Following: a last symlink is ELOOP too, and the view resolves it.
     let follow = flags & libc::O_NOFOLLOW == 0;
     match h.open_at(at, if follow { libc::O_PATH } else { O_PATH_NOFOLLOW }, 0) {
