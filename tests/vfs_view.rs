@@ -1536,3 +1536,21 @@ print("/tmp/mapped" in names, any("condo" in n for n in names))
     out.assert_code(0);
     assert!(out.out().contains(" map_files\n") && out.err().is_empty(), "{out:?}");
 }
+
+#[test]
+fn vfs_view_dev_stdio_reopens_pipes_and_terminals() {
+    // /dev/stdout, /dev/stdin and /dev/fd/N of a pipe or terminal reopen
+    // it, for writing too, and following them finds the pipe or terminal
+    // itself: `tee /dev/stderr`, `cp /dev/stdin f`, process substitution
+    // and ttyname all work as natively.
+    let script = r#"
+echo piped | sh -c 'cp /dev/stdin copy; cat copy; [ -p /dev/stdin ] && echo pipe; stat -L -c %F /dev/stdin'
+echo teed | tee /dev/stderr 2>&1 >/dev/null | cat
+sh -c 'echo via-fd > /dev/fd/1' | cat
+diff <(echo a) <(echo b); echo diff=$?
+case "$(readlink /dev/fd/1)" in pipe:*) echo pipe-link;; *) echo "other: $(readlink /dev/fd/1)";; esac
+python3 -c 'import os, pty; m, s = pty.openpty(); print(os.ttyname(s).startswith("/dev/pts/"))'
+"#;
+    let (_, out) = differential(&["bash", "-c", script]);
+    assert_eq!(out.out(), "piped\npipe\nfifo\nteed\nvia-fd\n1c1\n< a\n---\n> b\ndiff=1\npipe-link\nTrue\n", "{out:?}");
+}

@@ -173,6 +173,8 @@ pub(super) fn locate<'h>(
             nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         )?,
+        // A pipe's or socket's /proc/PID/fd/N followed: the pipe itself.
+        None if follow && h.is_proc_fd_entry(&r.lookup()) => h.open_at(&r.lookup(), libc::O_PATH, 0)?,
         None => h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?,
     };
     Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone(), native: false })
@@ -343,7 +345,9 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let creates = flags & libc::O_CREAT != 0;
     let b = base(ctx, call.tid, dirfd, &path)?;
     let open_fd = |at: &crate::vfs::Lookup<'_>| -> Result<OwnedFd, Errno> {
-        if h.writable(at.mount, at.rest) || flags & libc::O_PATH != 0 {
+        // /dev/stdout and the like on a pipe or socket: reopened as the
+        // kernel would, whatever the flags (see Host::open_at).
+        if h.writable(at.mount, at.rest) || flags & libc::O_PATH != 0 || h.is_proc_fd_entry(at) {
             let makes = creates || flags & libc::O_TMPFILE == libc::O_TMPFILE;
             return h.open_at(at, flags, if makes { new_mode(call, mode) } else { mode });
         }
@@ -737,8 +741,10 @@ fn readlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, buf: u64, 
         let b = base(ctx, call.tid, dirfd, &p)?;
         let g = guest_ctx(ctx, call);
         let r = h.resolve(&g, &b.guest, &p, false, false)?;
-        let Some(NodeKind::Symlink(t)) = r.kind() else { return Err(Errno::EINVAL) };
-        owned = t.clone();
+        owned = match r.kind() {
+            Some(NodeKind::Symlink(t)) => t.clone(),
+            _ => h.proc_fd_link(&r.lookup()).ok_or(Errno::EINVAL)?,
+        };
         &owned
     };
     let n = target.len().min(size);

@@ -702,19 +702,61 @@ impl Host {
         let f = (flags | libc::O_CLOEXEC) as u64;
         match sys::openat2(self.proc_fd.as_fd(), rest_or_dot, f, u64::from(mode), BENEATH) {
             Err(Errno::ELOOP) if is_fd_entry(rest) => {
-                let fd = sys::openat2(self.proc_fd.as_fd(), rest, f, u64::from(mode), 0)?;
-                let st = sys::fstat(fd.as_fd())?;
-                match st.st_mode & libc::S_IFMT {
-                    libc::S_IFIFO | libc::S_IFSOCK => Ok(fd),
+                if flags & libc::O_NOFOLLOW != 0 {
+                    return Err(Errno::ELOOP);
+                }
+                // Pinned first and checked, then reopened from what was
+                // checked: a file swapped in meanwhile is never opened, let
+                // alone truncated, with the guest's flags.
+                let node = sys::openat2(self.proc_fd.as_fd(), rest, (libc::O_PATH | libc::O_CLOEXEC) as u64, 0, 0)?;
+                match sys::fstat(node.as_fd())?.st_mode & libc::S_IFMT {
                     // An anonymous inode (eventfd, epoll, ...) has no type
                     // bits of a file; anything with a path is refused: the
                     // fd was swapped for a file after the resolver looked.
-                    0 => Ok(fd),
-                    _ => Err(Errno::EACCES),
+                    libc::S_IFIFO | libc::S_IFSOCK | 0 => {}
+                    _ => return Err(Errno::EACCES),
                 }
+                if flags & libc::O_PATH != 0 {
+                    return Ok(node);
+                }
+                if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL {
+                    return Err(Errno::EEXIST);
+                }
+                // Never blocking the worker: a pipe with no partner is
+                // ENXIO for a writer, as a non-blocking open is.
+                let keep = flags & !(libc::O_CREAT | libc::O_EXCL) | libc::O_NONBLOCK | libc::O_CLOEXEC;
+                let fd = nix::fcntl::open(
+                    crate::procfs::fd_path(node.as_fd()).as_c_str(),
+                    OFlag::from_bits_truncate(keep),
+                    nix::sys::stat::Mode::empty(),
+                )?;
+                if flags & libc::O_NONBLOCK == 0 {
+                    let fl = OFlag::from_bits_truncate(
+                        flags & !(libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC),
+                    );
+                    nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(fl & !OFlag::O_NONBLOCK))?;
+                }
+                Ok(fd)
             }
             other => other,
         }
+    }
+
+    /// Whether `at` is a `/proc/PID/fd/N` (or a thread's) entry that the
+    /// view shows as a file: a pipe, socket or anonymous inode, reached by
+    /// following the host's magic link ([`Host::open_at`] does).
+    pub fn is_proc_fd_entry(&self, at: &Lookup<'_>) -> bool {
+        matches!(at.mount.kind(), MountKind::Synthetic(Synthetic::Proc)) && is_fd_entry(at.rest)
+    }
+
+    /// The link text of such an entry (`pipe:[N]`, `socket:[N]`, ...), as
+    /// `readlink` shows it natively.
+    pub fn proc_fd_link(&self, at: &Lookup<'_>) -> Option<Vec<u8>> {
+        if !self.is_proc_fd_entry(at) {
+            return None;
+        }
+        let link = read_proc_link(&format!("/proc/{}", String::from_utf8_lossy(at.rest))).ok()?;
+        (link.first() != Some(&b'/')).then_some(link)
     }
 
     /// Resolves `path` from `base` (the guest path of the starting
@@ -758,7 +800,8 @@ impl Host {
             if let MountKind::Synthetic(Synthetic::Dev) = m.kind() {
                 if let Some(name) = host.strip_prefix(b"/dev/") {
                     if host_device(name) {
-                        return m.dest().join(name).map(|g| (m, g));
+                        // `pts/N` is two names.
+                        return name.split(|&b| b == b'/').try_fold(m.dest().clone(), |g, n| g.join(n)).map(|g| (m, g));
                     }
                 }
             }
