@@ -1554,3 +1554,19 @@ python3 -c 'import os, pty; m, s = pty.openpty(); print(os.ttyname(s).startswith
     let (_, out) = differential(&["bash", "-c", script]);
     assert_eq!(out.out(), "piped\npipe\nfifo\nteed\nvia-fd\n1c1\n< a\n---\n> b\ndiff=1\npipe-link\nTrue\n", "{out:?}");
 }
+
+#[test]
+fn vfs_view_private_scratch_is_like_a_fresh_tmpfs() {
+    // The private /tmp and /dev/shm are sticky and world-writable, a
+    // removed cwd has no path, and statvfs marks a read-only mount so.
+    let script = r#"
+ls -ld /tmp /dev/shm | cut -c1-10
+mkdir /tmp/gone-$$ && cd /tmp/gone-$$ && rmdir /tmp/gone-$$
+python3 -c 'import os; os.getcwd()' 2>/dev/null; echo getcwd=$?
+"#;
+    differential(&["sh", "-c", script]);
+    let sc = Scratch::new();
+    let flags = "import os; print(os.statvfs('/usr').f_flag & os.ST_RDONLY, os.statvfs('/tmp').f_flag & os.ST_RDONLY)";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", flags]));
+    assert_eq!(out.out(), "1 0\n", "{out:?}");
+}

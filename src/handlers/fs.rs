@@ -676,7 +676,18 @@ pub fn statx(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 pub fn statfs(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
     let st = sys::fstatfs(f.fd.as_fd())?;
-    ctx.mem.write(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, sys::struct_bytes(&st))?;
+    let mut bytes = sys::struct_bytes(&st).to_vec();
+    // A read-only mount says so, as its mountinfo line does. (`f_flags`
+    // follows `f_frsize` in the kernel's struct; libc hides it.)
+    if !host(ctx)?.writable(f.mount, &f.rest) {
+        let at = std::mem::offset_of!(libc::statfs, f_frsize) + std::mem::size_of::<libc::__fsword_t>();
+        if let Some(flags) = bytes.get_mut(at..at + std::mem::size_of::<libc::__fsword_t>()) {
+            let v = libc::__fsword_t::from_ne_bytes(flags.try_into().unwrap_or_default())
+                | libc::ST_RDONLY as libc::__fsword_t;
+            flags.copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+    ctx.mem.write(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, &bytes)?;
     Ok(Reply::Value(0))
 }
 
@@ -764,6 +775,12 @@ pub fn readlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 /// `getcwd(buf, size)`: the cwd's path in the view.
 pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    // A removed directory has no path: ENOENT, as natively (its link
+    // would read "PATH (deleted)").
+    let cwd_dir = nix::sys::stat::stat(format!("/proc/{}/cwd", call.tid).as_str())?;
+    if cwd_dir.st_nlink == 0 {
+        return Err(Errno::ENOENT);
+    }
     let cwd = base(ctx, call.tid, AT_FDCWD, b".")?.guest;
     let mut bytes = cwd.as_bytes().to_vec();
     bytes.push(0);

@@ -191,6 +191,15 @@ fn sweep_scratch(parent: &Path) {
 }
 
 /// Makes this supervisor's private directory (`condo-PID-XXXXXX`).
+/// Mode 1777, as a fresh tmpfs (and /dev/shm) has: everybody may make
+/// names, only their owner remove them. (The scratch directory above it is
+/// the supervisor's alone.)
+fn sticky(dir: &Path) -> Result<(), HostError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777))
+        .map_err(|source| HostError::Scratch { dir: dir.to_path_buf(), source })
+}
+
 fn make_scratch() -> Result<PathBuf, HostError> {
     let parent = scratch_parent();
     sweep_scratch(&parent);
@@ -282,7 +291,11 @@ impl Host {
         };
         let dir = match m.kind() {
             MountKind::Host { root, .. } => Some(root.clone()),
-            MountKind::Tmpfs { .. } => Some(private(format!("tmp{}", m.id().index()))?),
+            MountKind::Tmpfs { .. } => {
+                let d = private(format!("tmp{}", m.id().index()))?;
+                sticky(&d)?;
+                Some(d)
+            }
             MountKind::Synthetic(Synthetic::Empty) => Some(private(format!("empty{}", m.id().index()))?),
             MountKind::Synthetic(Synthetic::Dev) => {
                 let d = private(format!("dev{}", m.id().index()))?;
@@ -296,6 +309,7 @@ impl Host {
                     std::os::unix::fs::symlink(target, d.join(name)).map_err(scratch_err)?;
                 }
                 std::fs::create_dir(d.join("shm")).map_err(scratch_err)?;
+                sticky(&d.join("shm"))?;
                 std::fs::create_dir(d.join("pts")).map_err(scratch_err)?;
                 Some(d)
             }
