@@ -58,6 +58,32 @@ pub(crate) fn parent_of_process(pid: libc::pid_t) -> Option<libc::pid_t> {
     field(&s, "PPid:")?.parse().ok()
 }
 
+/// A signal waiting for thread `tid` that would interrupt a blocking call
+/// natively: pending, not blocked, not ignored, and caught or fatal by
+/// default (a signal whose default is to be ignored, or to stop the
+/// process, does not end the call). `Some(true)` when one is pending for
+/// the thread itself (or for its process, when it is the only thread),
+/// `Some(false)` when only for its process (which another thread may
+/// take).
+pub(crate) fn interrupting_signal(tid: libc::pid_t) -> Option<bool> {
+    let s = status(tid)?;
+    let mask = |name: &str| u64::from_str_radix(field(&s, name)?, 16).ok();
+    let harmless: u64 = [libc::SIGCHLD, libc::SIGCONT, libc::SIGURG, libc::SIGWINCH]
+        .into_iter()
+        .chain([libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU])
+        .map(|sig| 1u64 << (sig - 1))
+        .sum();
+    let live = !mask("SigBlk:")? & !mask("SigIgn:")? & (mask("SigCgt:")? | !harmless);
+    if mask("SigPnd:")? & live != 0 {
+        Some(true)
+    } else if mask("ShdPnd:")? & live != 0 {
+        // The only thread gets it (none can start while it waits).
+        Some(field(&s, "Threads:") == Some("1"))
+    } else {
+        None
+    }
+}
+
 /// A field of thread `tid`'s `/proc/TID/status`, trimmed.
 fn status_field(tid: libc::pid_t, name: &str) -> Option<String> {
     field(&status(tid)?, name).map(str::to_string)

@@ -1570,3 +1570,21 @@ python3 -c 'import os; os.getcwd()' 2>/dev/null; echo getcwd=$?
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", flags]));
     assert_eq!(out.out(), "1 0\n", "{out:?}");
 }
+
+#[test]
+fn vfs_view_signals_end_or_restart_a_call_waiting_on_a_fifo() {
+    // A fifo open waits in the supervisor; signals for the waiting thread
+    // end it (EINTR, or a restart after an SA_RESTART handler) or kill
+    // the process, as natively, instead of leaving it waiting for good.
+    // In /tmp, by absolute path: the supervisor opens it (beneath the
+    // workspace the kernel would, after the view's checks).
+    let g = guest("fifo_signals");
+    let fifo = format!("/tmp/{}", unique("fifo"));
+    let _c = Cleanup(PathBuf::from(&fifo));
+    let (_, out) = differential(&[s(&g), &fifo]);
+    assert_eq!(
+        out.out(),
+        "no SA_RESTART: EINTR, alarms 1\nSA_RESTART: opened late, alarms 2\nblocked writer: killed by SIGTERM\n",
+        "{out:?}"
+    );
+}

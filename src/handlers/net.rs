@@ -351,9 +351,10 @@ fn send_blocking(sock: &OwnedFd, m: &Outgoing, flags: i32) -> Result<usize, Errn
     while stream && done < m.data.len() {
         match sys::sendmsg_raw(sock.as_fd(), &m.data[done..], None, &[], f) {
             Ok(n) => done += n,
-            Err(Errno::EINTR) => {}
             // Some bytes went: the guest is told how many, and meets the
-            // error on its next send.
+            // error on its next send; a signal for it (the supervisor's
+            // watch interrupts the send) ends it with what went, as
+            // natively.
             Err(_) => break,
         }
     }

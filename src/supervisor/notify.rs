@@ -280,7 +280,7 @@ impl Worker {
         let running = Arc::clone(&self.deferred);
         let spawned =
             std::thread::Builder::new().name("condo-deferred".into()).stack_size(DEFERRED_STACK).spawn(move || {
-                let reply = catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS));
+                let reply = interruptible(own.as_fd(), id, tid, work);
                 Pending { id, tid }.answer(own.as_fd(), reply);
                 running.fetch_sub(1, Ordering::AcqRel);
             });
@@ -289,6 +289,74 @@ impl Worker {
             Pending { id, tid }.answer(listener, Err(Errno::EAGAIN));
         }
     }
+}
+
+/// How often a deferred call looks for a signal to its guest thread.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The kernel's "restart the call, unless the signal's handler says
+/// otherwise" (`-ERESTARTSYS`): as the return value of a notification it
+/// reaches the guest's signal handling, which restarts the call after an
+/// `SA_RESTART` handler (or none) and makes it `EINTR` otherwise.
+const RESTART_SYSCALL: i64 = -512;
+
+/// Runs deferred `work` (a call that may wait: a fifo open, a blocking
+/// send or connect) on this thread while a second one watches the guest
+/// thread. The guest waits in the notification, where (with
+/// `WAIT_KILLABLE_RECV`) only SIGKILL reaches it, and being traced it
+/// never has a fatal signal turned into SIGKILL either: without the watch
+/// `timeout` could not end a writer blocked on a fifo. When a signal
+/// arrives for it that would interrupt the call natively, or the guest is
+/// gone, the work is interrupted (its syscall fails with `EINTR`) and the
+/// guest told to restart the call, or `EINTR` when the signal may go to
+/// another of its threads (a restart answer with no signal left for this
+/// one would reach the program as errno 512).
+fn interruptible(
+    listener: BorrowedFd<'_>,
+    id: u64,
+    tid: libc::pid_t,
+    work: crate::handlers::Deferred,
+) -> Result<Reply, Errno> {
+    let Some(sig) = sys::worker_wakeup_signal() else {
+        return catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS));
+    };
+    let me = sys::current_thread();
+    let done = AtomicBool::new(false);
+    // Some(own): interrupted for a signal, pending for the thread itself or
+    // not; Some(false) too when the guest is gone.
+    let why = std::sync::Mutex::new(None);
+    std::thread::scope(|s| {
+        let watch = std::thread::Builder::new().name("condo-watch".into()).stack_size(64 << 10).spawn_scoped(s, || {
+            while !done.load(Ordering::Acquire) {
+                std::thread::park_timeout(WATCH_EVERY);
+                if done.load(Ordering::Acquire) {
+                    break;
+                }
+                let cause = match crate::procfs::interrupting_signal(tid) {
+                    Some(own) => Some(own),
+                    None if !sys::notif_id_valid(listener, id) => Some(false),
+                    None => None,
+                };
+                if let Some(own) = cause {
+                    why.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(own);
+                    // Again every round: a kick that lands before the work
+                    // enters its syscall is lost. `me` is alive: this scope
+                    // ends before its thread does.
+                    sys::kick_thread(me, sig);
+                }
+            }
+        });
+        let reply = catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Errno::ENOSYS));
+        done.store(true, Ordering::Release);
+        if let Ok(w) = &watch {
+            w.thread().unpark();
+        }
+        let why = *why.lock().unwrap_or_else(|e| e.into_inner());
+        match (reply, why) {
+            (Err(Errno::EINTR), Some(true)) => Ok(Reply::Value(RESTART_SYSCALL)),
+            (reply, _) => reply,
+        }
+    })
 }
 
 /// Whether no task uses the filter any more (the listener reports POLLHUP).
