@@ -84,6 +84,20 @@ pub(crate) fn interrupting_signal(tid: libc::pid_t) -> Option<bool> {
     }
 }
 
+/// The lowest fd number from `min` up that thread `tid`'s process does
+/// not use and may have (below its `RLIMIT_NOFILE`).
+pub(crate) fn free_fd_from(tid: libc::pid_t, min: i32) -> Option<i32> {
+    let limits = std::fs::read_to_string(format!("/proc/{tid}/limits")).ok()?;
+    let soft = limits.lines().find(|l| l.starts_with("Max open files"))?.split_whitespace().nth(3)?;
+    let limit: i32 = if soft == "unlimited" { i32::MAX } else { soft.parse().ok()? };
+    let used: std::collections::HashSet<i32> = std::fs::read_dir(format!("/proc/{tid}/fd"))
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&n| n >= min)
+        .collect();
+    (min..limit).find(|n| !used.contains(n))
+}
+
 /// A field of thread `tid`'s `/proc/TID/status`, trimmed.
 fn status_field(tid: libc::pid_t, name: &str) -> Option<String> {
     field(&status(tid)?, name).map(str::to_string)

@@ -317,12 +317,19 @@ pub fn set_dumpable(on: bool) -> Result<(), Errno> {
 /// installs a duplicate of `fd` in the guest and answers notification `id`
 /// with its number, atomically, so the guest never holds an fd it was not
 /// told about. Returns the guest's fd number.
-pub fn notif_addfd_send(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>, cloexec: bool) -> Result<i32, Errno> {
+pub fn notif_addfd_send(
+    listener: BorrowedFd<'_>,
+    id: u64,
+    fd: BorrowedFd<'_>,
+    cloexec: bool,
+    at: Option<i32>,
+) -> Result<i32, Errno> {
+    let setfd = if at.is_some() { libc::SECCOMP_ADDFD_FLAG_SETFD as u32 } else { 0 };
     let addfd = libc::seccomp_notif_addfd {
         id,
-        flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32,
+        flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32 | setfd,
         srcfd: fd.as_raw_fd() as u32,
-        newfd: 0,
+        newfd: at.unwrap_or(0) as u32,
         newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
     };
     // SAFETY: `addfd` is a valid seccomp_notif_addfd on our stack for the

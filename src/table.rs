@@ -122,6 +122,15 @@ const fn path_at(handler: Handler, rule: ArgRule) -> Entry {
     }
 }
 
+/// A copy of an fd: native unless it copies one from
+/// [`crate::filter::NATIVE_DIRFDS`] up.
+const fn high_fd(handler: Handler, rule: ArgRule) -> Entry {
+    Entry {
+        route: Route::Notify { handler, when: Facet::Vfs, native_if: Some(rule) },
+        why: "file descriptors (a copy of a directory fd beneath which calls are notified stays one)",
+    }
+}
+
 /// A call that changes the file behind an fd: answered in the view.
 const fn fd_change(handler: Handler) -> Entry {
     Entry {
@@ -200,11 +209,14 @@ pub fn entry(s: Sysno) -> Entry {
         copy_file_range => notify(handlers::disk::copy_file_range, Facet::Disk, "may grow a file: the disk budget"),
         sendfile => notify(handlers::disk::sendfile, Facet::Disk, "may grow a file: the disk budget"),
         splice => notify(handlers::disk::splice, Facet::Disk, "may grow a file: the disk budget"),
-        read | readv | pread64 | preadv | preadv2 | lseek | tee | vmsplice | close | close_range | dup | dup2
-        | dup3 | fcntl | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fadvise64 | readahead | pipe
-        | pipe2 | fstat | fstatfs | fchdir | fgetxattr | flistxattr | memfd_create | memfd_secret | eventfd
-        | eventfd2 | signalfd | signalfd4 | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init
-        | inotify_init1 | inotify_rm_watch | cachestat | file_getattr => allow("file descriptors"),
+        // A copy of a directory fd kept from NATIVE_DIRFDS up stays there.
+        dup => high_fd(handlers::fs::dup, ArgRule::LowFd(0)),
+        fcntl => high_fd(handlers::fs::fcntl, ArgRule::FcntlDup),
+        read | readv | pread64 | preadv | preadv2 | lseek | tee | vmsplice | close | close_range | dup2 | dup3
+        | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fadvise64 | readahead | pipe | pipe2
+        | fstat | fstatfs | fchdir | fgetxattr | flistxattr | memfd_create | memfd_secret | eventfd | eventfd2
+        | signalfd | signalfd4 | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1
+        | inotify_rm_watch | cachestat | file_getattr => allow("file descriptors"),
         // A handle identifies an inode by number, paths aside; it can never
         // be opened here (open_by_handle_at is refused), so say what a
         // filesystem without handles says.
@@ -462,6 +474,14 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool, made_listing
             };
             let action = match entry(s).route {
                 Route::Allow => Action::Plain(pass),
+                // No listing differs from the host's but beneath a
+                // directory fd kept from NATIVE_DIRFDS up (/proc's lists
+                // only the sandbox's pids).
+                Route::Notify { when: Facet::Listings, .. }
+                    if !made_listings && landlock_fs && policy.facet_active(Facet::Listings) =>
+                {
+                    Action::Check { rule: ArgRule::LowFd(0), pass, fail: Verdict::Notify }
+                }
                 Route::Notify { when, native_if, .. } => {
                     if active(when) {
                         match native_if {
@@ -507,6 +527,7 @@ pub fn notify_handlers(policy: &Policy, made_listings: bool) -> Vec<Option<Handl
     let active = |f: Facet| policy.facet_active(f) && (f != Facet::Listings || made_listings);
     by_number(|e| match e.route {
         Route::Notify { handler, when, .. } if active(when) => Some(handler),
+        Route::Notify { handler, when: Facet::Listings, .. } if policy.facet_active(Facet::Listings) => Some(handler),
         Route::Open { handler, .. } if policy.facet_active(Facet::Vfs) => Some(handler),
         _ => None,
     })
@@ -538,6 +559,9 @@ pub fn listing(arch: Arch) -> String {
             Route::Notify { when: Facet::Disk, .. } => "notify (with --disk)".to_string(),
             Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::NullArg(_)), .. } => {
                 "notify unless no address".to_string()
+            }
+            Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::LowFd(_) | ArgRule::FcntlDup), .. } => {
+                "notify for a high fd".to_string()
             }
             Route::Notify { when: Facet::Vfs, native_if: Some(_), .. } => "notify unless dirfd".to_string(),
             Route::Check(_) => "check args".to_string(),

@@ -305,6 +305,7 @@ fn list_syscalls_routes_are_the_documented_ones() {
             "notify (with --disk)",
             "notify; read beneath dirfd",
             "notify (made listings)",
+            "notify for a high fd",
             "trace (the view)",
             "check args",
             "deny EPERM",
@@ -353,6 +354,11 @@ fn list_syscalls_routes_are_the_documented_ones() {
     for c in ["write", "pwrite64", "writev", "ftruncate", "fallocate", "copy_file_range", "io_submit"] {
         want(c, "notify (with --disk)");
     }
+    // A copy of a directory fd kept from 512 up (calls beneath it are
+    // notified) stays up there.
+    want("dup", "notify for a high fd");
+    want("fcntl", "notify for a high fd");
+    want("dup2", "allow");
     want("execve", "trace (the view)");
     want("chroot", "deny EPERM");
     for a in ["read", "fork", "vfork", "wait4", "mmap", "futex"] {

@@ -1588,3 +1588,45 @@ fn vfs_view_signals_end_or_restart_a_call_waiting_on_a_fifo() {
         "{out:?}"
     );
 }
+
+#[test]
+fn vfs_view_directory_fds_above_mount_points_reach_the_view() {
+    // Beneath a directory fd the kernel resolves names itself, and cannot
+    // know the view's mount points: a directory with one below it (the
+    // default view's /, holding the private /tmp, /dev and /proc) is
+    // given to the guest at a high fd number, beneath which calls (and
+    // copies of the fd) are answered in the view. find, du and fts-style
+    // walks through / then see the private /tmp, the devices and only the
+    // sandbox's pids, as a path-by-path walk does.
+    let sc = Scratch::new();
+    let work = sc.join("work");
+    std::fs::create_dir(&work).unwrap();
+    give_to_guest(&work);
+    let w = s(&work);
+    let script = format!(
+        r#"
+touch /tmp/marker-in-private-tmp
+find / -maxdepth 1 2>&1 | grep -E '^/(tmp|dev|proc)$|Permission denied: .?/(tmp|dev|proc)' | sort
+find / -maxdepth 2 -name marker-in-private-tmp 2>/dev/null
+find /dev -maxdepth 1 -name null -type c
+ls /proc | grep -c '^[0-9]' | awk '{{print ($1 <= 6) ? "few pids" : "host pids: " $1}}'
+python3 -c '
+import os, fcntl
+d = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+for copy in (d, os.dup(d), fcntl.fcntl(d, fcntl.F_DUPFD_CLOEXEC, 3)):
+    print(sorted(os.listdir(os.open("tmp", os.O_RDONLY, dir_fd=copy))), os.stat("dev/null", dir_fd=copy).st_rdev == os.makedev(1, 3))
+'
+cd {w} && touch cache/c && find . | sort && du -a . | wc -l
+"#
+    );
+    let out = run(&mut sandboxed(&sc, ["--tmpfs", &format!("{w}/cache")], ["sh", "-c", &script]));
+    out.assert_code(0);
+    let tmp = "['marker-in-private-tmp'] True\n";
+    assert_eq!(
+        out.out(),
+        format!(
+            "/dev\n/proc\n/tmp\n/tmp/marker-in-private-tmp\n/dev/null\nfew pids\n{tmp}{tmp}{tmp}.\n./cache\n./cache/c\n3\n"
+        ),
+        "{out:?}"
+    );
+}

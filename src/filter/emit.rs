@@ -124,7 +124,7 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                 v.extend([
                     jump(JSET_K, super::OPEN_WRITE_FLAGS, 3, 0),
                     stmt(LD_W_ABS, off_arg_lo(u32::from(d))),
-                    jump(JSET_K, 0x8000_0000, 1, 0),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 1, 0),
                     stmt(RET_K, beneath.ret()),
                 ]);
             }
@@ -161,15 +161,34 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                 ],
                 ArgRule::DirFd(a) => vec![
                     stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
-                    jump(JSET_K, 0x8000_0000, 0, 1),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
                 ArgRule::DirFds(a, b) => vec![
                     stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
-                    jump(JSET_K, 0x8000_0000, 2, 0),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 2, 0),
                     stmt(LD_W_ABS, off_arg_lo(u32::from(b))),
-                    jump(JSET_K, 0x8000_0000, 0, 1),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
+                ArgRule::LowFd(a) => vec![
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
+                    // Negative: not a high fd.
+                    jump(JSET_K, 0x8000_0000, 2, 0),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
+                ArgRule::FcntlDup => vec![
+                    stmt(LD_W_ABS, off_arg_lo(1)),
+                    jump(JEQ_K, libc::F_DUPFD as u32, 2, 0),
+                    jump(JEQ_K, libc::F_DUPFD_CLOEXEC as u32, 1, 0),
+                    stmt(RET_K, p),
+                    stmt(LD_W_ABS, off_arg_lo(0)),
+                    jump(JSET_K, 0x8000_0000, 2, 0),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],

@@ -122,15 +122,37 @@ pub enum ArgRule {
     /// every notified call with it); the guest's protection from the host
     /// user's other processes is not the sandbox's to give.
     PrctlDumpable,
-    /// `*at(dirfd, ...)`: `dirfd` (this argument, as an int) is a real fd,
-    /// not `AT_FDCWD`.
+    /// `*at(dirfd, ...)`: `dirfd` (this argument, as an int) is a real fd
+    /// below [`NATIVE_DIRFDS`], not `AT_FDCWD`.
     DirFd(u8),
     /// Both directory fd arguments are real fds (`renameat`, `linkat`).
     DirFds(u8, u8),
+    /// This fd argument (as an int) is not one from [`NATIVE_DIRFDS`] up
+    /// (`dup`): a copy of such a directory fd must stay up there.
+    LowFd(u8),
+    /// `fcntl`: not `F_DUPFD`/`F_DUPFD_CLOEXEC` of an fd from
+    /// [`NATIVE_DIRFDS`] up.
+    FcntlDup,
     /// This pointer argument is NULL (all 64 bits): `sendto` without an
     /// address. A register cannot be changed by another thread, so unlike
     /// what it points to, this is safe to decide on.
     NullArg(u8),
+}
+
+/// Directory fds from this number up are never resolved beneath by the
+/// kernel: the supervisor puts there the fds of directories whose names
+/// the kernel cannot resolve as the view does (a directory with a mount
+/// point below it, `/dev`, `/proc`), so calls beneath them are notified.
+/// A power of two: one mask test in BPF.
+pub const NATIVE_DIRFDS: u32 = 512;
+
+/// The bits of a 32-bit fd argument that make it not a native directory
+/// fd: negative (`AT_FDCWD`) or at least [`NATIVE_DIRFDS`].
+pub const NOT_NATIVE_DIRFD: u32 = !(NATIVE_DIRFDS - 1);
+
+/// A 32-bit fd argument from [`NATIVE_DIRFDS`] up (not negative).
+fn high_fd(v: u64) -> bool {
+    v & 0x8000_0000 == 0 && v & u64::from(NOT_NATIVE_DIRFD) != 0
 }
 
 /// Namespace flags of clone(2) (CLONE_NEWTIME is omitted: on clone(2) its
@@ -174,9 +196,13 @@ impl ArgRule {
             ArgRule::IoctlRequest => !DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
             ArgRule::IoctlRequestInView => !VIEW_DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
-            ArgRule::DirFd(a) => lo(a as usize) & 0x8000_0000 == 0,
-            ArgRule::DirFds(a, b) => lo(a as usize) & 0x8000_0000 == 0 && lo(b as usize) & 0x8000_0000 == 0,
+            ArgRule::DirFd(a) => lo(a as usize) & u64::from(NOT_NATIVE_DIRFD) == 0,
+            ArgRule::DirFds(a, b) => {
+                lo(a as usize) & u64::from(NOT_NATIVE_DIRFD) == 0 && lo(b as usize) & u64::from(NOT_NATIVE_DIRFD) == 0
+            }
             ArgRule::NullArg(a) => args[a as usize] == 0,
+            ArgRule::LowFd(a) => !high_fd(lo(a as usize)),
+            ArgRule::FcntlDup => !(matches!(lo(1) as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) && high_fd(lo(0))),
         }
     }
 
@@ -241,7 +267,7 @@ impl Action {
             Action::Open { dirfd, flags, beneath, opath, other } => {
                 if lo(flags) & libc::O_PATH as u32 != 0 {
                     opath
-                } else if dirfd.is_some_and(|d| lo(d) & 0x8000_0000 == 0) && lo(flags) & OPEN_WRITE_FLAGS == 0 {
+                } else if dirfd.is_some_and(|d| lo(d) & NOT_NATIVE_DIRFD == 0) && lo(flags) & OPEN_WRITE_FLAGS == 0 {
                     beneath
                 } else {
                     other
@@ -490,6 +516,8 @@ mod tests {
                     ArgRule::DirFd(2),
                     ArgRule::DirFds(0, 2),
                     ArgRule::NullArg(4),
+                    ArgRule::LowFd(0),
+                    ArgRule::FcntlDup,
                 ]),
                 arb_verdict(),
                 arb_verdict()

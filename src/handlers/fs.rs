@@ -392,6 +392,23 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     };
     // For the report and the disk budget: an open that may change a
     // writable mount's file.
+    // A directory whose names the kernel would not resolve as the view
+    // does goes to the guest at a high fd number, beneath which the filter
+    // notifies (see crate::filter::NATIVE_DIRFDS).
+    let placed = |path: &GuestPath, reply: Reply| -> Reply {
+        match reply {
+            Reply::Fd { fd, cloexec }
+                if h.resolves_unlike_beneath(path)
+                    && sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) =>
+            {
+                match crate::procfs::free_fd_from(call.tid, crate::filter::NATIVE_DIRFDS as i32) {
+                    Some(at) => Reply::FdAt { fd, cloexec, at },
+                    None => Reply::Fd { fd, cloexec },
+                }
+            }
+            other => other,
+        }
+    };
     let opened = |path: &GuestPath, at: &crate::vfs::Lookup<'_>, before, reply: &Reply| {
         if (writes || creates) && h.writable(at.mount, at.rest) {
             h.record(path, if writes { Change::Written } else { Change::Created });
@@ -411,7 +428,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
                     if let Ok(reply) = &other {
                         opened(&abs, &at, before, reply);
                     }
-                    return other;
+                    return other.map(|r| placed(&abs, r));
                 }
             }
         }
@@ -430,7 +447,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_NOFOLLOW);
             let oflags = nix::fcntl::OFlag::from_bits_truncate((flags & keep) | libc::O_DIRECTORY | libc::O_CLOEXEC);
             let fd = nix::fcntl::open(dir, oflags, nix::sys::stat::Mode::empty())?;
-            return Ok(Reply::Fd { fd, cloexec });
+            return Ok(placed(r.path(), Reply::Fd { fd, cloexec }));
         }
         if !r.exists() {
             return Err(Errno::ENOENT);
@@ -439,7 +456,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let before = disk_before(h, &r.lookup(), writes || creates);
     let reply = open(&r.lookup())?;
     opened(r.path(), &r.lookup(), before, &reply);
-    Ok(reply)
+    Ok(placed(r.path(), reply))
 }
 
 type DiskKey = (u64, u64);
@@ -1588,6 +1605,46 @@ pub fn lxattr(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 // Landlock does not cover modes, owners, times or attributes, and a file
 // the view shows read-only may be open for reading: these are answered
 // here so such a file cannot be changed through its fd.
+
+/// `dup(fd)` of an fd from [`crate::filter::NATIVE_DIRFDS`] up (only
+/// those are notified): see [`dup_high`].
+pub fn dup(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    dup_high(ctx, call, arg_i32(call.args[0]), 0, false)
+}
+
+/// `fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC, min)` of such an fd.
+pub fn fcntl(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let cmd = arg_i32(call.args[1]);
+    if !matches!(cmd, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) {
+        return Ok(Reply::Continue);
+    }
+    dup_high(ctx, call, arg_i32(call.args[0]), arg_i32(call.args[2]), cmd == libc::F_DUPFD_CLOEXEC)
+}
+
+/// A copy of a directory fd the supervisor put from NATIVE_DIRFDS up
+/// (calls beneath it are notified) goes there too, or `find /` (whose fts
+/// copies its directory fds) would walk beneath the copy natively. Any
+/// other fd is copied by the kernel.
+fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    if min < 0 {
+        return Ok(Reply::Continue);
+    }
+    let Ok(file) = guest_fd(call.tid, fd) else { return Ok(Reply::Continue) };
+    let is_dir = sys::fstat(file.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+    let unlike = is_dir
+        && crate::procfs::fd_link(file.as_fd())
+            .ok()
+            .and_then(|l| h.guest_path_of(&l))
+            .is_some_and(|g| h.resolves_unlike_beneath(&g));
+    if !unlike {
+        return Ok(Reply::Continue);
+    }
+    match crate::procfs::free_fd_from(call.tid, min.max(crate::filter::NATIVE_DIRFDS as i32)) {
+        Some(at) => Ok(Reply::FdAt { fd: file, cloexec, at }),
+        None => Ok(Reply::Continue),
+    }
+}
 
 /// `fchmod(fd, mode)`.
 pub fn fchmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {

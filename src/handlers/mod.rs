@@ -39,6 +39,16 @@ pub enum Reply {
         /// `O_CLOEXEC` on the guest's copy.
         cloexec: bool,
     },
+    /// [`Reply::Fd`] at fd number `at` (`SECCOMP_ADDFD_FLAG_SETFD`), not
+    /// the lowest free one.
+    FdAt {
+        /// The supervisor's fd.
+        fd: std::os::fd::OwnedFd,
+        /// `O_CLOEXEC` on the guest's copy.
+        cloexec: bool,
+        /// The guest's fd number for it.
+        at: i32,
+    },
     /// Let the kernel run the call as the guest made it. Only where the
     /// kernel itself enforces the same rule: another guest thread may change
     /// pointed-to memory after the handler looked at it.
@@ -61,6 +71,7 @@ impl std::fmt::Debug for Reply {
         match self {
             Reply::Value(v) => write!(f, "Value({v})"),
             Reply::Fd { fd, cloexec } => write!(f, "Fd({fd:?}, cloexec: {cloexec})"),
+            Reply::FdAt { fd, cloexec, at } => write!(f, "FdAt({fd:?}, cloexec: {cloexec}, at: {at})"),
             Reply::Continue => write!(f, "Continue"),
             Reply::Deferred(_) => write!(f, "Deferred"),
             Reply::Raise(e, sig) => write!(f, "Raise({e}, {sig})"),

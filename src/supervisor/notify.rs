@@ -53,6 +53,24 @@ struct Pending {
     tid: libc::pid_t,
 }
 
+/// Installs `fd` in the guest with ADDFD and SEND, which answers the call
+/// itself: `Ok` with what the call returns (None: the guest is gone), or
+/// the error to answer with when it could not (the guest is out of fds).
+fn inject(
+    listener: BorrowedFd<'_>,
+    p: &Pending,
+    fd: &OwnedFd,
+    cloexec: bool,
+    at: Option<i32>,
+) -> Result<Option<i64>, i32> {
+    let _here = super::WakeHere::new(p.tid);
+    match sys::notif_addfd_send(listener, p.id, fd.as_fd(), cloexec, at) {
+        Ok(n) => Ok(Some(i64::from(n))),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(-(e as i32)),
+    }
+}
+
 impl Pending {
     /// Answers; returns what the guest's call returns (None: nobody to
     /// answer).
@@ -60,16 +78,14 @@ impl Pending {
         let mut resp = libc::seccomp_notif_resp { id: self.id, val: 0, error: 0, flags: 0 };
         let mut raise = None;
         match reply {
-            Ok(Reply::Fd { fd, cloexec }) => {
-                // ADDFD with SEND answers the call itself; on failure (the
-                // guest is out of fds, or gone) it has not been answered.
-                let _here = super::WakeHere::new(self.tid);
-                match sys::notif_addfd_send(listener, self.id, fd.as_fd(), cloexec) {
-                    Ok(n) => return Some(i64::from(n)),
-                    Err(Errno::ENOENT) => return None,
-                    Err(e) => resp.error = -(e as i32),
-                }
-            }
+            Ok(Reply::Fd { fd, cloexec }) => match inject(listener, &self, &fd, cloexec, None) {
+                Ok(n) => return n,
+                Err(e) => resp.error = e,
+            },
+            Ok(Reply::FdAt { fd, cloexec, at }) => match inject(listener, &self, &fd, cloexec, Some(at)) {
+                Ok(n) => return n,
+                Err(e) => resp.error = e,
+            },
             Ok(Reply::Value(v)) => resp.val = v,
             Ok(Reply::Continue) => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
             // Deferred work answers with a value; deferring again is a bug.

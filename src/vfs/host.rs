@@ -756,6 +756,32 @@ impl Host {
         }
     }
 
+    /// Whether the kernel, resolving names beneath a directory fd of `dir`
+    /// under Landlock, would not find what the view shows there: a
+    /// directory with a mount point or hidden name below it (that name
+    /// and the way to it have no rule of their own), a stand-in, `/dev`
+    /// (placeholders; its `shm` is a plain tree) and `/proc` itself. Such fds go
+    /// to the guest from [`crate::filter::NATIVE_DIRFDS`] up, where calls
+    /// beneath them are notified.
+    pub fn resolves_unlike_beneath(&self, dir: &GuestPath) -> bool {
+        if !self.landlock {
+            return false;
+        }
+        match self.view.lookup(dir) {
+            Ok(l) => match l.mount.kind() {
+                MountKind::Synthetic(Synthetic::Dev) => !(l.rest == b"shm" || l.rest.starts_with(b"shm/")),
+                // Only its root, which lists the sandbox's pids: beneath a
+                // process's directory the kernel refuses rather than
+                // misleads, and `ls /proc/self/fd` should show fd 3, not
+                // the directory's high number.
+                MountKind::Synthetic(Synthetic::Proc) => l.rest.is_empty(),
+                MountKind::Synthetic(_) => true,
+                _ => self.listing_differs(dir) || self.stand_in(dir).is_some(),
+            },
+            Err(_) => true,
+        }
+    }
+
     /// Whether `at` is a `/proc/PID/fd/N` (or a thread's) entry that the
     /// view shows as a file: a pipe, socket or anonymous inode, reached by
     /// following the host's magic link ([`Host::open_at`] does).
@@ -894,7 +920,9 @@ impl Host {
         let proc_root = self.is_proc_root(dir);
         let changes = self.view.listing_changes(dir);
         let layers = at.and_then(|l| self.layers_of(l.mount).map(|layers| (layers, l.rest)));
-        if changes.is_none() && !proc_root && layers.is_none() {
+        let dev_root =
+            at.is_some_and(|l| matches!(l.mount.kind(), MountKind::Synthetic(Synthetic::Dev)) && l.rest.is_empty());
+        if changes.is_none() && !proc_root && !dev_root && layers.is_none() {
             return None;
         }
         let changes = changes.unwrap_or_default();
@@ -930,13 +958,28 @@ impl Host {
                 .unwrap_or((1, libc::DT_DIR));
             out.push(DirEntry { ino, kind, name });
         }
+        // /dev's device names are placeholder files here; the guest opens
+        // and stats the host's character devices by them.
+        if dev_root {
+            for e in out.iter_mut().filter(|e| DEVICES.iter().any(|d| d.as_bytes() == e.name.as_slice())) {
+                e.kind = libc::DT_CHR;
+            }
+        }
         Some(out)
     }
 
     /// Whether [`Host::listing`] makes the listing of `dir` (a question of
     /// the mount table only: no host I/O).
     pub fn listing_differs(&self, dir: &GuestPath) -> bool {
-        self.is_proc_root(dir) || self.view.changes_listing(dir) || self.in_overlay(dir)
+        self.is_proc_root(dir) || self.is_dev_root(dir) || self.view.changes_listing(dir) || self.in_overlay(dir)
+    }
+
+    /// Whether `dir` is a synthetic `/dev`'s root, whose device names are
+    /// placeholder files in its private directory.
+    fn is_dev_root(&self, dir: &GuestPath) -> bool {
+        self.view
+            .lookup(dir)
+            .is_ok_and(|l| matches!(l.mount.kind(), MountKind::Synthetic(Synthetic::Dev)) && l.rest.is_empty())
     }
 
     /// Whether any directory of the view lists differently from the host
