@@ -61,11 +61,14 @@ pub(crate) fn parent_of_process(pid: libc::pid_t) -> Option<libc::pid_t> {
 /// A signal waiting for thread `tid` that would interrupt a blocking call
 /// natively: pending, not blocked, not ignored, and caught or fatal by
 /// default (a signal whose default is to be ignored, or to stop the
-/// process, does not end the call). `Some(true)` when one is pending for
-/// the thread itself (or for its process, when it is the only thread),
-/// `Some(false)` when only for its process (which another thread may
-/// take).
-pub(crate) fn interrupting_signal(tid: libc::pid_t) -> Option<bool> {
+/// process, does not end the call), and the call is the signal's to end:
+/// one pending for the thread itself, or for its process when it is the
+/// only thread or the signal kills the process.
+pub(crate) fn interrupting_signal(tid: libc::pid_t) -> bool {
+    signal_ends_call(tid).unwrap_or(false)
+}
+
+fn signal_ends_call(tid: libc::pid_t) -> Option<bool> {
     let s = status(tid)?;
     let mask = |name: &str| u64::from_str_radix(field(&s, name)?, 16).ok();
     let harmless: u64 = [libc::SIGCHLD, libc::SIGCONT, libc::SIGURG, libc::SIGWINCH]
@@ -74,13 +77,20 @@ pub(crate) fn interrupting_signal(tid: libc::pid_t) -> Option<bool> {
         .map(|sig| 1u64 << (sig - 1))
         .sum();
     let live = !mask("SigBlk:")? & !mask("SigIgn:")? & (mask("SigCgt:")? | !harmless);
+    let shared = mask("ShdPnd:")? & live;
     if mask("SigPnd:")? & live != 0 {
         Some(true)
-    } else if mask("ShdPnd:")? & live != 0 {
+    } else if shared != 0 && field(&s, "Threads:") == Some("1") {
         // The only thread gets it (none can start while it waits).
-        Some(field(&s, "Threads:") == Some("1"))
+        Some(true)
+    } else if shared & !mask("SigCgt:")? != 0 {
+        // Fatal to the whole process, whichever thread takes it.
+        Some(true)
     } else {
-        None
+        // Caught, and another thread may take it: interrupting this call
+        // could only give EINTR, where an SA_RESTART handler restarts it
+        // natively. It waits, as the thread taking it does not.
+        Some(false)
     }
 }
 

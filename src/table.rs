@@ -280,7 +280,10 @@ pub fn entry(s: Sysno) -> Entry {
         // A listing shows the view's names: mount points, not hidden ones.
         getdents64 => notify(fs::getdents64, Facet::Listings, "a listing: the view's names"),
         getdents => notify(fs::getdents, Facet::Listings, "a listing: the view's names"),
-        umask | ustat | sysfs | statmount | listmount => allow("no file contents"),
+        umask | ustat | sysfs => allow("no file contents"),
+        // The host's mount table, hidden mounts included; without them
+        // tools read /proc/self/mountinfo, which shows the view's.
+        statmount | listmount => deny(ENOSYS, "the mount table is the view's: /proc/self/mountinfo"),
 
         execve | execveat => Entry { route: Route::TracePath, why: "the tracer points it at the view's file" },
         exit

@@ -1484,7 +1484,14 @@ cat /proc/mounts; echo --
 df -P /tmp | tail -n 1 | awk '{print $NF}'; stat -c '%Hd:%Ld' /tmp /; echo --
 echo x 2>/dev/null > /proc/self/mountinfo; echo write=$?
 "#;
-    let out = run(&mut sandboxed(&sc, ["--hide", "/sys", "--tmpfs", "/tmp/with space"], sh(script, &[])));
+    let hidden = sc.join("hidden-parent");
+    std::fs::create_dir_all(hidden.join("shown")).unwrap();
+    give_tree_to_guest(&hidden);
+    let (h, shown) = (s(&hidden).to_string(), format!("{}/shown", s(&hidden)));
+    let opts = ["--hide", "/sys", "--tmpfs", "/tmp/with space", "--hide", &h, "--ro-bind", &shown, "/data"];
+    let out = run(&mut sandboxed(&sc, opts, sh(script, &[])));
+    // A bind's host source is not named (its path may be hidden).
+    assert!(!out.out().contains("hidden-parent"), "{out:?}");
     out.assert_code(0);
     let sec = sections(&out.out());
     let info: Vec<Vec<&str>> = sec[0].lines().map(|l| l.split(' ').collect()).collect();
@@ -1584,7 +1591,8 @@ fn vfs_view_signals_end_or_restart_a_call_waiting_on_a_fifo() {
     let (_, out) = differential(&[s(&g), &fifo]);
     assert_eq!(
         out.out(),
-        "no SA_RESTART: EINTR, alarms 1\nSA_RESTART: opened late, alarms 2\nblocked writer: killed by SIGTERM\n",
+        "no SA_RESTART: EINTR, alarms 1\nSA_RESTART: opened late, alarms 2\nblocked writer: killed by SIGTERM\n\
+         threaded SA_RESTART: opened\n",
         "{out:?}"
     );
 }
@@ -1621,6 +1629,13 @@ cd {w} && touch cache/c && find . | sort && du -a . | wc -l
     );
     let out = run(&mut sandboxed(&sc, ["--tmpfs", &format!("{w}/cache")], ["sh", "-c", &script]));
     out.assert_code(0);
+    // Traced, the same.
+    let traced = run(&mut sandboxed(
+        &sc,
+        [format!("--trace={}", s(&sc.join("trace"))), "--tmpfs".into(), format!("{w}/cache")],
+        ["sh", "-c", &script],
+    ));
+    assert_eq!(traced.out(), out.out(), "{traced:?}");
     let tmp = "['marker-in-private-tmp'] True\n";
     assert_eq!(
         out.out(),

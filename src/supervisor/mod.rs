@@ -159,13 +159,16 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
             }
         }
     }
+    // In an overlay the kernel would resolve a path beneath a directory
+    // fd against one layer only: every path call is answered in the view.
+    let native_beneath = landlock_fs && !vfs.as_ref().is_some_and(|h| h.has_overlay());
+    if let Some(host) = &mut vfs {
+        host.set_native_beneath(native_beneath);
+    }
     let vfs = vfs.map(Arc::new);
     let changes = vfs.as_ref().map(|h| h.changes());
     let disk = vfs.as_ref().and_then(|h| h.disk_account());
     let made_listings = vfs.as_ref().is_some_and(|h| h.makes_listings());
-    // In an overlay the kernel would resolve a path beneath a directory
-    // fd against one layer only: every path call is answered in the view.
-    let native_beneath = landlock_fs && !vfs.as_ref().is_some_and(|h| h.has_overlay());
     let resolved = Arc::new(table::resolve_with(arch, policy, native_beneath, made_listings));
     spec.filter = crate::filter::emit(&resolved);
     spec.landlock_abi = landlock_abi.unwrap_or(0);

@@ -322,11 +322,12 @@ const RESTART_SYSCALL: i64 = -512;
 /// `WAIT_KILLABLE_RECV`) only SIGKILL reaches it, and being traced it
 /// never has a fatal signal turned into SIGKILL either: without the watch
 /// `timeout` could not end a writer blocked on a fifo. When a signal
-/// arrives for it that would interrupt the call natively, or the guest is
-/// gone, the work is interrupted (its syscall fails with `EINTR`) and the
-/// guest told to restart the call, or `EINTR` when the signal may go to
-/// another of its threads (a restart answer with no signal left for this
-/// one would reach the program as errno 512).
+/// arrives that is the call's to end ([`crate::procfs::interrupting_signal`]),
+/// or the guest is gone, the work is interrupted (its syscall fails with
+/// `EINTR`) and the guest told to restart the call: its own signal handling
+/// then restarts it or makes it `EINTR`. (A signal caught by a process with
+/// other threads is left to them: a restart answer with no signal left for
+/// this thread would reach the program as errno 512.)
 fn interruptible(
     listener: BorrowedFd<'_>,
     id: u64,
@@ -338,8 +339,7 @@ fn interruptible(
     };
     let me = sys::current_thread();
     let done = AtomicBool::new(false);
-    // Some(own): interrupted for a signal, pending for the thread itself or
-    // not; Some(false) too when the guest is gone.
+    // Some(true): interrupted for a signal; Some(false): the guest is gone.
     let why = std::sync::Mutex::new(None);
     std::thread::scope(|s| {
         let watch = std::thread::Builder::new().name("condo-watch".into()).stack_size(64 << 10).spawn_scoped(s, || {
@@ -348,10 +348,12 @@ fn interruptible(
                 if done.load(Ordering::Acquire) {
                     break;
                 }
-                let cause = match crate::procfs::interrupting_signal(tid) {
-                    Some(own) => Some(own),
-                    None if !sys::notif_id_valid(listener, id) => Some(false),
-                    None => None,
+                let cause = if crate::procfs::interrupting_signal(tid) {
+                    Some(true)
+                } else if !sys::notif_id_valid(listener, id) {
+                    Some(false)
+                } else {
+                    None
                 };
                 if let Some(own) = cause {
                     why.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(own);

@@ -117,6 +117,9 @@ pub struct Host {
     /// The guest's Landlock domain enforces the view's host directories,
     /// and calls may continue natively.
     landlock: bool,
+    /// Reads beneath low directory fds run natively (see
+    /// [`Host::set_native_beneath`]).
+    native_beneath: bool,
     /// What the guest changed, for the report.
     changes: std::sync::Arc<super::Changes>,
     /// The unix socket paths as the guest bound them, by socket inode: the
@@ -236,6 +239,7 @@ impl Host {
             proc_fd,
             dev_fd,
             landlock: false,
+            native_beneath: false,
             changes: Default::default(),
             bound: Default::default(),
             disk: None,
@@ -510,6 +514,14 @@ impl Host {
         self.landlock = true;
     }
 
+    /// The filter lets reads beneath directory fds below
+    /// [`crate::filter::NATIVE_DIRFDS`] run natively: directories the
+    /// kernel would resolve unlike the view must then go above
+    /// ([`Host::resolves_unlike_beneath`]).
+    pub fn set_native_beneath(&mut self, on: bool) {
+        self.native_beneath = on;
+    }
+
     /// Whether the kernel may resolve guest path `guest` itself (the
     /// notified call continued as the guest made it), given `kernel`, the
     /// host path the kernel would walk (the guest's string, joined to the
@@ -764,7 +776,7 @@ impl Host {
     /// to the guest from [`crate::filter::NATIVE_DIRFDS`] up, where calls
     /// beneath them are notified.
     pub fn resolves_unlike_beneath(&self, dir: &GuestPath) -> bool {
-        if !self.landlock {
+        if !self.native_beneath {
             return false;
         }
         match self.view.lookup(dir) {
@@ -1061,12 +1073,10 @@ impl Host {
                 MountKind::Hidden => {}
                 MountKind::Host { root, writable } => {
                     let root = root.as_os_str().as_bytes();
+                    // Its root shows as "/": the host path behind it may
+                    // name what the view hides.
                     if let Some(h) = mounttab::containing(&host, root) {
-                        let within = mounttab::relative(root, &h.point).unwrap_or_default();
-                        out.push(mounttab::Entry {
-                            dev,
-                            ..shown(h, dest.clone(), mounttab::join(&h.root, within), *writable)
-                        });
+                        out.push(mounttab::Entry { dev, ..shown(h, dest.clone(), b"/".to_vec(), *writable) });
                     }
                     for h in &host {
                         let Some(rel) = mounttab::relative(&h.point, root).filter(|r| !r.is_empty()) else { continue };
@@ -1084,22 +1094,18 @@ impl Host {
                 }
                 MountKind::Overlay { .. } => out.push(made(dest, dev, "overlay", "rw,relatime", "rw")),
                 MountKind::Synthetic(Synthetic::Proc) => {
-                    out.push(made(dest, dev, "proc", "rw,nosuid,nodev,noexec,relatime", "rw"));
+                    // Read-only as the view makes it (writes are EROFS).
+                    out.push(made(dest, dev, "proc", "ro,nosuid,nodev,noexec,relatime", "rw"));
                 }
                 MountKind::Synthetic(Synthetic::Empty) => out.push(made(dest, dev, "tmpfs", "ro,relatime", "ro")),
                 MountKind::Synthetic(Synthetic::Dev) => {
                     let shm = dir.as_deref().map(|d| dev_of(&mounttab::join(d, b"shm"))).unwrap_or((0, 0));
                     out.push(made(dest.clone(), dev, "tmpfs", "ro,nosuid,relatime", "ro,mode=755"));
-                    // Its shm is the guest's to write; its pts is the host's.
+                    // Its shm is the guest's to write. (Its pts is a private
+                    // directory whose terminals are the host's, not a mount.)
                     let shm_point = mounttab::join(&dest, b"shm");
                     if !covered(&shm_point) {
                         out.push(made(shm_point, shm, "tmpfs", "rw,nosuid,nodev,relatime", "rw"));
-                    }
-                    let pts_point = mounttab::join(&dest, b"pts");
-                    if let Some(h) = host.iter().rev().find(|h| h.point == b"/dev/pts") {
-                        if !covered(&pts_point) {
-                            out.push(shown(h, pts_point, h.root.clone(), true));
-                        }
                     }
                 }
             }

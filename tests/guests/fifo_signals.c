@@ -11,9 +11,12 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t alarms;
+static volatile sig_atomic_t alarms, usr1;
+static void on_usr1(int sig) { (void)sig; usr1++; }
+static void *idle(void *arg) { (void)arg; for (;;) pause(); return NULL; }
 static void on_alarm(int sig) { (void)sig; alarms++; }
 
 static void alarm_in(int ms, int restart) {
@@ -60,6 +63,27 @@ int main(int argc, char **argv) {
     int st;
     waitpid(b, &st, 0);
     printf("blocked writer: %s\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM ? "killed by SIGTERM" : "other");
+    /* A caught signal for a process with another thread, which may take
+     * it: an SA_RESTART handler lets the open go on natively. */
+    struct sigaction su;
+    memset(&su, 0, sizeof su);
+    su.sa_handler = on_usr1;
+    su.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &su, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, idle, NULL);
+    pid_t parent = getpid();
+    pid_t k = fork();
+    if (k == 0) {
+        usleep(300 * 1000);
+        kill(parent, SIGUSR1);
+        usleep(300 * 1000);
+        int o = open(fifo, O_WRONLY);
+        _exit(o < 0);
+    }
+    fd = open(fifo, O_RDONLY);
+    printf("threaded SA_RESTART: %s\n", fd < 0 ? strerror(errno) : "opened");
+    waitpid(k, NULL, 0);
     unlink(fifo);
     return 0;
 }
