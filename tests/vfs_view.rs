@@ -1576,6 +1576,12 @@ python3 -c 'import os; os.getcwd()' 2>/dev/null; echo getcwd=$?
     let flags = "import os; print(os.statvfs('/usr').f_flag & os.ST_RDONLY, os.statvfs('/tmp').f_flag & os.ST_RDONLY)";
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", flags]));
     assert_eq!(out.out(), "1 0\n", "{out:?}");
+    // A sized tmpfs shows its size, and what is written to it as used.
+    let sized = "import os\n\
+        def show():\n    v = os.statvfs('/scratch'); print(v.f_blocks * v.f_frsize, (v.f_blocks - v.f_bfree) * v.f_frsize // 4096)\n\
+        show()\nopen('/scratch/f', 'wb').write(b'x' * 409600)\nshow()";
+    let out = run(&mut sandboxed(&sc, ["--tmpfs", "/scratch", "--size", "1M"], ["python3", "-c", sized]));
+    assert_eq!(out.out(), "1048576 0\n1048576 100\n", "{out:?}");
 }
 
 #[test]

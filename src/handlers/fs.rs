@@ -692,11 +692,21 @@ pub fn statx(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// `statfs(path, buf)`.
 pub fn statfs(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
-    let st = sys::fstatfs(f.fd.as_fd())?;
+    let mut st = sys::fstatfs(f.fd.as_fd())?;
+    let h = host(ctx)?;
+    // A sized --tmpfs shows its own size and what the guest added to it,
+    // not the host tmpfs its files live on.
+    if let (MountKind::Tmpfs { size: Some(size) }, Some(disk)) = (f.mount.kind(), h.disk()) {
+        let used = disk.added(crate::vfs::disk::Scope::Mount(h.mount_index(f.mount))).unwrap_or(0).max(0) as u64;
+        let bsize = u64::try_from(st.f_bsize).unwrap_or(4096).max(1);
+        st.f_blocks = size / bsize;
+        st.f_bfree = size.saturating_sub(used) / bsize;
+        st.f_bavail = st.f_bfree;
+    }
     let mut bytes = sys::struct_bytes(&st).to_vec();
     // A read-only mount says so, as its mountinfo line does. (`f_flags`
     // follows `f_frsize` in the kernel's struct; libc hides it.)
-    if !host(ctx)?.writable(f.mount, &f.rest) {
+    if !h.writable(f.mount, &f.rest) {
         let at = std::mem::offset_of!(libc::statfs, f_frsize) + std::mem::size_of::<libc::__fsword_t>();
         if let Some(flags) = bytes.get_mut(at..at + std::mem::size_of::<libc::__fsword_t>()) {
             let v = libc::__fsword_t::from_ne_bytes(flags.try_into().unwrap_or_default())
