@@ -1651,3 +1651,21 @@ cd {w} && touch cache/c && find . | sort && du -a . | wc -l
         "{out:?}"
     );
 }
+
+#[test]
+fn vfs_view_memfds_reopen_and_run_through_proc() {
+    // A memfd's /proc/self/fd/N names no path: it is reopened, stat'ed,
+    // read as a link and executed through /proc as natively.
+    let script = r##"
+import os, subprocess
+fd = os.memfd_create("payload", 0)
+os.write(fd, b"#!/bin/sh\necho from-memfd\n")
+os.fchmod(fd, 0o755)
+p = "/proc/self/fd/%d" % fd
+print(open(p).read().splitlines()[1])
+print(os.stat(p).st_size, os.readlink(p))
+print(subprocess.run(["/proc/%d/fd/%d" % (os.getpid(), fd)], pass_fds=[fd], capture_output=True).stdout.decode().strip())
+"##;
+    let (_, out) = differential(&["python3", "-c", script]);
+    assert_eq!(out.out(), "echo from-memfd\n26 /memfd:payload (deleted)\nfrom-memfd\n", "{out:?}");
+}

@@ -214,7 +214,9 @@ pub(super) fn translate_call(
     // the interpreter in the view directly, with the guest's paths in argv.
     let mut head = [0u8; 1024];
     let n = {
-        let fd = host.open_at(&r.lookup(), libc::O_RDONLY | libc::O_NOFOLLOW, 0)?;
+        // (A memfd's /proc/PID/fd/N is reopened through its link.)
+        let nofollow = if host.is_proc_fd_entry(&r.lookup()) { 0 } else { libc::O_NOFOLLOW };
+        let fd = host.open_at(&r.lookup(), libc::O_RDONLY | nofollow, 0)?;
         nix::unistd::read(&fd, &mut head).unwrap_or(0)
     };
     let head = &head[..n];

@@ -740,6 +740,7 @@ impl Host {
                     // bits of a file; anything with a path is refused: the
                     // fd was swapped for a file after the resolver looked.
                     libc::S_IFIFO | libc::S_IFSOCK | 0 => {}
+                    libc::S_IFREG if is_memfd(node.as_fd()) => {}
                     _ => return Err(Errno::EACCES),
                 }
                 if flags & libc::O_PATH != 0 {
@@ -808,7 +809,7 @@ impl Host {
             return None;
         }
         let link = read_proc_link(&format!("/proc/{}", String::from_utf8_lossy(at.rest))).ok()?;
-        (link.first() != Some(&b'/')).then_some(link)
+        (link.first() != Some(&b'/') || link.starts_with(b"/memfd:")).then_some(link)
     }
 
     /// Resolves `path` from `base` (the guest path of the starting
@@ -879,6 +880,10 @@ impl Host {
     /// target): the last mount whose host side contains it and which the
     /// view shows there. `None` when the view has no name for it.
     pub fn guest_path_of(&self, host: &[u8]) -> Option<GuestPath> {
+        // What a memfd's link reads: a name, not a path.
+        if host.starts_with(b"/memfd:") {
+            return None;
+        }
         if let Some((g, _)) = self.stand_ins.iter().find(|(_, p)| p.as_os_str().as_bytes() == host) {
             return Some(g.clone());
         }
@@ -1264,6 +1269,16 @@ fn dtype(mode: libc::mode_t) -> u8 {
     }
 }
 
+/// Whether `file` is a memfd: unlinked, on the kernel's internal tmpfs
+/// (or hugetlbfs), named `/memfd:NAME` by its link. A host file has a path
+/// on a mounted filesystem instead, and the view decides about it.
+fn is_memfd(file: BorrowedFd<'_>) -> bool {
+    let internal = sys::fstatfs(file).is_ok_and(|fs| matches!(fs.f_type, libc::TMPFS_MAGIC | libc::HUGETLBFS_MAGIC));
+    internal
+        && sys::fstat(file).is_ok_and(|st| st.st_nlink == 0)
+        && crate::procfs::fd_link(file).is_ok_and(|l| l.starts_with(b"/memfd:"))
+}
+
 fn is_fd_entry(rest: &[u8]) -> bool {
     let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
     matches!(parts.as_slice(), [_, b"fd", n] if n.iter().all(u8::is_ascii_digit))
@@ -1366,7 +1381,9 @@ impl HostFs<'_> {
                     }
                     [b"fd", n] if num(n).is_some() => {
                         let target = read_proc_link(&format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)))?;
-                        if target.first() == Some(&b'/') {
+                        // A memfd has a name, not a path: reopened through
+                        // the link, as a pipe is.
+                        if target.first() == Some(&b'/') && !target.starts_with(b"/memfd:") {
                             let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
                             Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
                         } else {
