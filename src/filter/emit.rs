@@ -110,6 +110,18 @@ fn tree(segs: &[Segment]) -> Vec<libc::sock_filter> {
     }
 }
 
+/// Returns `f` when fd argument `a` is from [`super::NATIVE_DIRFDS`] up,
+/// `p` otherwise (negative included).
+fn fails_if_high_fd(a: u8, f: u32, p: u32) -> Vec<libc::sock_filter> {
+    vec![
+        stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
+        jump(JSET_K, 0x8000_0000, 2, 0),
+        jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
+        stmt(RET_K, f),
+        stmt(RET_K, p),
+    ]
+}
+
 fn leaf(action: Action) -> Vec<libc::sock_filter> {
     match action {
         Action::Plain(v) => vec![stmt(RET_K, v.ret())],
@@ -173,25 +185,17 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
-                ArgRule::LowFd(a) => vec![
-                    stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
-                    // Negative: not a high fd.
-                    jump(JSET_K, 0x8000_0000, 2, 0),
-                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
-                    stmt(RET_K, f),
-                    stmt(RET_K, p),
-                ],
-                ArgRule::FcntlDup => vec![
-                    stmt(LD_W_ABS, off_arg_lo(1)),
-                    jump(JEQ_K, libc::F_DUPFD as u32, 2, 0),
-                    jump(JEQ_K, libc::F_DUPFD_CLOEXEC as u32, 1, 0),
-                    stmt(RET_K, p),
-                    stmt(LD_W_ABS, off_arg_lo(0)),
-                    jump(JSET_K, 0x8000_0000, 2, 0),
-                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
-                    stmt(RET_K, f),
-                    stmt(RET_K, p),
-                ],
+                ArgRule::LowFd(a) => fails_if_high_fd(a, f, p),
+                ArgRule::FcntlDup => {
+                    let mut v = vec![
+                        stmt(LD_W_ABS, off_arg_lo(1)),
+                        jump(JEQ_K, libc::F_DUPFD as u32, 2, 0),
+                        jump(JEQ_K, libc::F_DUPFD_CLOEXEC as u32, 1, 0),
+                        stmt(RET_K, p),
+                    ];
+                    v.extend(fails_if_high_fd(0, f, p));
+                    v
+                }
                 ArgRule::NullArg(a) => vec![
                     stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
                     jump(JEQ_K, 0, 0, 2),

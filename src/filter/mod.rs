@@ -150,6 +150,12 @@ pub const NATIVE_DIRFDS: u32 = 512;
 /// fd: negative (`AT_FDCWD`) or at least [`NATIVE_DIRFDS`].
 pub const NOT_NATIVE_DIRFD: u32 = !(NATIVE_DIRFDS - 1);
 
+/// A 32-bit directory fd argument the kernel may resolve beneath: not
+/// negative, below [`NATIVE_DIRFDS`].
+fn native_dirfd(v: u64) -> bool {
+    v & u64::from(NOT_NATIVE_DIRFD) == 0
+}
+
 /// A 32-bit fd argument from [`NATIVE_DIRFDS`] up (not negative).
 fn high_fd(v: u64) -> bool {
     v & 0x8000_0000 == 0 && v & u64::from(NOT_NATIVE_DIRFD) != 0
@@ -196,10 +202,8 @@ impl ArgRule {
             ArgRule::IoctlRequest => !DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
             ArgRule::IoctlRequestInView => !VIEW_DENIED_IOCTLS.iter().any(|&r| lo(1) == u64::from(r)),
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
-            ArgRule::DirFd(a) => lo(a as usize) & u64::from(NOT_NATIVE_DIRFD) == 0,
-            ArgRule::DirFds(a, b) => {
-                lo(a as usize) & u64::from(NOT_NATIVE_DIRFD) == 0 && lo(b as usize) & u64::from(NOT_NATIVE_DIRFD) == 0
-            }
+            ArgRule::DirFd(a) => native_dirfd(lo(a as usize)),
+            ArgRule::DirFds(a, b) => native_dirfd(lo(a as usize)) && native_dirfd(lo(b as usize)),
             ArgRule::NullArg(a) => args[a as usize] == 0,
             ArgRule::LowFd(a) => !high_fd(lo(a as usize)),
             ArgRule::FcntlDup => !(matches!(lo(1) as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) && high_fd(lo(0))),
@@ -267,7 +271,7 @@ impl Action {
             Action::Open { dirfd, flags, beneath, opath, other } => {
                 if lo(flags) & libc::O_PATH as u32 != 0 {
                     opath
-                } else if dirfd.is_some_and(|d| lo(d) & NOT_NATIVE_DIRFD == 0) && lo(flags) & OPEN_WRITE_FLAGS == 0 {
+                } else if dirfd.is_some_and(|d| native_dirfd(u64::from(lo(d)))) && lo(flags) & OPEN_WRITE_FLAGS == 0 {
                     beneath
                 } else {
                     other
