@@ -76,14 +76,15 @@ fn signal_ends_call(tid: libc::pid_t) -> Option<bool> {
         .chain([libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU])
         .map(|sig| 1u64 << (sig - 1))
         .sum();
-    let live = !mask("SigBlk:")? & !mask("SigIgn:")? & (mask("SigCgt:")? | !harmless);
+    let caught = mask("SigCgt:")?;
+    let live = !mask("SigBlk:")? & !mask("SigIgn:")? & (caught | !harmless);
     let shared = mask("ShdPnd:")? & live;
     if mask("SigPnd:")? & live != 0 {
         Some(true)
     } else if shared != 0 && field(&s, "Threads:") == Some("1") {
         // The only thread gets it (none can start while it waits).
         Some(true)
-    } else if shared & !mask("SigCgt:")? != 0 {
+    } else if shared & !caught != 0 {
         // Fatal to the whole process, whichever thread takes it.
         Some(true)
     } else {
@@ -146,6 +147,13 @@ pub(crate) fn umask(tid: libc::pid_t) -> Option<u32> {
 pub(crate) fn task_link(tid: libc::pid_t, name: &str) -> Result<Vec<u8>, Errno> {
     let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
     in_task_dir(tid, |dir| Ok(nix::fcntl::readlinkat(dir, name.as_c_str())?.into_vec()))
+}
+
+/// The stat of what link `name` of thread `tid`'s `/proc/TID` names
+/// (`cwd`: its working directory), through the directory kept open.
+pub(crate) fn task_stat(tid: libc::pid_t, name: &str) -> Result<nix::sys::stat::FileStat, Errno> {
+    let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+    in_task_dir(tid, |dir| nix::sys::stat::fstatat(dir, name.as_c_str(), nix::fcntl::AtFlags::empty()))
 }
 
 /// Runs `f` on thread `tid`'s `/proc/TID` directory, kept open for the

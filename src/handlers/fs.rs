@@ -390,25 +390,17 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
         }
         open_fd(at).map(|fd| Reply::Fd { fd, cloexec })
     };
-    // For the report and the disk budget: an open that may change a
-    // writable mount's file.
-    // A directory whose names the kernel would not resolve as the view
-    // does goes to the guest at a high fd number, beneath which the filter
-    // notifies (see crate::filter::NATIVE_DIRFDS).
     let placed = |path: &GuestPath, reply: Reply| -> Reply {
         match reply {
-            Reply::Fd { fd, cloexec }
-                if h.resolves_unlike_beneath(path)
-                    && sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) =>
-            {
-                match crate::procfs::free_fd_from(call.tid, crate::filter::NATIVE_DIRFDS as i32) {
-                    Some(at) => Reply::FdAt { fd, cloexec, at },
-                    None => Reply::Fd { fd, cloexec },
-                }
-            }
+            Reply::Fd { fd, cloexec } => match high_slot(h, call.tid, path, fd.as_fd(), 0) {
+                Some(at) => Reply::FdAt { fd, cloexec, at },
+                None => Reply::Fd { fd, cloexec },
+            },
             other => other,
         }
     };
+    // For the report and the disk budget: an open that may change a
+    // writable mount's file.
     let opened = |path: &GuestPath, at: &crate::vfs::Lookup<'_>, before, reply: &Reply| {
         if (writes || creates) && h.writable(at.mount, at.rest) {
             h.record(path, if writes { Change::Written } else { Change::Created });
@@ -457,6 +449,19 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let reply = open(&r.lookup())?;
     opened(r.path(), &r.lookup(), before, &reply);
     Ok(placed(r.path(), reply))
+}
+
+/// The guest's fd number for directory `file` (guest path `dir`), from
+/// `min` up, when the kernel would not resolve names beneath it as the
+/// view does ([`Host::resolves_unlike_beneath`]): the lowest free one from
+/// [`crate::filter::NATIVE_DIRFDS`] up, beneath which the filter
+/// notifies. `None`: the lowest free one, as the kernel picks.
+fn high_slot(h: &Host, tid: libc::pid_t, dir: &GuestPath, file: BorrowedFd<'_>, min: i32) -> Option<i32> {
+    let is_dir = || sys::fstat(file).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+    if !h.resolves_unlike_beneath(dir) || !is_dir() {
+        return None;
+    }
+    crate::procfs::free_fd_from(tid, min.max(crate::filter::NATIVE_DIRFDS as i32))
 }
 
 type DiskKey = (u64, u64);
@@ -804,8 +809,7 @@ pub fn readlinkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     // A removed directory has no path: ENOENT, as natively (its link
     // would read "PATH (deleted)").
-    let cwd_dir = nix::sys::stat::stat(format!("/proc/{}/cwd", call.tid).as_str())?;
-    if cwd_dir.st_nlink == 0 {
+    if crate::procfs::task_stat(call.tid, "cwd")?.st_nlink == 0 {
         return Err(Errno::ENOENT);
     }
     let cwd = base(ctx, call.tid, AT_FDCWD, b".")?.guest;
@@ -1641,16 +1645,11 @@ fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Res
         return Ok(Reply::Continue);
     }
     let Ok(file) = guest_fd(call.tid, fd) else { return Ok(Reply::Continue) };
-    let is_dir = sys::fstat(file.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
-    let unlike = is_dir
-        && crate::procfs::fd_link(file.as_fd())
-            .ok()
-            .and_then(|l| h.guest_path_of(&l))
-            .is_some_and(|g| h.resolves_unlike_beneath(&g));
-    if !unlike {
-        return Ok(Reply::Continue);
-    }
-    match crate::procfs::free_fd_from(call.tid, min.max(crate::filter::NATIVE_DIRFDS as i32)) {
+    let at = crate::procfs::fd_link(file.as_fd())
+        .ok()
+        .and_then(|l| h.guest_path_of(&l))
+        .and_then(|g| high_slot(h, call.tid, &g, file.as_fd(), min));
+    match at {
         Some(at) => Ok(Reply::FdAt { fd: file, cloexec, at }),
         None => Ok(Reply::Continue),
     }

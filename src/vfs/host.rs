@@ -782,7 +782,8 @@ impl Host {
         }
         match self.view.lookup(dir) {
             Ok(l) => match l.mount.kind() {
-                MountKind::Synthetic(Synthetic::Dev) => !(l.rest == b"shm" || l.rest.starts_with(b"shm/")),
+                // Its shm, the writable part, is a plain tree.
+                MountKind::Synthetic(Synthetic::Dev) => !self.writable(l.mount, l.rest),
                 // Only its root, which lists the sandbox's pids: beneath a
                 // process's directory the kernel refuses rather than
                 // misleads, and `ls /proc/self/fd` should show fd 3, not
@@ -809,7 +810,7 @@ impl Host {
             return None;
         }
         let link = read_proc_link(&format!("/proc/{}", String::from_utf8_lossy(at.rest))).ok()?;
-        (link.first() != Some(&b'/') || link.starts_with(b"/memfd:")).then_some(link)
+        (!names_a_path(&link)).then_some(link)
     }
 
     /// Resolves `path` from `base` (the guest path of the starting
@@ -880,8 +881,7 @@ impl Host {
     /// target): the last mount whose host side contains it and which the
     /// view shows there. `None` when the view has no name for it.
     pub fn guest_path_of(&self, host: &[u8]) -> Option<GuestPath> {
-        // What a memfd's link reads: a name, not a path.
-        if host.starts_with(b"/memfd:") {
+        if !names_a_path(host) {
             return None;
         }
         if let Some((g, _)) = self.stand_ins.iter().find(|(_, p)| p.as_os_str().as_bytes() == host) {
@@ -906,17 +906,13 @@ impl Host {
     pub fn changeable_fd(&self, file: OwnedFd) -> Result<(OwnedFd, Option<GuestPath>), Errno> {
         let st = sys::fstat(file.as_fd())?;
         let target = crate::procfs::fd_link(file.as_fd())?;
-        if target.first() != Some(&b'/') {
+        if !names_a_path(&target) {
             return Ok((file, None));
         }
         if st.st_mode & libc::S_IFMT == libc::S_IFCHR && target.starts_with(b"/dev/") {
             return Ok((file, None));
         }
-        let name = match target.strip_suffix(b" (deleted)") {
-            Some(_) if target.starts_with(b"/memfd:") => return Ok((file, None)),
-            Some(n) => n,
-            None => &target[..],
-        };
+        let name = target.strip_suffix(b" (deleted)").unwrap_or(&target);
         let (m, g) = self.shown_writable(name).ok_or(Errno::EROFS)?;
         let node = match self.layers_of(m) {
             Some(layers) if under(name, layers.lower_dir()).is_some() => {
@@ -937,8 +933,7 @@ impl Host {
         let proc_root = self.is_proc_root(dir);
         let changes = self.view.listing_changes(dir);
         let layers = at.and_then(|l| self.layers_of(l.mount).map(|layers| (layers, l.rest)));
-        let dev_root =
-            at.is_some_and(|l| matches!(l.mount.kind(), MountKind::Synthetic(Synthetic::Dev)) && l.rest.is_empty());
+        let dev_root = self.is_dev_root(dir);
         if changes.is_none() && !proc_root && !dev_root && layers.is_none() {
             return None;
         }
@@ -1269,6 +1264,13 @@ fn dtype(mode: libc::mode_t) -> u8 {
     }
 }
 
+/// Whether an fd's link text names a path: not a pipe's `pipe:[N]` (nor
+/// a socket's, an anonymous inode's), nor a memfd's `/memfd:NAME
+/// (deleted)`, which is absolute but a name only.
+fn names_a_path(link: &[u8]) -> bool {
+    link.first() == Some(&b'/') && !link.starts_with(b"/memfd:")
+}
+
 /// Whether `file` is a memfd: unlinked, on the kernel's internal tmpfs
 /// (or hugetlbfs), named `/memfd:NAME` by its link. A host file has a path
 /// on a mounted filesystem instead, and the view decides about it.
@@ -1381,9 +1383,9 @@ impl HostFs<'_> {
                     }
                     [b"fd", n] if num(n).is_some() => {
                         let target = read_proc_link(&format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)))?;
-                        // A memfd has a name, not a path: reopened through
-                        // the link, as a pipe is.
-                        if target.first() == Some(&b'/') && !target.starts_with(b"/memfd:") {
+                        // One that names no path is reopened through the
+                        // link (see Host::open_at).
+                        if names_a_path(&target) {
                             let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
                             Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
                         } else {
