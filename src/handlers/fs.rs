@@ -76,7 +76,8 @@ fn joined(dir: &[u8], path: &[u8]) -> Option<GuestPath> {
     if path.first() == Some(&b'/') {
         GuestPath::new(path).ok()
     } else {
-        let mut full = dir.to_vec();
+        let mut full = Vec::with_capacity(dir.len() + 1 + path.len());
+        full.extend_from_slice(dir);
         full.push(b'/');
         full.extend_from_slice(path);
         GuestPath::new(&full).ok()

@@ -56,7 +56,8 @@ impl GuestPath {
         if bytes.first() != Some(&b'/') {
             return Err(PathError::NotAbsolute);
         }
-        let mut path = GuestPath::root();
+        let mut path = GuestPath(Vec::with_capacity(bytes.len()));
+        path.0.push(b'/');
         for name in bytes.split(|&b| b == b'/') {
             match name {
                 b"" | b"." => {}
