@@ -214,7 +214,7 @@ pub fn entry(s: Sysno) -> Entry {
         fcntl => high_fd(handlers::fs::fcntl, ArgRule::FcntlDup),
         read | readv | pread64 | preadv | preadv2 | lseek | tee | vmsplice | close | close_range | dup2 | dup3
         | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fadvise64 | readahead | pipe | pipe2
-        | fstat | fstatfs | fchdir | fgetxattr | flistxattr | memfd_create | memfd_secret | eventfd | eventfd2
+        | fstat | fstatfs | fgetxattr | flistxattr | memfd_create | memfd_secret | eventfd | eventfd2
         | signalfd | signalfd4 | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1
         | inotify_rm_watch | cachestat | file_getattr => allow("file descriptors"),
         // A handle identifies an inode by number, paths aside; it can never
@@ -276,6 +276,9 @@ pub fn entry(s: Sysno) -> Entry {
         getcwd => path(fs::getcwd),
         getxattrat | setxattrat | listxattrat | removexattrat => path(fs::xattrat),
         chdir => Entry { route: Route::TracePath, why: "the tracer points it at the view's directory" },
+        // Relative paths start from the cwd, whose host path the supervisor
+        // remembers: the tracer sees the call end, so it can say so.
+        fchdir => Entry { route: Route::TracePath, why: "the cwd moves: the tracer sees the call end" },
         inotify_add_watch => path(fs::inotify_add_watch),
         // A listing shows the view's names: mount points, not hidden ones.
         getdents64 => notify(fs::getdents64, Facet::Listings, "a listing: the view's names"),

@@ -800,6 +800,46 @@ fn vfs_view_cwd_default_chdir_and_inside_a_bind_is_the_guest_path() {
     assert!(!Path::new("/condo-cwd-dest").exists());
 }
 
+#[test]
+fn vfs_view_relative_paths_follow_the_cwd_as_it_moves() {
+    // The supervisor remembers where each thread's cwd is: it must learn
+    // of every way the cwd (or the path to it) changes. Each step checks
+    // a name that exists on one side of the change only.
+    let script = r#"
+import errno, os, threading
+def t(n, f):
+    try:
+        f(); print(n, 'ok')
+    except OSError as e:
+        print(n, errno.errorcode[e.errno])
+top = os.getcwd()
+os.makedirs('a'); os.makedirs('b'); open('a/in_a', 'w').close(); open('b/in_b', 'w').close()
+os.chdir('a'); t('chdir', lambda: os.stat('in_a'))
+fd = os.open('../b', os.O_RDONLY)
+os.fchdir(fd); t('fchdir', lambda: os.stat('in_b')); t('fchdir-old', lambda: os.stat('in_a'))
+# The cwd itself renamed: the process stays in it.
+os.rename('../b', '../c'); t('renamed', lambda: os.stat('in_b')); print(os.getcwd().rsplit('/', 1)[1])
+# A parent of the cwd renamed.
+os.makedirs('d/e'); os.chdir('d/e'); open('f', 'w').close(); t('deep', lambda: os.stat('f'))
+os.rename('../../d', '../../g'); t('parent-renamed', lambda: os.stat('f'))
+# The cwd removed and a new directory made where it was: the process is
+# still in the removed one.
+os.chdir('..'); os.mkdir('gone'); os.chdir('gone'); t('before-rmdir', lambda: os.stat('.'))
+os.rmdir('../gone'); os.mkdir('../gone'); open('../gone/new', 'w').close()
+t('removed', lambda: os.stat('new')); t('removed-create', lambda: open('x', 'w'))
+t('removed-rename', lambda: os.rename('new', 'new2'))
+# Another thread's chdir moves this thread's cwd too (they share it).
+os.chdir(top + '/c')
+seen, first, moved = [], threading.Event(), threading.Event()
+def other():
+    seen.append(os.path.exists('in_b')); first.set(); moved.wait(); seen.append(os.path.exists('in_a'))
+th = threading.Thread(target=other); th.start(); first.wait()
+os.chdir(top + '/a'); moved.set(); th.join(); print('thread', seen)
+"#;
+    let (_, out) = differential(&["python3", "-c", script]);
+    assert!(out.out().contains("parent-renamed ok") && out.out().contains("removed-rename ENOENT"), "{out:?}");
+}
+
 // ---- 7. --bind SRC DEST ------------------------------------------------------------
 
 #[test]

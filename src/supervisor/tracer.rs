@@ -55,6 +55,9 @@ struct Task {
     in_flight: Option<InFlight>,
     /// Inside a fork/vfork/clone that was counted as pending.
     spawning: bool,
+    /// Inside a `chdir`/`fchdir`: once it is done, remembered working
+    /// directories are stale ([`crate::procfs::cwds_moved`]).
+    moving_cwd: bool,
 }
 
 /// The state of one traced tree.
@@ -292,7 +295,7 @@ impl Tracer {
 
     /// Resumes `pid`, through its syscall-exit stop if a call is in flight.
     fn resume(&mut self, pid: Pid, sig: i32) {
-        let in_flight = self.tasks.get(&pid).is_some_and(|t| t.in_flight.is_some() || t.spawning);
+        let in_flight = self.tasks.get(&pid).is_some_and(|t| t.in_flight.is_some() || t.spawning || t.moving_cwd);
         // ESRCH: killed meanwhile; its exit notification follows.
         let _ = sys::ptrace_resume(pid.as_raw(), in_flight, sig);
     }
@@ -349,6 +352,11 @@ impl Tracer {
                         return self.resume(pid, 0);
                     }
                 }
+            }
+        }
+        if ours == TraceData::Path && matches!(sysno, Some(Sysno::chdir | Sysno::fchdir)) {
+            if let Some(t) = self.tasks.get_mut(&pid) {
+                t.moving_cwd = true;
             }
         }
         match ours {
@@ -429,6 +437,9 @@ impl Tracer {
         if let Some(t) = self.tasks.get_mut(&pid) {
             if std::mem::take(&mut t.spawning) {
                 self.pending_spawns = self.pending_spawns.saturating_sub(1);
+            }
+            if std::mem::take(&mut t.moving_cwd) {
+                crate::procfs::cwds_moved();
             }
         }
         let in_flight = self.tasks.get_mut(&pid).and_then(|t| t.in_flight.take());

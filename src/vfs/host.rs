@@ -659,34 +659,45 @@ impl Host {
     /// Removes the name at `at` (a directory when `dir`); in an overlay,
     /// behind a whiteout when the lower layer has it.
     pub fn remove(&self, at: &Lookup<'_>, dir: bool) -> Result<(), Errno> {
-        if let Some(l) = self.layers_of(at.mount) {
-            return l.remove(at.rest, dir);
+        let r = if let Some(l) = self.layers_of(at.mount) {
+            l.remove(at.rest, dir)
+        } else {
+            let parent = self.open_parent(at)?;
+            let name = CString::new(split_rest(at.rest).1).map_err(|_| Errno::EINVAL)?;
+            let flag =
+                if dir { nix::unistd::UnlinkatFlags::RemoveDir } else { nix::unistd::UnlinkatFlags::NoRemoveDir };
+            nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), flag)
+        };
+        if dir {
+            // A removed directory may be some thread's cwd.
+            crate::procfs::cwds_moved();
         }
-        let parent = self.open_parent(at)?;
-        let name = CString::new(split_rest(at.rest).1).map_err(|_| Errno::EINVAL)?;
-        let flag = if dir { nix::unistd::UnlinkatFlags::RemoveDir } else { nix::unistd::UnlinkatFlags::NoRemoveDir };
-        nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), flag)
+        r
     }
 
     /// Renames `from` to `to`, which lie in the same mount, with
     /// `renameat2`'s flags.
     pub fn rename(&self, from: &Lookup<'_>, to: &Lookup<'_>, flags: u32) -> Result<(), Errno> {
-        if let Some(l) = self.layers_of(from.mount) {
-            return l.rename(from.rest, to.rest, flags);
-        }
-        let dir = |rest: &[u8]| -> Result<(OwnedFd, CString), Errno> {
-            let parent = self.open_parent(&Lookup { mount: from.mount, rest })?;
-            Ok((parent, CString::new(split_rest(rest).1).map_err(|_| Errno::EINVAL)?))
+        let r = if let Some(l) = self.layers_of(from.mount) {
+            l.rename(from.rest, to.rest, flags)
+        } else {
+            let dir = |rest: &[u8]| -> Result<(OwnedFd, CString), Errno> {
+                let parent = self.open_parent(&Lookup { mount: from.mount, rest })?;
+                Ok((parent, CString::new(split_rest(rest).1).map_err(|_| Errno::EINVAL)?))
+            };
+            let (a, an) = dir(from.rest)?;
+            let (b, bn) = dir(to.rest)?;
+            nix::fcntl::renameat2(
+                a.as_fd(),
+                an.as_c_str(),
+                b.as_fd(),
+                bn.as_c_str(),
+                nix::fcntl::RenameFlags::from_bits_truncate(flags),
+            )
         };
-        let (a, an) = dir(from.rest)?;
-        let (b, bn) = dir(to.rest)?;
-        nix::fcntl::renameat2(
-            a.as_fd(),
-            an.as_c_str(),
-            b.as_fd(),
-            bn.as_c_str(),
-            nix::fcntl::RenameFlags::from_bits_truncate(flags),
-        )
+        // What moved may be some thread's cwd, or hold one.
+        crate::procfs::cwds_moved();
+        r
     }
 
     /// `openat2` beneath the mount's root. A mount whose source is a file
@@ -1191,9 +1202,12 @@ impl Host {
     /// [`Host::guest_dir`], with the host path of that directory (where
     /// the kernel starts a relative path from).
     pub fn guest_dir_at(&self, tid: libc::pid_t, dirfd: i32) -> Result<(GuestPath, Vec<u8>), Errno> {
-        let link = if dirfd == libc::AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
-        let target =
-            crate::procfs::task_link(tid, &link).map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e })?;
+        let target = if dirfd == libc::AT_FDCWD {
+            crate::procfs::cwd_link(tid)
+        } else {
+            crate::procfs::task_link(tid, &format!("fd/{dirfd}"))
+        }
+        .map_err(|e| if e == Errno::ENOENT { Errno::EBADF } else { e })?;
         if target.first() != Some(&b'/') {
             return Err(Errno::ENOTDIR);
         }
