@@ -292,25 +292,39 @@ fn walk<'v>(
     // `..` or a symlink jump, which land on a directory not yet looked at.
     let mut found = None;
     let mut trailing = false;
-    while pending.next(&mut name) {
-        let (last, slash) = pending.after();
-        trailing = last && slash;
-        found = None;
-        match name.as_slice() {
-            b"." => continue,
-            b".." => {
-                cur.pop();
-                continue;
+    // Just followed a symlink: the rest may be taken in one step.
+    let mut jumped = false;
+    loop {
+        let (kind, last, slash) = match jumped.then(|| leap(view, fs, &cur, &pending)).flatten() {
+            Some((to, kind)) => {
+                cur = to;
+                pending.frames.clear();
+                (trailing, found, jumped) = (false, None, false);
+                (kind, true, false)
             }
-            _ => {}
-        }
-        if name.len() > NAME_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        cur.push(&name);
-        let kind = match node_kind(view, fs, &cur) {
-            Err(Errno::ENOENT) if last && missing_ok => return missing(view, cur, trailing),
-            other => other?,
+            None => {
+                if !pending.next(&mut name) {
+                    break;
+                }
+                let (last, slash) = pending.after();
+                (trailing, found, jumped) = (last && slash, None, false);
+                match name.as_slice() {
+                    b"." => continue,
+                    b".." => {
+                        cur.pop();
+                        continue;
+                    }
+                    _ => {}
+                }
+                if name.len() > NAME_MAX {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                cur.push(&name);
+                match node_kind(view, fs, &cur) {
+                    Err(Errno::ENOENT) if last && missing_ok => return missing(view, cur, trailing),
+                    other => (other?, last, slash),
+                }
+            }
         };
         match kind {
             NodeKind::Symlink(target) if !last || follow_last || slash => {
@@ -324,6 +338,7 @@ fn walk<'v>(
                     cur = GuestPath::root();
                 }
                 pending.push(target);
+                jumped = true;
             }
             NodeKind::Dir => found = Some(NodeKind::Dir),
             other if last && !slash => found = Some(other),
@@ -339,6 +354,37 @@ fn walk<'v>(
         },
     };
     finish(view, cur, Some(kind), trailing)
+}
+
+/// After a symlink, the rest of the path in one look instead of one per
+/// name (a merged-/usr host makes `/lib/x86_64-linux-gnu/libc.so.6` and
+/// `/bin/sh` such paths): when what is left is two or more plain names
+/// (no `.`, `..` or trailing slash) within the mount that holds `cur`, a
+/// host or tmpfs one, [`Fs::kind`] of the whole path answers for every
+/// name on the way, since it follows no symlink. Only a found node is
+/// taken; anything else (a symlink or a missing name on the way) is left
+/// to the walk, name by name, which gives the exact errno.
+fn leap<'v>(view: &'v View, fs: &dyn Fs, cur: &GuestPath, pending: &Pending<'_>) -> Option<(GuestPath, NodeKind)> {
+    let mut rest = Pending { frames: pending.frames.iter().map(|f| Frame { bytes: f.bytes.clone(), pos: f.pos }).collect() };
+    let mut to = cur.clone();
+    let mut name = Vec::new();
+    let mut names = 0;
+    while rest.next(&mut name) {
+        if matches!(name.as_slice(), b"." | b"..") || name.len() > NAME_MAX || rest.after() == (true, true) {
+            return None;
+        }
+        to.push(&name);
+        names += 1;
+    }
+    if names < 2 || to.len() >= PATH_MAX || view.is_skeleton(&to) {
+        return None;
+    }
+    let (from, _) = view.find(cur)?;
+    let at = view.lookup(&to).ok()?;
+    if !std::ptr::eq(from, at.mount) || !matches!(at.mount.kind(), MountKind::Host { .. } | MountKind::Tmpfs { .. }) {
+        return None;
+    }
+    fs.kind(&to, &at).ok().map(|kind| (to, kind))
 }
 
 /// The result for a last name that does not exist.
