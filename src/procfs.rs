@@ -144,12 +144,12 @@ pub(crate) fn umask(tid: libc::pid_t) -> Option<u32> {
 
 /// The host path of thread `tid`'s working directory, as
 /// `readlink /proc/TID/cwd` says, remembered per supervisor thread until
-/// [`cwds_moved`] or [`forget`] is called: relative paths are most of the
+/// [`dirs_moved`] or [`forget`] is called: relative paths are most of the
 /// calls a build or `git status` makes, and the readlink is 2 µs of the
 /// 12 µs such a call costs.
 ///
 /// Every change that can make a remembered path wrong reaches one of the
-/// two: a thread's `chdir`/`fchdir` (the tracer calls [`cwds_moved`] at
+/// two: a thread's `chdir`/`fchdir` (the tracer calls [`dirs_moved`] at
 /// its syscall-exit stop, before the thread runs on), a rename or removal
 /// of a directory in the view (the supervisor makes them), a thread gone
 /// (its number can then be another's). The counts are read before the
@@ -158,7 +158,7 @@ pub(crate) fn umask(tid: libc::pid_t) -> Option<u32> {
 /// from the path it had, as PRoot's do (ARCHITECTURE).
 pub(crate) fn cwd_link(tid: libc::pid_t) -> Result<Vec<u8>, Errno> {
     use std::sync::atomic::Ordering::Acquire;
-    let epoch = FORGETS.load(Acquire).wrapping_add(CWD_MOVES.load(Acquire));
+    let epoch = FORGETS.load(Acquire).wrapping_add(dir_moves());
     let known = CWDS.with(|c| c.borrow().iter().find(|e| e.0 == tid && e.1 == epoch).map(|e| e.2.clone()));
     if let Some(p) = known {
         return Ok(p);
@@ -175,13 +175,19 @@ pub(crate) fn cwd_link(tid: libc::pid_t) -> Result<Vec<u8>, Errno> {
     Ok(p)
 }
 
-/// Tells [`cwd_link`] that a guest thread's working directory, or the
-/// host path of one, may have changed.
-pub(crate) fn cwds_moved() {
-    CWD_MOVES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+/// Says that a guest thread's working directory, or the host path of a
+/// directory, may have changed: what [`cwd_link`] remembers, and the
+/// directories the path handlers know to hold no symlink, are stale.
+pub(crate) fn dirs_moved() {
+    DIR_MOVES.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
 }
 
-static CWD_MOVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// How many times [`dirs_moved`] was called.
+pub(crate) fn dir_moves() -> u64 {
+    DIR_MOVES.load(std::sync::atomic::Ordering::Acquire)
+}
+
+static DIR_MOVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 thread_local! {
     static CWDS: std::cell::RefCell<Vec<(libc::pid_t, u64, Vec<u8>)>> = const { std::cell::RefCell::new(Vec::new()) };

@@ -840,6 +840,31 @@ os.chdir(top + '/a'); moved.set(); th.join(); print('thread', seen)
     assert!(out.out().contains("parent-renamed ok") && out.out().contains("removed-rename ENOENT"), "{out:?}");
 }
 
+#[test]
+fn vfs_view_lstat_sees_a_directory_replaced_by_a_symlink() {
+    // An lstat whose directory was found free of symlinks before goes on
+    // natively without a new look; replacing that directory (renamed, or
+    // removed) by a symlink into the private /tmp must be seen: natively
+    // the kernel would follow it to the host's /tmp, where the name is not.
+    let name = format!("condo-plain-{}-{}", std::process::id(), line!());
+    let script = r#"
+import os, sys
+t = '/tmp/' + sys.argv[1]
+os.mkdir('d'); open('d/x', 'w').close(); os.lstat('d/x')
+os.rename('d', 'e')
+os.makedirs(t); open(t + '/x', 'w').close(); os.symlink(t, 'd')
+print('renamed', os.path.lexists('d/x'))
+os.remove('d'); os.mkdir('d'); open('d/y', 'w').close(); os.lstat('d/y')
+os.remove('d/y'); os.rmdir('d'); os.symlink(t, 'd')
+print('removed', os.path.lexists('d/x'))
+"#;
+    let sc = Scratch::new();
+    let out = run(&mut sandboxed(&sc, NO_OPTS, ["python3", "-c", script, &name]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "renamed True\nremoved True\n", "{out:?}");
+    assert!(!Path::new("/tmp").join(&name).exists(), "the guest's /tmp is private");
+}
+
 // ---- 7. --bind SRC DEST ------------------------------------------------------------
 
 #[test]

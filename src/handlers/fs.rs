@@ -102,7 +102,61 @@ fn new_mode(call: &Call, mode: u32) -> u32 {
 /// `abs`): [`Host::kernel_resolves_alike`] with the host path the kernel
 /// would walk.
 fn kernel_alike(h: &Host, base: &Base, path: &[u8], at: &crate::vfs::Lookup<'_>, abs: &GuestPath) -> bool {
-    joined(base.host.as_deref().unwrap_or(b"/"), path).is_some_and(|k| h.kernel_resolves_alike(at, abs, &k))
+    kernel_path(h, base, path, at, abs).is_some()
+}
+
+/// [`kernel_alike`]'s host path, when the kernel would walk to the name
+/// the view shows.
+fn kernel_path(h: &Host, base: &Base, path: &[u8], at: &crate::vfs::Lookup<'_>, abs: &GuestPath) -> Option<GuestPath> {
+    joined(base.host.as_deref().unwrap_or(b"/"), path).filter(|k| h.kernel_resolves_alike(at, abs, k))
+}
+
+thread_local! {
+    /// Host directories a probe found to be directories all the way from
+    /// their mount's root, with no symlink on the way, since the counter
+    /// of [`crate::procfs::dirs_moved`] last changed (16 per supervisor
+    /// thread, newest last).
+    static PLAIN_DIRS: std::cell::RefCell<(u64, Vec<Vec<u8>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+fn plain_dir_known(dir: &GuestPath) -> bool {
+    let moves = crate::procfs::dir_moves();
+    PLAIN_DIRS.with(|c| {
+        let c = c.borrow();
+        c.0 == moves && c.1.iter().rev().any(|d| d.as_slice() == dir.as_bytes())
+    })
+}
+
+fn plain_dir_seen(dir: &GuestPath, moves: u64) {
+    PLAIN_DIRS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != moves {
+            *c = (moves, Vec::new());
+        }
+        if !c.1.iter().any(|d| d.as_slice() == dir.as_bytes()) {
+            if c.1.len() >= 16 {
+                c.1.remove(0);
+            }
+            c.1.push(dir.as_bytes().to_vec());
+        }
+    });
+}
+
+/// Whether a call that only looks at a name, without following it if it
+/// is a symlink (`lstat`, git's index refresh), may go on natively with
+/// no probe: the kernel resolves it alike ([`kernel_alike`]) and the
+/// directory it is in was probed plain since the view last saw a
+/// directory renamed or removed. Only the last name is then unchecked,
+/// and it is not followed. A directory a *host* process swaps for a
+/// symlink meanwhile would be followed: the metadata of a host path,
+/// which `..` beneath a directory fd shows natively anyway (see
+/// docs/ARCHITECTURE.md, the fast path).
+fn looks_natively(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: &[u8]) -> Result<bool, Errno> {
+    let h = host(ctx)?;
+    let b = base(ctx, call.tid, dirfd, path)?;
+    let Some(abs) = lexical(&b, path) else { return Ok(false) };
+    let Some(at) = h.fast_lookup(&abs) else { return Ok(false) };
+    Ok(kernel_path(h, &b, path, &at, &abs).and_then(|k| k.parent()).is_some_and(|d| plain_dir_known(&d)))
 }
 
 /// What a path names, opened `O_PATH` on the host (never a symlink a
@@ -148,15 +202,20 @@ pub(super) fn locate<'h>(
     let b = base(ctx, call.tid, dirfd, path)?;
     if let Some(abs) = lexical(&b, path) {
         if let Some(at) = h.fast_lookup(&abs) {
-            let native = kernel_alike(h, &b, path, &at, &abs);
+            let kernel = kernel_path(h, &b, path, &at, &abs);
+            let native = kernel.is_some();
             // Where the kernel would resolve alike the mount is a plain
             // tree: one openat2 that follows no symlink, not even a last
             // one (ELOOP), says all.
             let flags = if native && follow { libc::O_PATH } else { O_PATH_NOFOLLOW };
+            let moves = crate::procfs::dir_moves();
             match h.open_at(&at, flags, 0) {
                 Err(Errno::ELOOP) => {}
                 Err(e) => return Err(e),
                 Ok(fd) => {
+                    if let Some(dir) = kernel.and_then(|k| k.parent()) {
+                        plain_dir_seen(&dir, moves);
+                    }
                     if native || !(follow && is_symlink(fd.as_fd())) {
                         let mount = h.view().find(&abs).ok_or(Errno::ENOENT)?.0;
                         let rest = at.rest.to_vec();
@@ -634,7 +693,26 @@ pub fn openat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 // ---- stat family ------------------------------------------------------
 
 fn at_path<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: u64, at_flags: i32) -> Result<Option<Found<'h>>, Errno> {
+    at_path_read(ctx, call, dirfd, &read_path(ctx, path)?, at_flags)
+}
+
+/// [`at_path`] for the stat calls: `None` also when the name may be
+/// looked at natively without a probe ([`looks_natively`]).
+fn stat_path<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: u64, at_flags: i32) -> Result<Option<Found<'h>>, Errno> {
     let p = read_path(ctx, path)?;
+    if at_flags & libc::AT_SYMLINK_NOFOLLOW != 0 && !p.is_empty() && looks_natively(ctx, call, dirfd, &p)? {
+        return Ok(None);
+    }
+    at_path_read(ctx, call, dirfd, &p, at_flags)
+}
+
+fn at_path_read<'h>(
+    ctx: &Ctx<'h>,
+    call: &Call,
+    dirfd: i32,
+    p: &[u8],
+    at_flags: i32,
+) -> Result<Option<Found<'h>>, Errno> {
     if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 {
         if dirfd == AT_FDCWD {
             return locate(ctx, call, AT_FDCWD, b".", true).map(Some);
@@ -642,7 +720,7 @@ fn at_path<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: u64, at_flags: i32)
         // The fd itself; notified only without Landlock (see the table).
         return Ok(None);
     }
-    locate(ctx, call, dirfd, &p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0).map(Some)
+    locate(ctx, call, dirfd, p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0).map(Some)
 }
 
 fn write_stat(ctx: &Ctx<'_>, fd: BorrowedFd<'_>, buf: u64) -> Result<Reply, Errno> {
@@ -668,13 +746,17 @@ pub fn stat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 /// `lstat(path, buf)`.
 pub fn lstat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, false)?;
+    let p = read_path(ctx, call.args[0])?;
+    if !p.is_empty() && looks_natively(ctx, call, AT_FDCWD, &p)? {
+        return Ok(Reply::Continue);
+    }
+    let f = locate(ctx, call, AT_FDCWD, &p, false)?;
     answer_stat(ctx, f, call.args[1])
 }
 
 /// `newfstatat(dirfd, path, buf, flags)`.
 pub fn newfstatat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    match at_path(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[3]))? {
+    match stat_path(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[3]))? {
         Some(f) => answer_stat(ctx, f, call.args[2]),
         None => Ok(Reply::Continue),
     }
@@ -683,7 +765,7 @@ pub fn newfstatat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// `statx(dirfd, path, flags, mask, buf)`.
 pub fn statx(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let flags = arg_i32(call.args[2]);
-    match at_path(ctx, call, arg_i32(call.args[0]), call.args[1], flags)? {
+    match stat_path(ctx, call, arg_i32(call.args[0]), call.args[1], flags)? {
         Some(f) if f.native => Ok(Reply::Continue),
         Some(f) => {
             let sync = flags & (libc::AT_STATX_FORCE_SYNC | libc::AT_STATX_DONT_SYNC);

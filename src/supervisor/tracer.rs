@@ -56,7 +56,7 @@ struct Task {
     /// Inside a fork/vfork/clone that was counted as pending.
     spawning: bool,
     /// Inside a `chdir`/`fchdir`: once it is done, remembered working
-    /// directories are stale ([`crate::procfs::cwds_moved`]).
+    /// directories are stale ([`crate::procfs::dirs_moved`]).
     moving_cwd: bool,
 }
 
@@ -439,7 +439,7 @@ impl Tracer {
                 self.pending_spawns = self.pending_spawns.saturating_sub(1);
             }
             if std::mem::take(&mut t.moving_cwd) {
-                crate::procfs::cwds_moved();
+                crate::procfs::dirs_moved();
             }
         }
         let in_flight = self.tasks.get_mut(&pid).and_then(|t| t.in_flight.take());

@@ -669,8 +669,9 @@ impl Host {
             nix::unistd::unlinkat(parent.as_fd(), name.as_c_str(), flag)
         };
         if dir {
-            // A removed directory may be some thread's cwd.
-            crate::procfs::cwds_moved();
+            // A removed directory may be some thread's cwd, or known to
+            // hold no symlink (a symlink may take its name now).
+            crate::procfs::dirs_moved();
         }
         r
     }
@@ -695,8 +696,9 @@ impl Host {
                 nix::fcntl::RenameFlags::from_bits_truncate(flags),
             )
         };
-        // What moved may be some thread's cwd, or hold one.
-        crate::procfs::cwds_moved();
+        // What moved may be some thread's cwd or hold one, or be a
+        // directory known to hold no symlink.
+        crate::procfs::dirs_moved();
         r
     }
 

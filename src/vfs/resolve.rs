@@ -364,8 +364,9 @@ fn walk<'v>(
 /// name on the way, since it follows no symlink. Only a found node is
 /// taken; anything else (a symlink or a missing name on the way) is left
 /// to the walk, name by name, which gives the exact errno.
-fn leap<'v>(view: &'v View, fs: &dyn Fs, cur: &GuestPath, pending: &Pending<'_>) -> Option<(GuestPath, NodeKind)> {
-    let mut rest = Pending { frames: pending.frames.iter().map(|f| Frame { bytes: f.bytes.clone(), pos: f.pos }).collect() };
+fn leap(view: &View, fs: &dyn Fs, cur: &GuestPath, pending: &Pending<'_>) -> Option<(GuestPath, NodeKind)> {
+    let mut rest =
+        Pending { frames: pending.frames.iter().map(|f| Frame { bytes: f.bytes.clone(), pos: f.pos }).collect() };
     let mut to = cur.clone();
     let mut name = Vec::new();
     let mut names = 0;
