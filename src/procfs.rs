@@ -159,19 +159,12 @@ pub(crate) fn umask(tid: libc::pid_t) -> Option<u32> {
 pub(crate) fn cwd_link(tid: libc::pid_t) -> Result<Vec<u8>, Errno> {
     use std::sync::atomic::Ordering::Acquire;
     let epoch = FORGETS.load(Acquire).wrapping_add(dir_moves());
-    let known = CWDS.with(|c| c.borrow().iter().find(|e| e.0 == tid && e.1 == epoch).map(|e| e.2.clone()));
+    let known = CWDS.with(|c| c.borrow().get(&tid).filter(|(e, _)| *e == epoch).map(|(_, p)| p.clone()));
     if let Some(p) = known {
         return Ok(p);
     }
     let p = task_link(tid, "cwd")?;
-    CWDS.with(|c| {
-        let mut c = c.borrow_mut();
-        c.retain(|e| e.0 != tid && e.1 == epoch);
-        if c.len() >= 8 {
-            c.remove(0);
-        }
-        c.push((tid, epoch, p.clone()));
-    });
+    CWDS.with(|c| c.borrow_mut().keep(tid, (epoch, p.clone())));
     Ok(p)
 }
 
@@ -190,7 +183,8 @@ pub(crate) fn dir_moves() -> u64 {
 static DIR_MOVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 thread_local! {
-    static CWDS: std::cell::RefCell<Vec<(libc::pid_t, u64, Vec<u8>)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Thread -> (the counts it was read at, its cwd's host path).
+    static CWDS: std::cell::RefCell<Recent<libc::pid_t, (u64, Vec<u8>), 8>> = const { std::cell::RefCell::new(Recent::new()) };
 }
 
 /// A magic link of thread `tid` (`cwd`, `fd/N`), as [`read_link`] of
@@ -217,7 +211,7 @@ pub(crate) fn task_stat(tid: libc::pid_t, name: &str) -> Result<nix::sys::stat::
 /// opened again and `f` retried once.
 fn in_task_dir<T>(tid: libc::pid_t, f: impl Fn(std::os::fd::BorrowedFd<'_>) -> Result<T, Errno>) -> Result<T, Errno> {
     use std::os::fd::AsFd;
-    if let Some(Ok(v)) = TASK_DIRS.with(|c| c.borrow().get(tid).map(&f)) {
+    if let Some(Ok(v)) = TASK_DIRS.with(|c| c.borrow().get(&tid).map(|d| f(d.as_fd()))) {
         return Ok(v);
     }
     let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
@@ -234,31 +228,44 @@ thread_local! {
 /// Fds a supervisor thread keeps for the guest threads it served last (a
 /// thread's `/proc/TID` directory, its pidfd): a guest thread's calls come
 /// one after another. Each names its thread for good: once the thread is
-/// gone it fails, and a new one is opened. At most 8 are kept.
-pub(crate) struct PerThread(Vec<(libc::pid_t, std::os::fd::OwnedFd)>);
+/// gone it fails, and a new one is opened.
+pub(crate) type PerThread = Recent<libc::pid_t, std::os::fd::OwnedFd, 8>;
 
-impl PerThread {
-    const MAX: usize = 8;
+/// What a supervisor thread remembers of the last `N` things it looked
+/// up (newest last; the oldest goes first): small, so a scan is cheaper
+/// than hashing.
+pub(crate) struct Recent<K, V, const N: usize>(Vec<(K, V)>);
 
-    pub(crate) const fn new() -> PerThread {
-        PerThread(Vec::new())
+impl<K, V, const N: usize> Recent<K, V, N> {
+    pub(crate) const fn new() -> Self {
+        Recent(Vec::new())
     }
 
-    pub(crate) fn get(&self, tid: libc::pid_t) -> Option<std::os::fd::BorrowedFd<'_>> {
-        use std::os::fd::AsFd;
-        self.0.iter().find(|(t, _)| *t == tid).map(|(_, fd)| fd.as_fd())
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.0.iter().find(|(k, _)| k.borrow() == key).map(|(_, v)| v)
     }
 
-    pub(crate) fn forget(&mut self, tid: libc::pid_t) {
-        self.0.retain(|(t, _)| *t != tid);
+    pub(crate) fn forget<Q>(&mut self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.0.retain(|(k, _)| k.borrow() != key);
     }
 
-    pub(crate) fn keep(&mut self, tid: libc::pid_t, fd: std::os::fd::OwnedFd) {
-        self.forget(tid);
-        if self.0.len() >= Self::MAX {
+    pub(crate) fn keep(&mut self, key: K, value: V)
+    where
+        K: PartialEq,
+    {
+        self.forget(&key);
+        if self.0.len() >= N {
             self.0.remove(0);
         }
-        self.0.push((tid, fd));
+        self.0.push((key, value));
     }
 }
 

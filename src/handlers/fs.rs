@@ -113,33 +113,20 @@ fn kernel_path(h: &Host, base: &Base, path: &[u8], at: &crate::vfs::Lookup<'_>, 
 
 thread_local! {
     /// Host directories a probe found to be directories all the way from
-    /// their mount's root, with no symlink on the way, since the counter
-    /// of [`crate::procfs::dirs_moved`] last changed (16 per supervisor
-    /// thread, newest last).
-    static PLAIN_DIRS: std::cell::RefCell<(u64, Vec<Vec<u8>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+    /// their mount's root, with no symlink on the way, with the count of
+    /// [`crate::procfs::dirs_moved`] they were probed at: they are known
+    /// plain while it has not changed since.
+    static PLAIN_DIRS: std::cell::RefCell<crate::procfs::Recent<Vec<u8>, u64, 16>> =
+        const { std::cell::RefCell::new(crate::procfs::Recent::new()) };
 }
 
 fn plain_dir_known(dir: &GuestPath) -> bool {
     let moves = crate::procfs::dir_moves();
-    PLAIN_DIRS.with(|c| {
-        let c = c.borrow();
-        c.0 == moves && c.1.iter().rev().any(|d| d.as_slice() == dir.as_bytes())
-    })
+    PLAIN_DIRS.with(|c| c.borrow().get(dir.as_bytes()) == Some(&moves))
 }
 
 fn plain_dir_seen(dir: &GuestPath, moves: u64) {
-    PLAIN_DIRS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.0 != moves {
-            *c = (moves, Vec::new());
-        }
-        if !c.1.iter().any(|d| d.as_slice() == dir.as_bytes()) {
-            if c.1.len() >= 16 {
-                c.1.remove(0);
-            }
-            c.1.push(dir.as_bytes().to_vec());
-        }
-    });
+    PLAIN_DIRS.with(|c| c.borrow_mut().keep(dir.as_bytes().to_vec(), moves));
 }
 
 /// Whether a call that only looks at a name, without following it if it
@@ -151,12 +138,10 @@ fn plain_dir_seen(dir: &GuestPath, moves: u64) {
 /// symlink meanwhile would be followed: the metadata of a host path,
 /// which `..` beneath a directory fd shows natively anyway (see
 /// docs/ARCHITECTURE.md, the fast path).
-fn looks_natively(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: &[u8]) -> Result<bool, Errno> {
-    let h = host(ctx)?;
-    let b = base(ctx, call.tid, dirfd, path)?;
-    let Some(abs) = lexical(&b, path) else { return Ok(false) };
-    let Some(at) = h.fast_lookup(&abs) else { return Ok(false) };
-    Ok(kernel_path(h, &b, path, &at, &abs).and_then(|k| k.parent()).is_some_and(|d| plain_dir_known(&d)))
+fn looks_natively(h: &Host, b: &Base, path: &[u8]) -> bool {
+    let Some(abs) = lexical(b, path) else { return false };
+    let Some(at) = h.fast_lookup(&abs) else { return false };
+    kernel_path(h, b, path, &at, &abs).and_then(|k| k.parent()).is_some_and(|d| plain_dir_known(&d))
 }
 
 /// What a path names, opened `O_PATH` on the host (never a symlink a
@@ -200,9 +185,29 @@ pub(super) fn locate<'h>(
         }
     }
     let b = base(ctx, call.tid, dirfd, path)?;
-    if let Some(abs) = lexical(&b, path) {
+    locate_from(ctx, call, &b, path, follow)
+}
+
+/// [`locate`] for a call that looks at a name without following a last
+/// symlink: `None` when it may go on natively unprobed
+/// ([`looks_natively`]).
+fn look<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Option<Found<'h>>, Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let b = base(ctx, call.tid, dirfd, path)?;
+    if looks_natively(host(ctx)?, &b, path) {
+        return Ok(None);
+    }
+    locate_from(ctx, call, &b, path, false).map(Some)
+}
+
+/// [`locate`] from `b`, the directory a relative `path` starts at.
+fn locate_from<'h>(ctx: &Ctx<'h>, call: &Call, b: &Base, path: &[u8], follow: bool) -> Result<Found<'h>, Errno> {
+    let h = host(ctx)?;
+    if let Some(abs) = lexical(b, path) {
         if let Some(at) = h.fast_lookup(&abs) {
-            let kernel = kernel_path(h, &b, path, &at, &abs);
+            let kernel = kernel_path(h, b, path, &at, &abs);
             let native = kernel.is_some();
             // Where the kernel would resolve alike the mount is a plain
             // tree: one openat2 that follows no symlink, not even a last
@@ -448,14 +453,14 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
                 }
             }
         }
-        open_fd(at).map(|fd| Reply::Fd { fd, cloexec })
+        open_fd(at).map(|fd| Reply::Fd { fd, cloexec, at: None })
     };
     let placed = |path: &GuestPath, reply: Reply| -> Reply {
         match reply {
-            Reply::Fd { fd, cloexec } => match high_slot(h, call.tid, path, fd.as_fd(), 0) {
-                Some(at) => Reply::FdAt { fd, cloexec, at },
-                None => Reply::Fd { fd, cloexec },
-            },
+            Reply::Fd { fd, cloexec, at: None } => {
+                let at = high_slot(h, call.tid, path, fd.as_fd(), 0);
+                Reply::Fd { fd, cloexec, at }
+            }
             other => other,
         }
     };
@@ -499,7 +504,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_NOFOLLOW);
             let oflags = nix::fcntl::OFlag::from_bits_truncate((flags & keep) | libc::O_DIRECTORY | libc::O_CLOEXEC);
             let fd = nix::fcntl::open(dir, oflags, nix::sys::stat::Mode::empty())?;
-            return Ok(placed(r.path(), Reply::Fd { fd, cloexec }));
+            return Ok(placed(r.path(), Reply::Fd { fd, cloexec, at: None }));
         }
         if !r.exists() {
             return Err(Errno::ENOENT);
@@ -605,7 +610,7 @@ fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
         let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_TRUNC);
         let oflags = nix::fcntl::OFlag::from_bits_truncate(flags & keep) | nix::fcntl::OFlag::O_CLOEXEC;
         let fd = nix::fcntl::open(fd_path(node.as_fd()).as_c_str(), oflags, nix::sys::stat::Mode::empty())?;
-        Ok(Reply::Fd { fd, cloexec })
+        Ok(Reply::Fd { fd, cloexec, at: None })
     }))
 }
 
@@ -631,12 +636,14 @@ fn continues_natively(
     // An exclusive create follows nothing at the last name and makes it
     // only where nothing is: whatever is there, the kernel's EEXIST is the
     // view's. Only the directory matters, as for any create below.
+    // Whether the directory a name is made in is reached with no symlink.
+    let parent_plain = || match h.open_parent(at) {
+        Ok(_) => Ok(true),
+        Err(Errno::ELOOP) => Ok(false),
+        Err(e) => Err(e),
+    };
     if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL && !at.rest.is_empty() {
-        return match h.open_parent(at) {
-            Ok(_) => Ok(true),
-            Err(Errno::ELOOP) => Ok(false),
-            Err(e) => Err(e),
-        };
+        return parent_plain();
     }
     // Following: a last symlink is ELOOP too, and the view resolves it.
     let follow = flags & libc::O_NOFOLLOW == 0;
@@ -644,11 +651,7 @@ fn continues_natively(
         Ok(probe) => Ok(follow || !is_symlink(probe.as_fd())),
         // Only a missing last name is made; a missing directory above it
         // is the view's ENOENT (not a create the report would list).
-        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => match h.open_parent(at) {
-            Ok(_) => Ok(true),
-            Err(Errno::ELOOP) => Ok(false),
-            Err(e) => Err(e),
-        },
+        Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => parent_plain(),
         // Nothing there, in the view as on the host.
         Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => Err(e),
         Err(_) => Ok(false),
@@ -697,11 +700,11 @@ fn at_path<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: u64, at_flags: i32)
 }
 
 /// [`at_path`] for the stat calls: `None` also when the name may be
-/// looked at natively without a probe ([`looks_natively`]).
+/// looked at natively without a probe ([`look`]).
 fn stat_path<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: u64, at_flags: i32) -> Result<Option<Found<'h>>, Errno> {
     let p = read_path(ctx, path)?;
-    if at_flags & libc::AT_SYMLINK_NOFOLLOW != 0 && !p.is_empty() && looks_natively(ctx, call, dirfd, &p)? {
-        return Ok(None);
+    if at_flags & libc::AT_SYMLINK_NOFOLLOW != 0 && !p.is_empty() {
+        return look(ctx, call, dirfd, &p);
     }
     at_path_read(ctx, call, dirfd, &p, at_flags)
 }
@@ -746,12 +749,10 @@ pub fn stat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 /// `lstat(path, buf)`.
 pub fn lstat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let p = read_path(ctx, call.args[0])?;
-    if !p.is_empty() && looks_natively(ctx, call, AT_FDCWD, &p)? {
-        return Ok(Reply::Continue);
+    match look(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?)? {
+        Some(f) => answer_stat(ctx, f, call.args[1]),
+        None => Ok(Reply::Continue),
     }
-    let f = locate(ctx, call, AT_FDCWD, &p, false)?;
-    answer_stat(ctx, f, call.args[1])
 }
 
 /// `newfstatat(dirfd, path, buf, flags)`.
@@ -1214,11 +1215,11 @@ pub(super) fn guest_fd(tid: libc::pid_t, fd: i32) -> Result<OwnedFd, Errno> {
     if fd < 0 {
         return Err(Errno::EBADF);
     }
-    if let Some(got) = PIDFDS.with(|c| c.borrow().get(tid).map(|p| sys::pidfd_getfd(p, fd))) {
+    if let Some(got) = PIDFDS.with(|c| c.borrow().get(&tid).map(|p| sys::pidfd_getfd(p.as_fd(), fd))) {
         match got {
             // A cached pidfd whose thread is gone fails (it never names a
             // newer thread given the same number): open a new one.
-            Err(Errno::ESRCH | Errno::EBADF) => PIDFDS.with(|c| c.borrow_mut().forget(tid)),
+            Err(Errno::ESRCH | Errno::EBADF) => PIDFDS.with(|c| c.borrow_mut().forget(&tid)),
             other => return other,
         }
     }
@@ -1733,7 +1734,7 @@ fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Res
         .and_then(|l| h.guest_path_of(&l))
         .and_then(|g| high_slot(h, call.tid, &g, file.as_fd(), min));
     match at {
-        Some(at) => Ok(Reply::FdAt { fd: file, cloexec, at }),
+        Some(at) => Ok(Reply::Fd { fd: file, cloexec, at: Some(at) }),
         None => Ok(Reply::Continue),
     }
 }

@@ -38,16 +38,9 @@ pub enum Reply {
         fd: std::os::fd::OwnedFd,
         /// `O_CLOEXEC` on the guest's copy.
         cloexec: bool,
-    },
-    /// [`Reply::Fd`] at fd number `at` (`SECCOMP_ADDFD_FLAG_SETFD`), not
-    /// the lowest free one.
-    FdAt {
-        /// The supervisor's fd.
-        fd: std::os::fd::OwnedFd,
-        /// `O_CLOEXEC` on the guest's copy.
-        cloexec: bool,
-        /// The guest's fd number for it.
-        at: i32,
+        /// The guest's fd number for it (`SECCOMP_ADDFD_FLAG_SETFD`);
+        /// `None`: the lowest free one.
+        at: Option<i32>,
     },
     /// Let the kernel run the call as the guest made it. Only where the
     /// kernel itself enforces the same rule: another guest thread may change
@@ -70,8 +63,7 @@ impl std::fmt::Debug for Reply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Reply::Value(v) => write!(f, "Value({v})"),
-            Reply::Fd { fd, cloexec } => write!(f, "Fd({fd:?}, cloexec: {cloexec})"),
-            Reply::FdAt { fd, cloexec, at } => write!(f, "FdAt({fd:?}, cloexec: {cloexec}, at: {at})"),
+            Reply::Fd { fd, cloexec, at } => write!(f, "Fd({fd:?}, cloexec: {cloexec}, at: {at:?})"),
             Reply::Continue => write!(f, "Continue"),
             Reply::Deferred(_) => write!(f, "Deferred"),
             Reply::Raise(e, sig) => write!(f, "Raise({e}, {sig})"),
@@ -86,8 +78,8 @@ impl PartialEq for Reply {
             (Reply::Value(a), Reply::Value(b)) => a == b,
             (Reply::Continue, Reply::Continue) => true,
             (Reply::Raise(a, x), Reply::Raise(b, y)) => a == b && x == y,
-            (Reply::Fd { fd: a, cloexec: x }, Reply::Fd { fd: b, cloexec: y }) => {
-                a.as_raw_fd() == b.as_raw_fd() && x == y
+            (Reply::Fd { fd: a, cloexec: x, at: i }, Reply::Fd { fd: b, cloexec: y, at: j }) => {
+                a.as_raw_fd() == b.as_raw_fd() && x == y && i == j
             }
             _ => false,
         }

@@ -78,11 +78,7 @@ impl Pending {
         let mut resp = libc::seccomp_notif_resp { id: self.id, val: 0, error: 0, flags: 0 };
         let mut raise = None;
         match reply {
-            Ok(Reply::Fd { fd, cloexec }) => match inject(listener, &self, &fd, cloexec, None) {
-                Ok(n) => return n,
-                Err(e) => resp.error = e,
-            },
-            Ok(Reply::FdAt { fd, cloexec, at }) => match inject(listener, &self, &fd, cloexec, Some(at)) {
+            Ok(Reply::Fd { fd, cloexec, at }) => match inject(listener, &self, &fd, cloexec, at) {
                 Ok(n) => return n,
                 Err(e) => resp.error = e,
             },

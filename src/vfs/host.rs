@@ -1184,7 +1184,8 @@ impl Host {
             return None;
         }
         let target = crate::procfs::task_link(pid, &format!("fd/{}", std::str::from_utf8(n).ok()?)).ok()?;
-        let shown = self.guest_path_of(&target).filter(|_| target.first() == Some(&b'/'))?;
+        // (No name for a pipe's or socket's link: guest_path_of says.)
+        let shown = self.guest_path_of(&target)?;
         (!shown.as_bytes().starts_with(b"/proc/") && shown.as_bytes() != b"/proc").then_some(shown)
     }
 
