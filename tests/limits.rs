@@ -260,14 +260,9 @@ fn disk_budget_covers_every_call_that_grows_a_file() {
     // budget, each allowed when it fits; a rewrite in place adds nothing.
     let sc = Scratch::new();
     sc.write("src.bin", vec![7u8; 2 << 20]);
-    let script = r#"
-import os, errno
+    let script = PY_TRY.to_owned()
+        + r#"
 M = 1 << 20
-def t(name, f):
-    try:
-        f(); print(name, 'ok')
-    except OSError as e:
-        print(name, errno.errorcode[e.errno])
 fd = os.open('f', os.O_RDWR | os.O_CREAT, 0o644)
 t('pwrite-fits', lambda: os.pwrite(fd, b'x' * 1000, 0))
 t('pwrite-far', lambda: os.pwrite(fd, b'x', 2 * M))
@@ -284,7 +279,7 @@ t('copy_file_range-big', lambda: os.copy_file_range(src, out, 2 * M, 0, 0))
 t('ftruncate-fits', lambda: os.ftruncate(fd, M // 2))
 print(os.stat('f').st_size, os.stat('g').st_size)
 "#;
-    let o = run(&mut sandboxed(&sc, ["--disk", "1M"], ["python3", "-c", script]));
+    let o = run(&mut sandboxed(&sc, ["--disk", "1M"], ["python3", "-c", &script]));
     o.assert_code(0);
     assert_eq!(
         o.out(),

@@ -805,13 +805,9 @@ fn vfs_view_relative_paths_follow_the_cwd_as_it_moves() {
     // The supervisor remembers where each thread's cwd is: it must learn
     // of every way the cwd (or the path to it) changes. Each step checks
     // a name that exists on one side of the change only.
-    let script = r#"
-import errno, os, threading
-def t(n, f):
-    try:
-        f(); print(n, 'ok')
-    except OSError as e:
-        print(n, errno.errorcode[e.errno])
+    let script = PY_TRY.to_owned()
+        + r#"
+import threading
 top = os.getcwd()
 os.makedirs('a'); os.makedirs('b'); open('a/in_a', 'w').close(); open('b/in_b', 'w').close()
 os.chdir('a'); t('chdir', lambda: os.stat('in_a'))
@@ -836,7 +832,7 @@ def other():
 th = threading.Thread(target=other); th.start(); first.wait()
 os.chdir(top + '/a'); moved.set(); th.join(); print('thread', seen)
 "#;
-    let (_, out) = differential(&["python3", "-c", script]);
+    let (_, out) = differential(&["python3", "-c", &script]);
     assert!(out.out().contains("parent-renamed ok") && out.out().contains("removed-rename ENOENT"), "{out:?}");
 }
 
@@ -1331,13 +1327,8 @@ fn vfs_view_dot_and_empty_names_are_answered_as_linux_does() {
     // A review found `rmdir("")` removing the working directory and
     // `unlink("f/.")` removing f: the fast path dropped the final `.`.
     // Native and sandboxed runs (in a writable bind) must answer alike.
-    let script = r#"
-import os, errno
-def t(n, f):
-    try:
-        f(); print(n, 'ok')
-    except OSError as e:
-        print(n, errno.errorcode[e.errno])
+    let script = PY_TRY.to_owned()
+        + r#"
 os.makedirs('d/e'); open('f', 'w').close()
 os.chdir('d/e'); t('rmdir-empty', lambda: os.rmdir('')); t('unlink-empty', lambda: os.unlink('')); os.chdir('../..')
 t('unlink-file-dot', lambda: os.unlink('f/.'))
@@ -1350,7 +1341,7 @@ t('stat-file-dot', lambda: os.stat('f/.'))
 t('open-file-dot', lambda: os.open('f/.', os.O_RDONLY))
 print(os.path.isdir('d/e'), os.path.exists('f'))
 "#;
-    differential(&["python3", "-c", script]);
+    differential(&["python3", "-c", &script]);
 }
 
 #[test]

@@ -197,6 +197,17 @@ where
 /// No sandbox-run options.
 pub const NO_OPTS: [&str; 0] = [];
 
+/// The start of a Python guest that tries calls: `t(name, f)` prints
+/// `name ok`, or `name ERRNO` when `f` raises an `OSError` (with `errno`
+/// and `os` imported).
+pub const PY_TRY: &str = "import errno, os
+def t(name, f):
+    try:
+        f(); print(name, 'ok')
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+";
+
 /// A finished process.
 pub struct Out {
     /// What `what` ran (for messages).
