@@ -533,6 +533,15 @@ pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, fd: i32) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// The soft limit on open files (`RLIMIT_NOFILE`) of process `pid`, which
+/// runs as the caller's user: one fd number past its highest.
+pub fn nofile_limit(pid: libc::pid_t) -> Result<u64, Errno> {
+    let mut old = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: no new limit is passed; `old` is valid for the kernel to write.
+    let r = unsafe { libc::prlimit64(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) };
+    Errno::result(r).map(|_| old.rlim_cur)
+}
+
 /// `getsockopt(SOL_SOCKET, opt)` of an int option (`SO_DOMAIN`, `SO_TYPE`).
 pub fn socket_int_option(sock: BorrowedFd<'_>, opt: i32) -> Result<i32, Errno> {
     let mut v: libc::c_int = 0;

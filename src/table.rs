@@ -18,7 +18,7 @@
 
 use condo_syscalls::{Arch, Sysno};
 
-use crate::filter::{Action, ArgRule, Resolved, TraceData, Verdict};
+use crate::filter::{Action, ArgRule, Beneath, Resolved, TraceData, Verdict, NATIVE_DIRFDS};
 use crate::handlers::{self, fs, Handler};
 use crate::policy::Policy;
 
@@ -122,6 +122,15 @@ const fn path_at(handler: Handler, rule: ArgRule) -> Entry {
     }
 }
 
+/// A change relative to a directory fd: native beneath a real directory
+/// fd when the sandbox lets changes run there ([`Beneath::ReadsAndChanges`]).
+const fn change_at(handler: Handler, rule: ArgRule) -> Entry {
+    Entry {
+        route: Route::Notify { handler, when: Facet::Vfs, native_if: Some(rule) },
+        why: "changes the tree: the view (native beneath a directory fd, under Landlock, unless reported)",
+    }
+}
+
 /// A copy of an fd: native unless it copies one from
 /// [`crate::filter::NATIVE_DIRFDS`] up.
 const fn high_fd(handler: Handler, rule: ArgRule) -> Entry {
@@ -210,8 +219,8 @@ pub fn entry(s: Sysno) -> Entry {
         sendfile => notify(handlers::disk::sendfile, Facet::Disk, "may grow a file: the disk budget"),
         splice => notify(handlers::disk::splice, Facet::Disk, "may grow a file: the disk budget"),
         // A copy of a directory fd kept from NATIVE_DIRFDS up stays there.
-        dup => high_fd(handlers::fs::dup, ArgRule::LowFd(0)),
-        fcntl => high_fd(handlers::fs::fcntl, ArgRule::FcntlDup),
+        dup => high_fd(handlers::fs::dup, ArgRule::LowFd(0, NATIVE_DIRFDS)),
+        fcntl => high_fd(handlers::fs::fcntl, ArgRule::FcntlDup(NATIVE_DIRFDS)),
         read | readv | pread64 | preadv | preadv2 | lseek | tee | vmsplice | close | close_range | dup2 | dup3
         | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fadvise64 | readahead | pipe | pipe2
         | fstat | fstatfs | fgetxattr | flistxattr | memfd_create | memfd_secret | eventfd | eventfd2 | signalfd
@@ -240,18 +249,24 @@ pub fn entry(s: Sysno) -> Entry {
         faccessat => path_at(fs::faccessat, ArgRule::DirFd(0)),
         faccessat2 => path_at(fs::faccessat2, ArgRule::DirFd(0)),
         readlink => path(fs::readlink),
-        // Landlock does not cover reading links, modes, owners or times, and
-        // it answers a write under a read-only mount with EACCES, not EROFS:
-        // these, and every call that changes the tree, are always answered
-        // in the view.
+        // Landlock does not cover reading links, modes, owners or times:
+        // these are always answered in the view. Of the calls that change
+        // the tree, the common ones beneath a directory fd (tar's creates
+        // and directories, rm -r's removals) may run natively where Landlock
+        // grants writes ([`Beneath::ReadsAndChanges`]); it answers EACCES
+        // where the view says EROFS. Removing a directory, renaming and
+        // linking are always answered in the view: the supervisor remembers
+        // cwds and symlink-free directories, and must see them go.
         readlinkat => path(fs::readlinkat),
         mkdir => path(fs::mkdir),
-        mkdirat => path(fs::mkdirat),
+        mkdirat => change_at(fs::mkdirat, ArgRule::ChangeAt { dirfd: 0, flags: 2, refused: 0 }),
         mknod => path(fs::mknod),
         mknodat => path(fs::mknodat),
         rmdir => path(fs::rmdir),
         unlink => path(fs::unlink),
-        unlinkat => path(fs::unlinkat),
+        unlinkat => {
+            change_at(fs::unlinkat, ArgRule::ChangeAt { dirfd: 0, flags: 2, refused: libc::AT_REMOVEDIR as u32 })
+        }
         rename => path(fs::rename),
         renameat => path(fs::renameat),
         renameat2 => path(fs::renameat2),
@@ -439,15 +454,18 @@ pub fn creates_task(s: Sysno) -> bool {
 /// Resolves the table for `arch` under `policy`: the action of every
 /// syscall number, ready for [`crate::filter::emit`].
 pub fn resolve(arch: Arch, policy: &Policy) -> Resolved {
-    resolve_with(arch, policy, true, true)
+    resolve_with(arch, policy, Beneath::ReadsAndChanges, true)
 }
 
-/// [`resolve`], saying whether the guest's Landlock domain enforces the
-/// view's filesystem rules; without it every path call is answered by the
-/// supervisor.
+/// [`resolve`], saying what may run natively beneath a directory fd (which
+/// the guest's Landlock domain must confine to the view's host
+/// directories); with [`Beneath::Nothing`] every path call is answered by
+/// the supervisor.
 /// `made_listings`: whether the view changes some listing
 /// ([`Facet::Listings`]).
-pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool, made_listings: bool) -> Resolved {
+pub fn resolve_with(arch: Arch, policy: &Policy, beneath: Beneath, made_listings: bool) -> Resolved {
+    let landlock_fs = beneath != Beneath::Nothing;
+    let changes = beneath == Beneath::ReadsAndChanges;
     let active = |f: Facet| policy.facet_active(f) && (f != Facet::Listings || made_listings);
     let tracing = policy.trace_enabled();
     let native = |v: Verdict| -> Verdict {
@@ -486,12 +504,15 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool, made_listing
                 Route::Notify { when: Facet::Listings, .. }
                     if !made_listings && landlock_fs && policy.facet_active(Facet::Listings) =>
                 {
-                    Action::Check { rule: ArgRule::LowFd(0), pass, fail: Verdict::Notify }
+                    Action::Check { rule: ArgRule::LowFd(0, NATIVE_DIRFDS), pass, fail: Verdict::Notify }
                 }
                 Route::Notify { when, native_if, .. } => {
                     if active(when) {
                         match native_if {
-                            Some(rule) if landlock_fs || !rule.needs_landlock() => {
+                            Some(rule)
+                                if (landlock_fs || !rule.needs_landlock()) && (changes || !rule.changes_tree()) =>
+                            {
+                                let rule = if changes { rule.with_changes() } else { rule };
                                 Action::Check { rule, pass, fail: Verdict::Notify }
                             }
                             _ => Action::Plain(Verdict::Notify),
@@ -514,6 +535,7 @@ pub fn resolve_with(arch: Arch, policy: &Policy, landlock_fs: bool, made_listing
                 Route::Open { dirfd, flags, .. } if policy.facet_active(Facet::Vfs) => Action::Open {
                     dirfd: if landlock_fs { dirfd } else { None },
                     flags,
+                    changes: changes && dirfd.is_some(),
                     beneath: pass,
                     opath: Verdict::Trace(TraceData::Path.encode()),
                     other: Verdict::Notify,
@@ -566,13 +588,16 @@ pub fn listing(arch: Arch) -> String {
             Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::NullArg(_)), .. } => {
                 "notify unless no address".to_string()
             }
-            Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::LowFd(_) | ArgRule::FcntlDup), .. } => {
+            Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::LowFd(..) | ArgRule::FcntlDup(_)), .. } => {
                 "notify for a high fd".to_string()
+            }
+            Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::ChangeAt { .. }), .. } => {
+                "notify; change beneath dirfd".to_string()
             }
             Route::Notify { when: Facet::Vfs, native_if: Some(_), .. } => "notify unless dirfd".to_string(),
             Route::Check(_) => "check args".to_string(),
             Route::TracePath => "trace (the view)".to_string(),
-            Route::Open { .. } => "notify; read beneath dirfd".to_string(),
+            Route::Open { .. } => "notify; native beneath dirfd".to_string(),
             Route::Deny(Deny::Errno(errno)) => {
                 format!("deny {}", condo_syscalls::decode::errno_name(errno).unwrap_or("E?"))
             }
@@ -635,11 +660,11 @@ mod tests {
     }
 
     #[test]
-    fn opens_in_a_view_go_native_only_to_read_beneath_a_directory_fd() {
+    fn path_calls_in_a_view_go_native_only_beneath_a_directory_fd() {
         let p = Policy { view: Some(crate::vfs::build_view(&[]).expect("default view")), ..Policy::default() };
         let nr = Sysno::openat.nr(Arch::native()).expect("exists");
-        let at = |dirfd: i32, flags: i32, landlock: bool| {
-            resolve_with(Arch::native(), &p, landlock, false).actions[&nr].verdict(&[
+        let open = |dirfd: i32, flags: i32, beneath: Beneath| {
+            resolve_with(Arch::native(), &p, beneath, false).actions[&nr].verdict(&[
                 dirfd as u32 as u64,
                 0,
                 flags as u64,
@@ -649,14 +674,72 @@ mod tests {
             ])
         };
         let path = Verdict::Trace(TraceData::Path.encode());
-        assert_eq!(at(3, libc::O_RDONLY | libc::O_DIRECTORY, true), Verdict::Allow);
-        assert_eq!(at(3, libc::O_RDONLY, false), Verdict::Notify);
-        assert_eq!(at(libc::AT_FDCWD, libc::O_RDONLY, true), Verdict::Notify);
-        for w in [libc::O_WRONLY, libc::O_RDWR, libc::O_CREAT, libc::O_TRUNC, libc::O_TMPFILE] {
-            assert_eq!(at(3, w, true), Verdict::Notify, "flags {w:o}");
+        let (reads, changes) = (Beneath::Reads, Beneath::ReadsAndChanges);
+        for b in [reads, changes] {
+            assert_eq!(open(3, libc::O_RDONLY | libc::O_DIRECTORY, b), Verdict::Allow);
+            assert_eq!(open(300, libc::O_RDONLY, b), Verdict::Allow);
+            assert_eq!(open(libc::AT_FDCWD, libc::O_RDONLY, b), Verdict::Notify);
+            assert_eq!(open(512, libc::O_RDONLY, b), Verdict::Notify);
+            assert_eq!(open(512, libc::O_WRONLY | libc::O_CREAT, b), Verdict::Notify);
+            assert_eq!(open(300, libc::O_TMPFILE | libc::O_RDWR, b), Verdict::Notify);
+            // Landlock does not check an O_PATH open: the fd reads and
+            // runs nothing the view does not show (docs/ARCHITECTURE.md).
+            assert_eq!(open(3, libc::O_PATH | libc::O_NOFOLLOW, b), Verdict::Allow);
+            assert_eq!(open(512, libc::O_PATH, b), path);
+            assert_eq!(open(libc::AT_FDCWD, libc::O_PATH, b), path);
         }
-        assert_eq!(at(3, libc::O_PATH | libc::O_NOFOLLOW, true), path);
-        assert_eq!(at(libc::AT_FDCWD, libc::O_PATH, false), path);
+        assert_eq!(open(3, libc::O_RDONLY, Beneath::Nothing), Verdict::Notify);
+        // A copy of a directory fd: one from 256 up stays up there, and
+        // any F_DUPFD goes to the supervisor, which puts a writable
+        // directory's copy from 256 up.
+        let fcntl = |args: [u64; 6], beneath: Beneath| {
+            let n = Sysno::fcntl.nr(Arch::native()).expect("exists");
+            resolve_with(Arch::native(), &p, beneath, false).actions[&n].verdict(&args)
+        };
+        let dupfd = libc::F_DUPFD_CLOEXEC as u64;
+        assert_eq!(fcntl([3, dupfd, 3, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(fcntl([3, dupfd, 3, 0, 0, 0], reads), Verdict::Allow);
+        assert_eq!(fcntl([600, dupfd, 3, 0, 0, 0], reads), Verdict::Notify);
+        assert_eq!(fcntl([3, libc::F_SETFD as u64, 1, 0, 0, 0], changes), Verdict::Allow);
+        let dup = |fd: u64, beneath: Beneath| {
+            let n = Sysno::dup.nr(Arch::native()).expect("exists");
+            resolve_with(Arch::native(), &p, beneath, false).actions[&n].verdict(&[fd, 0, 0, 0, 0, 0])
+        };
+        assert_eq!(
+            (dup(3, changes), dup(300, changes), dup(300, reads)),
+            (Verdict::Allow, Verdict::Notify, Verdict::Allow)
+        );
+        for w in
+            [libc::O_WRONLY, libc::O_RDWR, libc::O_CREAT, libc::O_TRUNC, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL]
+        {
+            // Beneath a low fd (a read-only directory's, say) the view
+            // answers: EROFS, not Landlock's EACCES.
+            assert_eq!(open(3, w, changes), Verdict::Notify, "flags {w:o}");
+            assert_eq!(open(255, w, changes), Verdict::Notify, "flags {w:o}");
+            assert_eq!(open(300, w, reads), Verdict::Notify, "flags {w:o}");
+            assert_eq!(open(256, w, changes), Verdict::Allow, "flags {w:o}");
+            assert_eq!(open(511, w, changes), Verdict::Allow, "flags {w:o}");
+            assert_eq!(open(libc::AT_FDCWD, w, changes), Verdict::Notify, "flags {w:o}");
+        }
+        assert_eq!(open(libc::AT_FDCWD, libc::O_PATH, Beneath::Nothing), path);
+        // Of the changes, only making a directory and removing a name that
+        // is not one may run beneath a directory fd.
+        let call = |s: Sysno, args: [u64; 6], beneath: Beneath| {
+            let n = s.nr(Arch::native()).expect("exists");
+            resolve_with(Arch::native(), &p, beneath, false).actions[&n].verdict(&args)
+        };
+        let removedir = libc::AT_REMOVEDIR as u64;
+        let cwd = libc::AT_FDCWD as u32 as u64;
+        assert_eq!(call(Sysno::unlinkat, [300, 0, 0, 0, 0, 0], changes), Verdict::Allow);
+        assert_eq!(call(Sysno::unlinkat, [300, 0, removedir, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(call(Sysno::unlinkat, [3, 0, 0, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(call(Sysno::unlinkat, [cwd, 0, 0, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(call(Sysno::unlinkat, [300, 0, 0, 0, 0, 0], reads), Verdict::Notify);
+        assert_eq!(call(Sysno::mkdirat, [300, 0, 0o755, 0, 0, 0], changes), Verdict::Allow);
+        assert_eq!(call(Sysno::mkdirat, [3, 0, 0o755, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(call(Sysno::mkdirat, [600, 0, 0o755, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(call(Sysno::mkdirat, [300, 0, 0o755, 0, 0, 0], reads), Verdict::Notify);
+        assert_eq!(call(Sysno::renameat2, [300, 0, 300, 0, 0, 0], changes), Verdict::Notify);
         // Inode flags of a file the view may show read-only cannot be set
         // through an fd; the terminal ioctls stay refused.
         let ioctl = Sysno::ioctl.nr(Arch::native()).expect("exists");
@@ -667,7 +750,7 @@ mod tests {
         assert_eq!(r.actions[&ioctl].verdict(&[3, 0x5401, 0, 0, 0, 0]), Verdict::Allow);
         let plain = resolve(Arch::native(), &Policy::default());
         assert_eq!(plain.actions[&ioctl].verdict(&set_flags), Verdict::Allow);
-        for s in [Sysno::fchmod, Sysno::fchown, Sysno::fsetxattr, Sysno::mkdirat, Sysno::unlinkat, Sysno::renameat2] {
+        for s in [Sysno::fchmod, Sysno::fchown, Sysno::fsetxattr, Sysno::mknodat, Sysno::symlinkat, Sysno::renameat2] {
             let n = s.nr(Arch::native()).expect("exists");
             assert_eq!(resolve(Arch::native(), &p).actions[&n], Action::Plain(Verdict::Notify), "{s}");
         }

@@ -303,7 +303,8 @@ fn list_syscalls_routes_are_the_documented_ones() {
             "notify unless dirfd",
             "notify unless no address",
             "notify (with --disk)",
-            "notify; read beneath dirfd",
+            "notify; native beneath dirfd",
+            "notify; change beneath dirfd",
             "notify (made listings)",
             "notify for a high fd",
             "trace (the view)",
@@ -333,15 +334,28 @@ fn list_syscalls_routes_are_the_documented_ones() {
         }
     }
     want("uname", "notify (with --hostname)");
-    // Paths go through the view: openat is native only to read beneath a
+    // Paths go through the view: openat is native only beneath a
     // directory fd, statx beneath one, execve's path is translated by the
-    // tracer; calls that change the tree or an open file are always
-    // answered in the view.
-    want("openat", "notify; read beneath dirfd");
+    // tracer; of the calls that change the tree, making a directory and
+    // removing a file may run beneath a directory fd, the others and those
+    // that change an open file are always answered in the view.
+    want("openat", "notify; native beneath dirfd");
     want("statx", "notify unless dirfd");
-    for c in
-        ["mkdirat", "unlinkat", "renameat2", "linkat", "symlinkat", "fchmod", "fchown", "fsetxattr", "connect", "bind"]
-    {
+    want("mkdirat", "notify; change beneath dirfd");
+    want("unlinkat", "notify; change beneath dirfd");
+    for c in [
+        "mkdir",
+        "unlink",
+        "rmdir",
+        "renameat2",
+        "linkat",
+        "symlinkat",
+        "fchmod",
+        "fchown",
+        "fsetxattr",
+        "connect",
+        "bind",
+    ] {
         want(c, "notify (the view)");
     }
     // A datagram's address may name a unix socket file: sendmsg carries it

@@ -1725,3 +1725,131 @@ print(subprocess.run(["/proc/%d/fd/%d" % (os.getpid(), fd)], pass_fds=[fd], capt
     let (_, out) = differential(&["python3", "-c", script]);
     assert_eq!(out.out(), "echo from-memfd\n26 /memfd:payload (deleted)\nfrom-memfd\n", "{out:?}");
 }
+
+// ---- changes beneath a writable directory's fd ------------------------------------------------------
+
+/// Beneath the fd of a writable directory (which the supervisor puts from
+/// 256 up: `CHANGE_DIRFDS`) tar's and `rm -r`'s changes run natively under
+/// Landlock; beneath any other the view answers them. Either way they stay
+/// in the view: a way out (`..`, a symlink), a read-only directory's fd
+/// copied into that range, a hidden name beneath a copy of a carved
+/// directory's fd are all refused, and the host outside the writable
+/// mount does not change (docs/ARCHITECTURE.md, "changes beneath a
+/// writable directory's fd").
+#[test]
+fn vfs_view_changes_beneath_a_writable_directory_fd_stay_in_the_view() {
+    let _g = host_tmp_shared();
+    let ws = Scratch::new();
+    ws.write("w/.keep", "");
+    ws.write("c/secret", "s\n");
+    ws.write("c/seen", "v\n");
+    let ro = Scratch::new();
+    ro.write("keep", "k\n");
+    give_tree_to_guest(ws.path());
+    give_tree_to_guest(ro.path());
+    let (w, c) = (ws.join("w"), ws.join("c"));
+    let script = format!(
+        "{PY_TRY}import fcntl, sys
+w, c, ro = sys.argv[1:4]
+D = os.O_RDONLY | os.O_DIRECTORY
+NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+fd = os.open(w, D)
+print('writable fd placed', 256 <= fd < 512)
+cp = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+print('its F_DUPFD copy placed', 256 <= cp < 512)
+low = os.open('.', D, dir_fd=cp)
+print('a directory opened beneath it is low', low < 256)
+t('mkdir', lambda: os.mkdir('d', dir_fd=cp))
+t('create', lambda: os.close(os.open('d/f', NEW, 0o640, dir_fd=cp)))
+t('create again', lambda: os.close(os.open('d/f', NEW, 0o640, dir_fd=cp)))
+t('unlink', lambda: os.unlink('d/f', dir_fd=cp))
+t('create g', lambda: os.write(os.open('d/g', NEW, 0o600, dir_fd=cp), b'g'))
+t('rmdir a full directory', lambda: os.rmdir('d', dir_fd=cp))
+print('seen by path', sorted(os.listdir(w + '/d')), oct(os.stat(w + '/d/g').st_mode & 0o777))
+os.symlink(ro, w + '/to-ro')
+out = os.path.relpath(ro, w)
+t('create through a symlink out', lambda: os.open('to-ro/new', NEW, dir_fd=cp))
+t('create by ..', lambda: os.open(out + '/new', NEW, dir_fd=cp))
+t('mkdir by ..', lambda: os.mkdir(out + '/newd', dir_fd=cp))
+t('unlink by ..', lambda: os.unlink(out + '/keep', dir_fd=cp))
+t('unlink through a symlink out', lambda: os.unlink('to-ro/keep', dir_fd=cp))
+r = os.open(ro, D)
+print('read-only fd low', r < 256)
+t('read-only create', lambda: os.open('new', NEW, dir_fd=r))
+t('read-only mkdir', lambda: os.mkdir('newd', dir_fd=r))
+t('read-only unlink', lambda: os.unlink('keep', dir_fd=r))
+os.dup2(r, 300)
+t('read-only fd copied to 300: create', lambda: os.open('new', NEW, dir_fd=300))
+t('read-only fd copied to 300: unlink', lambda: os.unlink('keep', dir_fd=300))
+k = os.open(c, D)
+print('carved fd high', k >= 512)
+t('hidden unlink', lambda: os.unlink('secret', dir_fd=k))
+os.dup2(k, 301)
+t('carved fd copied to 301: unlink hidden', lambda: os.unlink('secret', dir_fd=301))
+t('carved fd copied to 301: unlink seen', lambda: os.unlink('seen', dir_fd=301))
+t('carved fd copied to 301: create', lambda: os.open('new', NEW, dir_fd=301))
+t('carved create', lambda: os.close(os.open('made', NEW, dir_fd=k)))
+o = os.open(os.path.relpath(c + '/secret', w), os.O_PATH, dir_fd=low)
+t('hidden file by an O_PATH fd reopened', lambda: os.open('/proc/self/fd/%d' % o, os.O_RDONLY))
+"
+    );
+    let hide = c.join("secret");
+    let args = [
+        "--bind",
+        s(&w),
+        s(&w),
+        "--bind",
+        s(&c),
+        s(&c),
+        "--hide",
+        s(&hide),
+        "--",
+        "python3",
+        "-c",
+        &script,
+        s(&w),
+        s(&c),
+        s(ro.path()),
+    ];
+    let out = run(&mut sandbox_raw(&ws, args));
+    out.assert_code(0);
+    let want = "writable fd placed True
+its F_DUPFD copy placed True
+a directory opened beneath it is low True
+mkdir ok
+create ok
+create again EEXIST
+unlink ok
+create g ok
+rmdir a full directory ENOTEMPTY
+seen by path ['g'] 0o600
+create through a symlink out EACCES
+create by .. EACCES
+mkdir by .. EACCES
+unlink by .. EACCES
+unlink through a symlink out EACCES
+read-only fd low True
+read-only create EROFS
+read-only mkdir EROFS
+read-only unlink EROFS
+read-only fd copied to 300: create EACCES
+read-only fd copied to 300: unlink EACCES
+carved fd high True
+hidden unlink ENOENT
+carved fd copied to 301: unlink hidden EACCES
+carved fd copied to 301: unlink seen EACCES
+carved fd copied to 301: create EACCES
+carved create ok
+hidden file by an O_PATH fd reopened ENOENT
+";
+    assert_eq!(out.out(), want, "{out:?}");
+    // Outside the writable mounts nothing changed; inside, what the view
+    // said.
+    assert_eq!(read(&ro.join("keep")), "k\n");
+    let names = |d: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    };
+    assert_eq!(names(ro.path()), ["keep".to_string()].into_iter().collect());
+    assert_eq!(names(&c), ["made", "secret", "seen"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(names(&w.join("d")), ["g".to_string()].into_iter().collect());
+}

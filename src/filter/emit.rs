@@ -110,13 +110,13 @@ fn tree(segs: &[Segment]) -> Vec<libc::sock_filter> {
     }
 }
 
-/// Returns `f` when fd argument `a` is from [`super::NATIVE_DIRFDS`] up,
-/// `p` otherwise (negative included).
-fn fails_if_high_fd(a: u8, f: u32, p: u32) -> Vec<libc::sock_filter> {
+/// Returns `f` when fd argument `a` is from `floor` up, `p` otherwise
+/// (negative included).
+fn fails_if_high_fd(a: u8, floor: u32, f: u32, p: u32) -> Vec<libc::sock_filter> {
     vec![
         stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
         jump(JSET_K, 0x8000_0000, 2, 0),
-        jump(JSET_K, super::NOT_NATIVE_DIRFD, 0, 1),
+        jump(JGE_K, floor, 0, 1),
         stmt(RET_K, f),
         stmt(RET_K, p),
     ]
@@ -125,24 +125,47 @@ fn fails_if_high_fd(a: u8, f: u32, p: u32) -> Vec<libc::sock_filter> {
 fn leaf(action: Action) -> Vec<libc::sock_filter> {
     match action {
         Action::Plain(v) => vec![stmt(RET_K, v.ret())],
-        Action::Open { dirfd, flags, beneath, opath, other } => {
+        Action::Open { dirfd, flags, changes, beneath, opath, other } => {
+            let (b, o) = (beneath.ret(), other.ret());
             let mut v = vec![
                 stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
                 // O_PATH: to the `opath` return at the end.
                 jump(JSET_K, libc::O_PATH as u32, 0, 1),
                 stmt(JA, 0), // patched below
             ];
-            if let Some(d) = dirfd {
-                v.extend([
+            match dirfd {
+                Some(d) if changes => v.extend([
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(d))),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 7, 0),
+                    jump(JGE_K, super::CHANGE_DIRFDS, 3, 0),
+                    // Below the change range: only reads.
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
+                    jump(JSET_K, super::OPEN_WRITE_FLAGS, 4, 0),
+                    stmt(RET_K, b),
+                    // In it: anything but O_TMPFILE.
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
+                    jump(JSET_K, super::O_TMPFILE_BIT, 1, 0),
+                    stmt(RET_K, b),
+                ]),
+                Some(d) => v.extend([
                     jump(JSET_K, super::OPEN_WRITE_FLAGS, 3, 0),
                     stmt(LD_W_ABS, off_arg_lo(u32::from(d))),
                     jump(JSET_K, super::NOT_NATIVE_DIRFD, 1, 0),
-                    stmt(RET_K, beneath.ret()),
+                    stmt(RET_K, b),
+                ]),
+                None => {}
+            }
+            v.push(stmt(RET_K, o));
+            // The `ja` jumps here, past everything after it.
+            v[2].k = (v.len() - 3) as u32;
+            if let Some(d) = dirfd {
+                // O_PATH beneath a real directory fd: native.
+                v.extend([
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(d))),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 1, 0),
+                    stmt(RET_K, b),
                 ]);
             }
-            v.push(stmt(RET_K, other.ret()));
-            // The `ja` jumps over everything after it but the last return.
-            v[2].k = (v.len() - 3) as u32;
             v.push(stmt(RET_K, opath.ret()));
             v
         }
@@ -185,15 +208,32 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
-                ArgRule::LowFd(a) => fails_if_high_fd(a, f, p),
-                ArgRule::FcntlDup => {
+                ArgRule::ChangeAt { dirfd, flags, refused } => {
+                    let mut v = vec![
+                        stmt(LD_W_ABS, off_arg_lo(u32::from(dirfd))),
+                        jump(JSET_K, super::NOT_NATIVE_DIRFD, 1, 0),
+                        jump(JGE_K, super::CHANGE_DIRFDS, 1, 0),
+                        stmt(RET_K, f),
+                    ];
+                    if refused != 0 {
+                        v.extend([
+                            stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
+                            jump(JSET_K, refused, 0, 1),
+                            stmt(RET_K, f),
+                        ]);
+                    }
+                    v.push(stmt(RET_K, p));
+                    v
+                }
+                ArgRule::LowFd(a, floor) => fails_if_high_fd(a, floor, f, p),
+                ArgRule::FcntlDup(floor) => {
                     let mut v = vec![
                         stmt(LD_W_ABS, off_arg_lo(1)),
                         jump(JEQ_K, libc::F_DUPFD as u32, 2, 0),
                         jump(JEQ_K, libc::F_DUPFD_CLOEXEC as u32, 1, 0),
                         stmt(RET_K, p),
                     ];
-                    v.extend(fails_if_high_fd(0, f, p));
+                    v.extend(fails_if_high_fd(0, floor, f, p));
                     v
                 }
                 ArgRule::NullArg(a) => vec![

@@ -127,12 +127,25 @@ pub enum ArgRule {
     DirFd(u8),
     /// Both directory fd arguments are real fds (`renameat`, `linkat`).
     DirFds(u8, u8),
-    /// This fd argument (as an int) is not one from [`NATIVE_DIRFDS`] up
+    /// A change beneath a writable directory's fd (`mkdirat`; `unlinkat`
+    /// of a name that is not a directory): argument `dirfd` (as an int) is
+    /// from [`CHANGE_DIRFDS`] up to [`NATIVE_DIRFDS`], and argument `flags`
+    /// has none of the bits `refused` (0: the call has no flags to check).
+    ChangeAt {
+        /// The directory fd argument.
+        dirfd: u8,
+        /// The flags argument.
+        flags: u8,
+        /// Flags that keep the call notified (`AT_REMOVEDIR`).
+        refused: u32,
+    },
+    /// This fd argument (as an int) is not one from the second number
+    /// ([`NATIVE_DIRFDS`], or [`CHANGE_DIRFDS`] with changes beneath) up
     /// (`dup`): a copy of such a directory fd must stay up there.
-    LowFd(u8),
-    /// `fcntl`: not `F_DUPFD`/`F_DUPFD_CLOEXEC` of an fd from
-    /// [`NATIVE_DIRFDS`] up.
-    FcntlDup,
+    LowFd(u8, u32),
+    /// `fcntl`: not `F_DUPFD`/`F_DUPFD_CLOEXEC` of an fd from this number
+    /// up (as [`ArgRule::LowFd`]).
+    FcntlDup(u32),
     /// This pointer argument is NULL (all 64 bits): `sendto` without an
     /// address. A register cannot be changed by another thread, so unlike
     /// what it points to, this is safe to decide on.
@@ -156,9 +169,25 @@ fn native_dirfd(v: u64) -> bool {
     v & u64::from(NOT_NATIVE_DIRFD) == 0
 }
 
-/// A 32-bit fd argument from [`NATIVE_DIRFDS`] up (not negative).
-fn high_fd(v: u64) -> bool {
-    v & 0x8000_0000 == 0 && v & u64::from(NOT_NATIVE_DIRFD) != 0
+/// Directory fds from this number up to [`NATIVE_DIRFDS`] are writable
+/// directories of the view the supervisor put there
+/// ([`Beneath::ReadsAndChanges`]): beneath them the common changes run
+/// natively, and Landlock, which grants writes exactly where the view is
+/// writable, has nothing to refuse but a way out (`..`, a symlink), with
+/// `EACCES`. Beneath lower ones a change is answered in the view, which
+/// says `EROFS` under a read-only mount as the kernel would. Above bash's
+/// 255 (its script fd); a power of two.
+pub const CHANGE_DIRFDS: u32 = 256;
+
+/// A 32-bit directory fd argument from [`CHANGE_DIRFDS`] up to
+/// [`NATIVE_DIRFDS`].
+fn change_dirfd(v: u64) -> bool {
+    native_dirfd(v) && v >= u64::from(CHANGE_DIRFDS)
+}
+
+/// A 32-bit fd argument from `floor` up (not negative).
+fn high_fd(v: u64, floor: u32) -> bool {
+    v & 0x8000_0000 == 0 && v >= u64::from(floor)
 }
 
 /// Namespace flags of clone(2) (CLONE_NEWTIME is omitted: on clone(2) its
@@ -187,7 +216,26 @@ impl ArgRule {
     /// safe under the view's Landlock domain (a path resolved beneath a
     /// directory fd), rather than safe by itself.
     pub fn needs_landlock(self) -> bool {
-        matches!(self, ArgRule::DirFd(_) | ArgRule::DirFds(..))
+        matches!(self, ArgRule::DirFd(_) | ArgRule::DirFds(..) | ArgRule::ChangeAt { .. })
+    }
+
+    /// The rule where changes run natively beneath the directory fds from
+    /// [`CHANGE_DIRFDS`] up: a `dup` of one of those must stay up there
+    /// too, and an `F_DUPFD` of any writable directory's fd goes there
+    /// (`rm -r`'s fts opens each directory beneath its parent's fd, then
+    /// works beneath an `F_DUPFD_CLOEXEC` copy of it).
+    pub fn with_changes(self) -> Self {
+        match self {
+            ArgRule::LowFd(a, _) => ArgRule::LowFd(a, CHANGE_DIRFDS),
+            ArgRule::FcntlDup(_) => ArgRule::FcntlDup(0),
+            other => other,
+        }
+    }
+
+    /// Whether the call the rule lets run natively changes the tree, which
+    /// only [`Beneath::ReadsAndChanges`] allows.
+    pub fn changes_tree(self) -> bool {
+        matches!(self, ArgRule::ChangeAt { .. })
     }
 
     /// Reference semantics, used by the tests as the model for the emitted
@@ -204,9 +252,14 @@ impl ArgRule {
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
             ArgRule::DirFd(a) => native_dirfd(lo(a as usize)),
             ArgRule::DirFds(a, b) => native_dirfd(lo(a as usize)) && native_dirfd(lo(b as usize)),
+            ArgRule::ChangeAt { dirfd, flags, refused } => {
+                change_dirfd(lo(dirfd as usize)) && lo(flags as usize) & u64::from(refused) == 0
+            }
             ArgRule::NullArg(a) => args[a as usize] == 0,
-            ArgRule::LowFd(a) => !high_fd(lo(a as usize)),
-            ArgRule::FcntlDup => !(matches!(lo(1) as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) && high_fd(lo(0))),
+            ArgRule::LowFd(a, floor) => !high_fd(lo(a as usize), floor),
+            ArgRule::FcntlDup(floor) => {
+                !(matches!(lo(1) as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) && high_fd(lo(0), floor))
+            }
         }
     }
 
@@ -221,6 +274,27 @@ impl ArgRule {
 /// read-only, creating, truncating, `O_TMPFILE`'s own bit).
 pub const OPEN_WRITE_FLAGS: u32 =
     (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC | (libc::O_TMPFILE & !libc::O_DIRECTORY)) as u32;
+
+/// `O_TMPFILE`'s own bit (`O_TMPFILE` includes `O_DIRECTORY`): an unnamed
+/// file is made in the view's way (see `handlers/fs.rs`), never natively.
+pub const O_TMPFILE_BIT: u32 = (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32;
+
+/// What may run natively beneath a directory fd the guest holds (from 0 up
+/// to [`NATIVE_DIRFDS`]), where the guest's Landlock domain confines the
+/// kernel's walk to the view's host directories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Beneath {
+    /// Nothing: every path call is answered in the view (no Landlock, or an
+    /// overlay, where the kernel would see one layer).
+    Nothing,
+    /// Calls that read: opens for reading, the stat family, access checks.
+    Reads,
+    /// Those, and beneath the fds of writable directories (which the
+    /// supervisor puts from [`CHANGE_DIRFDS`] up) the common changes: opens
+    /// that write or create a file, `mkdirat`, and `unlinkat` of a name
+    /// that is not a directory (tar's and `rm -r`'s calls).
+    ReadsAndChanges,
+}
 
 /// What the filter does for one syscall number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -237,15 +311,19 @@ pub enum Action {
         /// Verdict when it does not.
         fail: Verdict,
     },
-    /// An open: `opath` for `O_PATH` flags; else `beneath` when `dirfd`
-    /// (an argument) is a real directory fd and the flags only read; else
-    /// `other`.
+    /// An open: `beneath` when `dirfd` (an argument) is a real directory fd
+    /// and the flags only read or ask for `O_PATH`, or, with `changes`,
+    /// when it is from [`CHANGE_DIRFDS`] up (then the flags may write or
+    /// create, but not `O_TMPFILE`); else `opath` for `O_PATH`, `other`
+    /// for the rest.
     Open {
         /// The directory fd argument (`None`: never `beneath`).
         dirfd: Option<u8>,
         /// The flags argument.
         flags: u8,
-        /// A read-only open beneath a real directory fd.
+        /// Writes may run beneath a writable directory's fd.
+        changes: bool,
+        /// A native open beneath a real directory fd.
         beneath: Verdict,
         /// An `O_PATH` open.
         opath: Verdict,
@@ -268,13 +346,24 @@ impl Action {
                     fail
                 }
             }
-            Action::Open { dirfd, flags, beneath, opath, other } => {
-                if lo(flags) & libc::O_PATH as u32 != 0 {
-                    opath
-                } else if dirfd.is_some_and(|d| native_dirfd(u64::from(lo(d)))) && lo(flags) & OPEN_WRITE_FLAGS == 0 {
-                    beneath
-                } else {
+            Action::Open { dirfd, flags, changes, beneath, opath, other } => {
+                let f = lo(flags);
+                let d = dirfd.map(|d| u64::from(lo(d)));
+                let writes = f & OPEN_WRITE_FLAGS != 0;
+                if f & libc::O_PATH as u32 != 0 {
+                    if d.is_some_and(native_dirfd) {
+                        beneath
+                    } else {
+                        opath
+                    }
+                } else if !d.is_some_and(native_dirfd) {
                     other
+                } else if changes && d.is_some_and(change_dirfd) && f & O_TMPFILE_BIT == 0 {
+                    beneath
+                } else if writes {
+                    other
+                } else {
+                    beneath
                 }
             }
         }
@@ -428,11 +517,17 @@ mod tests {
     /// values that hit each argument rule both ways.
     #[test]
     fn every_number_of_every_arch_agrees_with_the_policy() {
-        let arg_sets: [[u64; 6]; 11] = [
+        let arg_sets: [[u64; 6]; 17] = [
             [libc::AT_FDCWD as u32 as u64, 0, libc::O_PATH as u64, 0, 0, 0],
             [3, 0, libc::O_RDONLY as u64, 0, 0, 0],
             [3, 0, (libc::O_WRONLY | libc::O_CREAT) as u64, 0, 0, 0],
             [3, libc::O_PATH as u64, libc::O_TRUNC as u64, 0, 0, 0],
+            [300, 0, libc::AT_REMOVEDIR as u64, 0, 0, 0],
+            [300, 0, (libc::O_TMPFILE | libc::O_RDWR) as u64, 0, 0, 0],
+            [300, 0, (libc::O_WRONLY | libc::O_CREAT) as u64, 0, 0, 0],
+            [256, 0, libc::O_DIRECTORY as u64, 0, 0, 0],
+            [511, 0, 0, 0, 0, 0],
+            [255, 0, libc::O_RDWR as u64, 0, 0, 0],
             [libc::PR_SET_DUMPABLE as u64, 0, 0, 0, 0, 0],
             [0; 6],
             [libc::CLONE_NEWNET as u64, libc::TIOCSTI, 0, 0, 0, 0],
@@ -442,8 +537,9 @@ mod tests {
             [0x0040_0000, 7, 7, 7, 7, 7],
         ];
         for arch in Arch::ALL {
-            for (p, landlock) in policies().into_iter().flat_map(|p| [(p.clone(), true), (p, false)]) {
-                let r = crate::table::resolve_with(arch, &p, landlock, landlock);
+            let levels = [Beneath::Nothing, Beneath::Reads, Beneath::ReadsAndChanges];
+            for (p, beneath) in policies().into_iter().flat_map(|p| levels.map(|b| (p.clone(), b))) {
+                let r = crate::table::resolve_with(arch, &p, beneath, beneath != Beneath::Nothing);
                 let prog = emit(&r);
                 for nr in 0..1024u32 {
                     for args in arg_sets {
@@ -490,6 +586,14 @@ mod tests {
                     libc::O_CREAT as u64,
                     libc::O_TRUNC as u64,
                     libc::O_RDWR as u64,
+                    (libc::O_TMPFILE | libc::O_WRONLY) as u64,
+                    libc::AT_REMOVEDIR as u64,
+                    libc::O_DIRECTORY as u64,
+                    255,
+                    256,
+                    300,
+                    511,
+                    512,
                     libc::AT_FDCWD as u32 as u64,
                 ])
             )
@@ -519,16 +623,22 @@ mod tests {
                     ArgRule::PrctlDumpable,
                     ArgRule::DirFd(2),
                     ArgRule::DirFds(0, 2),
+                    ArgRule::ChangeAt { dirfd: 0, flags: 2, refused: libc::AT_REMOVEDIR as u32 },
+                    ArgRule::ChangeAt { dirfd: 1, flags: 3, refused: 0 },
                     ArgRule::NullArg(4),
-                    ArgRule::LowFd(0),
-                    ArgRule::FcntlDup,
+                    ArgRule::LowFd(0, NATIVE_DIRFDS),
+                    ArgRule::LowFd(0, CHANGE_DIRFDS),
+                    ArgRule::FcntlDup(NATIVE_DIRFDS),
+                    ArgRule::FcntlDup(CHANGE_DIRFDS),
                 ]),
                 arb_verdict(),
                 arb_verdict()
             )
                 .prop_map(|(rule, pass, fail)| Action::Check { rule, pass, fail }),
-            1 => (prop::option::of(0u8..6), 0u8..6, arb_verdict(), arb_verdict(), arb_verdict())
-                .prop_map(|(dirfd, flags, beneath, opath, other)| Action::Open { dirfd, flags, beneath, opath, other }),
+            1 => (prop::option::of(0u8..6), 0u8..6, any::<bool>(), arb_verdict(), arb_verdict(), arb_verdict())
+                .prop_map(|(dirfd, flags, changes, beneath, opath, other)| {
+                    Action::Open { dirfd, flags, changes, beneath, opath, other }
+                }),
         ]
     }
 

@@ -161,15 +161,28 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     }
     // In an overlay the kernel would resolve a path beneath a directory
     // fd against one layer only: every path call is answered in the view.
-    let native_beneath = landlock_fs && !vfs.as_ref().is_some_and(|h| h.has_overlay());
+    // Changes beneath a writable directory's fd may run natively too,
+    // unless the supervisor must see each one: to report it, or to book
+    // what it adds or frees against a disk budget. Landlock before ABI 3
+    // does not govern truncation, which a create-or-open may do.
+    let beneath = match vfs.as_ref() {
+        Some(h) if landlock_fs && !h.has_overlay() => {
+            if policy.account || h.disk_account().is_some() || landlock_abi.unwrap_or(0) < 3 {
+                crate::filter::Beneath::Reads
+            } else {
+                crate::filter::Beneath::ReadsAndChanges
+            }
+        }
+        _ => crate::filter::Beneath::Nothing,
+    };
     if let Some(host) = &mut vfs {
-        host.set_native_beneath(native_beneath);
+        host.set_native_beneath(beneath);
     }
     let vfs = vfs.map(Arc::new);
     let changes = vfs.as_ref().map(|h| h.changes());
     let disk = vfs.as_ref().and_then(|h| h.disk_account());
     let made_listings = vfs.as_ref().is_some_and(|h| h.makes_listings());
-    let resolved = Arc::new(table::resolve_with(arch, policy, native_beneath, made_listings));
+    let resolved = Arc::new(table::resolve_with(arch, policy, beneath, made_listings));
     spec.filter = crate::filter::emit(&resolved);
     spec.landlock_abi = landlock_abi.unwrap_or(0);
     let handlers = table::notify_handlers(policy, made_listings);

@@ -117,9 +117,9 @@ pub struct Host {
     /// The guest's Landlock domain enforces the view's host directories,
     /// and calls may continue natively.
     landlock: bool,
-    /// Reads beneath low directory fds run natively (see
+    /// What runs natively beneath low directory fds (see
     /// [`Host::set_native_beneath`]).
-    native_beneath: bool,
+    beneath: crate::filter::Beneath,
     /// What the guest changed, for the report.
     changes: std::sync::Arc<super::Changes>,
     /// The unix socket paths as the guest bound them, by socket inode: the
@@ -239,7 +239,7 @@ impl Host {
             proc_fd,
             dev_fd,
             landlock: false,
-            native_beneath: false,
+            beneath: crate::filter::Beneath::Nothing,
             changes: Default::default(),
             bound: Default::default(),
             disk: None,
@@ -514,12 +514,33 @@ impl Host {
         self.landlock = true;
     }
 
-    /// The filter lets reads beneath directory fds below
-    /// [`crate::filter::NATIVE_DIRFDS`] run natively: directories the
-    /// kernel would resolve unlike the view must then go above
-    /// ([`Host::resolves_unlike_beneath`]).
-    pub fn set_native_beneath(&mut self, on: bool) {
-        self.native_beneath = on;
+    /// What the filter lets run natively beneath directory fds below
+    /// [`crate::filter::NATIVE_DIRFDS`]: directories the kernel would
+    /// resolve unlike the view must then go above
+    /// ([`Host::resolves_unlike_beneath`]), writable ones, with changes,
+    /// from [`crate::filter::CHANGE_DIRFDS`] up ([`Host::changes_beneath`]).
+    pub fn set_native_beneath(&mut self, beneath: crate::filter::Beneath) {
+        self.beneath = beneath;
+    }
+
+    /// Whether the common changes run natively beneath the fd of a
+    /// directory at `at` placed from [`crate::filter::CHANGE_DIRFDS`] up
+    /// ([`crate::filter::Beneath::ReadsAndChanges`]): it is writable.
+    pub fn changes_beneath(&self, at: &Lookup<'_>) -> bool {
+        self.beneath == crate::filter::Beneath::ReadsAndChanges && self.writable(at.mount, at.rest)
+    }
+
+    /// The lowest fd number the guest's fd of directory `dir` may have:
+    /// [`crate::filter::NATIVE_DIRFDS`] where the kernel would resolve
+    /// names beneath it unlike the view ([`Host::resolves_unlike_beneath`]),
+    /// [`crate::filter::CHANGE_DIRFDS`] where changes beneath it may run
+    /// natively ([`Host::changes_beneath`]); `None`: any, as the kernel picks.
+    pub fn dirfd_floor(&self, dir: &GuestPath) -> Option<u32> {
+        if self.resolves_unlike_beneath(dir) {
+            return Some(crate::filter::NATIVE_DIRFDS);
+        }
+        let at = self.view.lookup(dir).ok()?;
+        self.changes_beneath(&at).then_some(crate::filter::CHANGE_DIRFDS)
     }
 
     /// Whether the kernel may resolve guest path `guest` itself (the
@@ -790,7 +811,7 @@ impl Host {
     /// to the guest from [`crate::filter::NATIVE_DIRFDS`] up, where calls
     /// beneath them are notified.
     pub fn resolves_unlike_beneath(&self, dir: &GuestPath) -> bool {
-        if !self.native_beneath {
+        if self.beneath == crate::filter::Beneath::Nothing {
             return false;
         }
         match self.view.lookup(dir) {
