@@ -689,15 +689,19 @@ mod tests {
             assert_eq!(open(libc::AT_FDCWD, libc::O_PATH, b), path);
         }
         assert_eq!(open(3, libc::O_RDONLY, Beneath::Nothing), Verdict::Notify);
-        // A copy of a directory fd: one from 256 up stays up there, and
-        // any F_DUPFD goes to the supervisor, which puts a writable
-        // directory's copy from 256 up.
+        // A directory opened to read beneath a writable one's fd goes to
+        // the supervisor, which puts a writable one from 256 up too, and
+        // so does a copy of one from 256 up.
+        assert_eq!(open(300, libc::O_RDONLY | libc::O_DIRECTORY, reads), Verdict::Allow);
+        assert_eq!(open(300, libc::O_RDONLY | libc::O_DIRECTORY, changes), Verdict::Notify);
+        assert_eq!(open(3, libc::O_RDONLY | libc::O_DIRECTORY, changes), Verdict::Allow);
         let fcntl = |args: [u64; 6], beneath: Beneath| {
             let n = Sysno::fcntl.nr(Arch::native()).expect("exists");
             resolve_with(Arch::native(), &p, beneath, false).actions[&n].verdict(&args)
         };
         let dupfd = libc::F_DUPFD_CLOEXEC as u64;
-        assert_eq!(fcntl([3, dupfd, 3, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(fcntl([3, dupfd, 3, 0, 0, 0], changes), Verdict::Allow);
+        assert_eq!(fcntl([300, dupfd, 3, 0, 0, 0], changes), Verdict::Notify);
         assert_eq!(fcntl([3, dupfd, 3, 0, 0, 0], reads), Verdict::Allow);
         assert_eq!(fcntl([600, dupfd, 3, 0, 0, 0], reads), Verdict::Notify);
         assert_eq!(fcntl([3, libc::F_SETFD as u64, 1, 0, 0, 0], changes), Verdict::Allow);

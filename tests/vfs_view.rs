@@ -1757,8 +1757,10 @@ fd = os.open(w, D)
 print('writable fd placed', 256 <= fd < 512)
 cp = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
 print('its F_DUPFD copy placed', 256 <= cp < 512)
-low = os.open('.', D, dir_fd=cp)
-print('a directory opened beneath it is low', low < 256)
+sub = os.open('.', D, dir_fd=cp)
+print('a directory opened beneath it placed', 256 <= sub < 512)
+low = os.open('.', os.O_RDONLY, dir_fd=cp)
+print('one opened without O_DIRECTORY is low', low < 256)
 t('mkdir', lambda: os.mkdir('d', dir_fd=cp))
 t('create', lambda: os.close(os.open('d/f', NEW, 0o640, dir_fd=cp)))
 t('create again', lambda: os.close(os.open('d/f', NEW, 0o640, dir_fd=cp)))
@@ -1815,7 +1817,8 @@ t('hidden file by an O_PATH fd reopened', lambda: os.open('/proc/self/fd/%d' % o
     out.assert_code(0);
     let want = "writable fd placed True
 its F_DUPFD copy placed True
-a directory opened beneath it is low True
+a directory opened beneath it placed True
+one opened without O_DIRECTORY is low True
 mkdir ok
 create ok
 create again EEXIST

@@ -136,15 +136,19 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
             match dirfd {
                 Some(d) if changes => v.extend([
                     stmt(LD_W_ABS, off_arg_lo(u32::from(d))),
-                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 7, 0),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 8, 0),
                     jump(JGE_K, super::CHANGE_DIRFDS, 3, 0),
                     // Below the change range: only reads.
                     stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
-                    jump(JSET_K, super::OPEN_WRITE_FLAGS, 4, 0),
+                    jump(JSET_K, super::OPEN_WRITE_FLAGS, 5, 0),
                     stmt(RET_K, b),
-                    // In it: anything but O_TMPFILE.
+                    // In it: anything but O_TMPFILE and a directory to read
+                    // (the supervisor puts a writable one in the range too).
                     stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
-                    jump(JSET_K, super::O_TMPFILE_BIT, 1, 0),
+                    jump(JSET_K, super::O_TMPFILE_BIT, 2, 0),
+                    jump(JSET_K, super::OPEN_WRITE_FLAGS, 2, 0),
+                    jump(JSET_K, libc::O_DIRECTORY as u32, 0, 1),
+                    stmt(RET_K, o),
                     stmt(RET_K, b),
                 ]),
                 Some(d) => v.extend([

@@ -1742,8 +1742,7 @@ pub fn dup(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     dup_high(ctx, call, arg_i32(call.args[0]), 0, false)
 }
 
-/// `fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC, min)` of such an fd (of any,
-/// with changes beneath directory fds).
+/// `fcntl(fd, F_DUPFD or F_DUPFD_CLOEXEC, min)` of such an fd.
 pub fn fcntl(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let cmd = arg_i32(call.args[1]);
     if !matches!(cmd, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) {
@@ -1755,10 +1754,10 @@ pub fn fcntl(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// A copy of a directory fd the supervisor put from NATIVE_DIRFDS up
 /// (calls beneath it are notified) goes there too, or `find /` (whose fts
 /// copies its directory fds) would walk beneath the copy natively. So does
-/// a copy of a writable directory's fd from CHANGE_DIRFDS up, wherever
-/// the original is, when changes beneath those run natively: `rm -r`'s
-/// fts removes beneath the copy it makes of each directory it opens. Any
-/// other fd is copied by the kernel.
+/// a copy of a writable directory's fd from CHANGE_DIRFDS up, when
+/// changes beneath those run natively: `rm -r`'s fts removes beneath the
+/// copy it makes of each directory it opens. Any other fd is copied by
+/// the kernel.
 fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Result<Reply, Errno> {
     let h = host(ctx)?;
     if min < 0 {
