@@ -538,10 +538,9 @@ fn high_slot(h: &Host, tid: libc::pid_t, dir: &GuestPath, file: BorrowedFd<'_>, 
 /// The lowest fd number from `min` up that thread `tid`'s process has
 /// free, below its limit on open files. A fresh pidfd of the thread (Linux
 /// 6.9; it is alive, waiting for this answer) tells a free number by
-/// `EBADF`: a syscall per number tried, where listing `/proc/TID/fd` and
-/// reading its limits costs eight and a parse (a directory placed for
-/// changes beneath it, as `rm -r` opens one per directory, went from ~25
-/// to ~8 µs).
+/// `EBADF`: a syscall per number tried (`rm -r` places a directory or a
+/// copy of one per directory it walks), where listing `/proc/TID/fd` and
+/// reading its limits costs eight and a parse.
 fn free_fd_from(tid: libc::pid_t, min: i32) -> Option<i32> {
     const TRIES: i32 = 32;
     if let (Ok(pidfd), Ok(limit)) = (sys::pidfd_open_thread(tid), sys::nofile_limit(tid)) {
