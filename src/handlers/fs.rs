@@ -532,31 +532,7 @@ fn high_slot(h: &Host, tid: libc::pid_t, dir: &GuestPath, file: BorrowedFd<'_>, 
     if !is_dir() {
         return None;
     }
-    free_fd_from(tid, min.max(floor as i32))
-}
-
-/// The lowest fd number from `min` up that thread `tid`'s process has
-/// free, below its limit on open files. A fresh pidfd of the thread (Linux
-/// 6.9; it is alive, waiting for this answer) tells a free number by
-/// `EBADF`: a syscall per number tried (`rm -r` places a directory or a
-/// copy of one per directory it walks), where listing `/proc/TID/fd` and
-/// reading its limits costs eight and a parse.
-fn free_fd_from(tid: libc::pid_t, min: i32) -> Option<i32> {
-    const TRIES: i32 = 32;
-    if let (Ok(pidfd), Ok(limit)) = (sys::pidfd_open_thread(tid), sys::nofile_limit(tid)) {
-        let end = i32::try_from(limit).unwrap_or(i32::MAX).min(min.saturating_add(TRIES));
-        for n in min..end {
-            match sys::pidfd_getfd(pidfd.as_fd(), n) {
-                Err(Errno::EBADF) => return Some(n),
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        if end < min.saturating_add(TRIES) {
-            return None;
-        }
-    }
-    crate::procfs::free_fd_from(tid, min)
+    crate::procfs::free_fd_from(tid, min.max(floor as i32))
 }
 
 type DiskKey = (u64, u64);
@@ -1763,10 +1739,6 @@ fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Res
         return Ok(Reply::Continue);
     }
     let Ok(file) = guest_fd(call.tid, fd) else { return Ok(Reply::Continue) };
-    // Most copies are of files, pipes and sockets (shells save fds).
-    if !sys::fstat(file.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) {
-        return Ok(Reply::Continue);
-    }
     let at = crate::procfs::fd_link(file.as_fd())
         .ok()
         .and_then(|l| h.guest_path_of(&l))
