@@ -96,21 +96,21 @@ fn signal_ends_call(tid: libc::pid_t) -> Option<bool> {
 }
 
 /// The lowest fd number from `min` up that thread `tid`'s process does
-/// not use and may have (below its `RLIMIT_NOFILE`). A fresh pidfd of the
-/// thread (Linux 6.9; it is alive, waiting for an answer) tells a free
-/// number by `EBADF`: a syscall per number tried (`rm -r` places a
-/// directory or a copy of one per directory it walks), where listing
-/// `/proc/TID/fd` and reading its limits costs eight and a parse. That is
-/// the way back, before 6.9 or past a few numbers in use.
+/// not use and may have (below its `RLIMIT_NOFILE`). `kcmp` tells whether
+/// the thread (alive, waiting for an answer) has a number: a syscall per
+/// number tried, with no fd made and closed (`rm -r` places a directory
+/// or a copy of one per directory it walks, and fts keeps the fds of the
+/// directories above open), where listing `/proc/TID/fd` and reading its
+/// limits costs eight and a parse. That is the way back, without `kcmp`
+/// (a kernel without `CONFIG_KCMP`) or past a few numbers in use.
 pub(crate) fn free_fd_from(tid: libc::pid_t, min: i32) -> Option<i32> {
     const TRIES: i32 = 32;
-    if let (Ok(pidfd), Ok(limit)) = (crate::sys::pidfd_open_thread(tid), crate::sys::nofile_limit(tid)) {
-        use std::os::fd::AsFd;
+    if let Ok(limit) = crate::sys::nofile_limit(tid) {
         let end = i32::try_from(limit).unwrap_or(i32::MAX).min(min.saturating_add(TRIES));
         for n in min..end {
-            match crate::sys::pidfd_getfd(pidfd.as_fd(), n) {
-                Err(Errno::EBADF) => return Some(n),
-                Ok(_) => {}
+            match crate::sys::has_fd(tid, n) {
+                Ok(false) => return Some(n),
+                Ok(true) => {}
                 Err(_) => break,
             }
         }
@@ -171,11 +171,13 @@ pub(crate) fn umask(tid: libc::pid_t) -> Option<u32> {
 /// Every change that can make a remembered path wrong reaches one of the
 /// two: a thread's `chdir`/`fchdir` (the tracer calls [`dirs_moved`] at
 /// its syscall-exit stop, before the thread runs on), a rename or removal
-/// of a directory in the view (the supervisor makes them), a thread gone
+/// of a directory in the view that the supervisor makes, a thread gone
 /// (its number can then be another's). The counts are read before the
 /// path, so a change racing with the read leaves a stale entry unused. A
-/// directory renamed by a host process is not seen: calls then resolve
-/// from the path it had, as PRoot's do (ARCHITECTURE).
+/// directory renamed by a host process, or removed natively beneath a
+/// writable directory's fd (`rm -r`), is not seen: calls then resolve
+/// from the path it had, as PRoot's do (ARCHITECTURE): `ENOENT` as the
+/// kernel's, unless a directory was made at that path again.
 pub(crate) fn cwd_link(tid: libc::pid_t) -> Result<Vec<u8>, Errno> {
     use std::sync::atomic::Ordering::Acquire;
     let epoch = FORGETS.load(Acquire).wrapping_add(dir_moves());

@@ -533,6 +533,20 @@ pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, fd: i32) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Whether thread `tid` (of a process running as the caller's user) has
+/// fd `fd` open: `kcmp(KCMP_FILE)` of the fd with itself, which answers
+/// `EBADF` for a number not in use and makes no fd in the caller.
+pub fn has_fd(tid: libc::pid_t, fd: i32) -> Result<bool, Errno> {
+    const KCMP_FILE: libc::c_long = 0;
+    // SAFETY: plain syscall with integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_kcmp, tid, tid, KCMP_FILE, fd, fd) };
+    match Errno::result(ret) {
+        Ok(_) => Ok(true),
+        Err(Errno::EBADF) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The soft limit on open files (`RLIMIT_NOFILE`) of process `pid`, which
 /// runs as the caller's user: one fd number past its highest.
 pub fn nofile_limit(pid: libc::pid_t) -> Result<u64, Errno> {

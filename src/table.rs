@@ -252,21 +252,20 @@ pub fn entry(s: Sysno) -> Entry {
         // Landlock does not cover reading links, modes, owners or times:
         // these are always answered in the view. Of the calls that change
         // the tree, the common ones beneath a directory fd (tar's creates
-        // and directories, rm -r's removals) may run natively where Landlock
-        // grants writes ([`Beneath::ReadsAndChanges`]); it answers EACCES
-        // where the view says EROFS. Removing a directory, renaming and
-        // linking are always answered in the view: the supervisor remembers
-        // cwds and symlink-free directories, and must see them go.
+        // and directories, rm -r's removals, directories too) may run
+        // natively where Landlock grants writes
+        // ([`Beneath::ReadsAndChanges`]); it answers EACCES where the view
+        // says EROFS. Renaming and linking are always answered in the view:
+        // they may move a directory some thread works in, or put a symlink
+        // where the supervisor knows a plain directory.
         readlinkat => path(fs::readlinkat),
         mkdir => path(fs::mkdir),
-        mkdirat => change_at(fs::mkdirat, ArgRule::ChangeAt { dirfd: 0, flags: 2, refused: 0 }),
+        mkdirat => change_at(fs::mkdirat, ArgRule::ChangeAt(0)),
         mknod => path(fs::mknod),
         mknodat => path(fs::mknodat),
         rmdir => path(fs::rmdir),
         unlink => path(fs::unlink),
-        unlinkat => {
-            change_at(fs::unlinkat, ArgRule::ChangeAt { dirfd: 0, flags: 2, refused: libc::AT_REMOVEDIR as u32 })
-        }
+        unlinkat => change_at(fs::unlinkat, ArgRule::ChangeAt(0)),
         rename => path(fs::rename),
         renameat => path(fs::renameat),
         renameat2 => path(fs::renameat2),
@@ -591,7 +590,7 @@ pub fn listing(arch: Arch) -> String {
             Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::LowFd(..) | ArgRule::FcntlDup(_)), .. } => {
                 "notify for a high fd".to_string()
             }
-            Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::ChangeAt { .. }), .. } => {
+            Route::Notify { when: Facet::Vfs, native_if: Some(ArgRule::ChangeAt(_)), .. } => {
                 "notify; change beneath dirfd".to_string()
             }
             Route::Notify { when: Facet::Vfs, native_if: Some(_), .. } => "notify unless dirfd".to_string(),
@@ -726,8 +725,8 @@ mod tests {
             assert_eq!(open(libc::AT_FDCWD, w, changes), Verdict::Notify, "flags {w:o}");
         }
         assert_eq!(open(libc::AT_FDCWD, libc::O_PATH, Beneath::Nothing), path);
-        // Of the changes, only making a directory and removing a name that
-        // is not one may run beneath a directory fd.
+        // Of the changes, only making and removing names may run beneath a
+        // directory fd.
         let call = |s: Sysno, args: [u64; 6], beneath: Beneath| {
             let n = s.nr(Arch::native()).expect("exists");
             resolve_with(Arch::native(), &p, beneath, false).actions[&n].verdict(&args)
@@ -735,7 +734,8 @@ mod tests {
         let removedir = libc::AT_REMOVEDIR as u64;
         let cwd = libc::AT_FDCWD as u32 as u64;
         assert_eq!(call(Sysno::unlinkat, [300, 0, 0, 0, 0, 0], changes), Verdict::Allow);
-        assert_eq!(call(Sysno::unlinkat, [300, 0, removedir, 0, 0, 0], changes), Verdict::Notify);
+        assert_eq!(call(Sysno::unlinkat, [300, 0, removedir, 0, 0, 0], changes), Verdict::Allow);
+        assert_eq!(call(Sysno::unlinkat, [3, 0, removedir, 0, 0, 0], changes), Verdict::Notify);
         assert_eq!(call(Sysno::unlinkat, [3, 0, 0, 0, 0, 0], changes), Verdict::Notify);
         assert_eq!(call(Sysno::unlinkat, [cwd, 0, 0, 0, 0, 0], changes), Verdict::Notify);
         assert_eq!(call(Sysno::unlinkat, [300, 0, 0, 0, 0, 0], reads), Verdict::Notify);

@@ -1741,10 +1741,12 @@ fn vfs_view_changes_beneath_a_writable_directory_fd_stay_in_the_view() {
     let _g = host_tmp_shared();
     let ws = Scratch::new();
     ws.write("w/.keep", "");
+    ws.write("w/x/f", "");
     ws.write("c/secret", "s\n");
     ws.write("c/seen", "v\n");
     let ro = Scratch::new();
     ro.write("keep", "k\n");
+    std::fs::create_dir(ro.join("empty")).unwrap();
     give_tree_to_guest(ws.path());
     give_tree_to_guest(ro.path());
     let (w, c) = (ws.join("w"), ws.join("c"));
@@ -1768,6 +1770,14 @@ t('unlink', lambda: os.unlink('d/f', dir_fd=cp))
 t('create g', lambda: os.write(os.open('d/g', NEW, 0o600, dir_fd=cp), b'g'))
 t('rmdir a full directory', lambda: os.rmdir('d', dir_fd=cp))
 print('seen by path', sorted(os.listdir(w + '/d')), oct(os.stat(w + '/d/g').st_mode & 0o777))
+t('mkdir e', lambda: os.mkdir('e', dir_fd=cp))
+t('rmdir e', lambda: os.rmdir('e', dir_fd=cp))
+print('e gone', not os.path.exists(w + '/e'))
+t('look beneath x', lambda: os.lstat(w + '/x/f'))
+t('unlink x/f', lambda: os.unlink('x/f', dir_fd=cp))
+t('rmdir x', lambda: os.rmdir('x', dir_fd=cp))
+os.symlink(c, w + '/x')
+t('hidden name through a symlink where x was', lambda: os.lstat(w + '/x/secret'))
 os.symlink(ro, w + '/to-ro')
 out = os.path.relpath(ro, w)
 t('create through a symlink out', lambda: os.open('to-ro/new', NEW, dir_fd=cp))
@@ -1775,14 +1785,17 @@ t('create by ..', lambda: os.open(out + '/new', NEW, dir_fd=cp))
 t('mkdir by ..', lambda: os.mkdir(out + '/newd', dir_fd=cp))
 t('unlink by ..', lambda: os.unlink(out + '/keep', dir_fd=cp))
 t('unlink through a symlink out', lambda: os.unlink('to-ro/keep', dir_fd=cp))
+t('rmdir by ..', lambda: os.rmdir(out + '/empty', dir_fd=cp))
 r = os.open(ro, D)
 print('read-only fd low', r < 256)
 t('read-only create', lambda: os.open('new', NEW, dir_fd=r))
 t('read-only mkdir', lambda: os.mkdir('newd', dir_fd=r))
 t('read-only unlink', lambda: os.unlink('keep', dir_fd=r))
+t('read-only rmdir', lambda: os.rmdir('empty', dir_fd=r))
 os.dup2(r, 300)
 t('read-only fd copied to 300: create', lambda: os.open('new', NEW, dir_fd=300))
 t('read-only fd copied to 300: unlink', lambda: os.unlink('keep', dir_fd=300))
+t('read-only fd copied to 300: rmdir', lambda: os.rmdir('empty', dir_fd=300))
 k = os.open(c, D)
 print('carved fd high', k >= 512)
 t('hidden unlink', lambda: os.unlink('secret', dir_fd=k))
@@ -1826,17 +1839,27 @@ unlink ok
 create g ok
 rmdir a full directory ENOTEMPTY
 seen by path ['g'] 0o600
+mkdir e ok
+rmdir e ok
+e gone True
+look beneath x ok
+unlink x/f ok
+rmdir x ok
+hidden name through a symlink where x was ENOENT
 create through a symlink out EACCES
 create by .. EACCES
 mkdir by .. EACCES
 unlink by .. EACCES
 unlink through a symlink out EACCES
+rmdir by .. EACCES
 read-only fd low True
 read-only create EROFS
 read-only mkdir EROFS
 read-only unlink EROFS
+read-only rmdir EROFS
 read-only fd copied to 300: create EACCES
 read-only fd copied to 300: unlink EACCES
+read-only fd copied to 300: rmdir EACCES
 carved fd high True
 hidden unlink ENOENT
 carved fd copied to 301: unlink hidden EACCES
@@ -1852,7 +1875,7 @@ hidden file by an O_PATH fd reopened ENOENT
     let names = |d: &Path| -> BTreeSet<String> {
         std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
     };
-    assert_eq!(names(ro.path()), ["keep".to_string()].into_iter().collect());
+    assert_eq!(names(ro.path()), ["empty", "keep"].iter().map(|s| s.to_string()).collect());
     assert_eq!(names(&c), ["made", "secret", "seen"].iter().map(|s| s.to_string()).collect());
     assert_eq!(names(&w.join("d")), ["g".to_string()].into_iter().collect());
 }

@@ -212,23 +212,13 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
-                ArgRule::ChangeAt { dirfd, flags, refused } => {
-                    let mut v = vec![
-                        stmt(LD_W_ABS, off_arg_lo(u32::from(dirfd))),
-                        jump(JSET_K, super::NOT_NATIVE_DIRFD, 1, 0),
-                        jump(JGE_K, super::CHANGE_DIRFDS, 1, 0),
-                        stmt(RET_K, f),
-                    ];
-                    if refused != 0 {
-                        v.extend([
-                            stmt(LD_W_ABS, off_arg_lo(u32::from(flags))),
-                            jump(JSET_K, refused, 0, 1),
-                            stmt(RET_K, f),
-                        ]);
-                    }
-                    v.push(stmt(RET_K, p));
-                    v
-                }
+                ArgRule::ChangeAt(a) => vec![
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 1, 0),
+                    jump(JGE_K, super::CHANGE_DIRFDS, 1, 0),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
                 ArgRule::LowFd(a, floor) => fails_if_high_fd(a, floor, f, p),
                 ArgRule::FcntlDup(floor) => {
                     let mut v = vec![

@@ -127,18 +127,10 @@ pub enum ArgRule {
     DirFd(u8),
     /// Both directory fd arguments are real fds (`renameat`, `linkat`).
     DirFds(u8, u8),
-    /// A change beneath a writable directory's fd (`mkdirat`; `unlinkat`
-    /// of a name that is not a directory): argument `dirfd` (as an int) is
-    /// from [`CHANGE_DIRFDS`] up to [`NATIVE_DIRFDS`], and argument `flags`
-    /// has none of the bits `refused` (0: the call has no flags to check).
-    ChangeAt {
-        /// The directory fd argument.
-        dirfd: u8,
-        /// The flags argument.
-        flags: u8,
-        /// Flags that keep the call notified (`AT_REMOVEDIR`).
-        refused: u32,
-    },
+    /// A change beneath a writable directory's fd (`mkdirat`,
+    /// `unlinkat`): this argument (as an int) is from [`CHANGE_DIRFDS`] up
+    /// to [`NATIVE_DIRFDS`].
+    ChangeAt(u8),
     /// This fd argument (as an int) is not one from the second number
     /// ([`NATIVE_DIRFDS`], or [`CHANGE_DIRFDS`] with changes beneath) up
     /// (`dup`): a copy of such a directory fd must stay up there.
@@ -216,7 +208,7 @@ impl ArgRule {
     /// safe under the view's Landlock domain (a path resolved beneath a
     /// directory fd), rather than safe by itself.
     pub fn needs_landlock(self) -> bool {
-        matches!(self, ArgRule::DirFd(_) | ArgRule::DirFds(..) | ArgRule::ChangeAt { .. })
+        matches!(self, ArgRule::DirFd(_) | ArgRule::DirFds(..) | ArgRule::ChangeAt(_))
     }
 
     /// The rule where changes run natively beneath the directory fds from
@@ -235,7 +227,7 @@ impl ArgRule {
     /// Whether the call the rule lets run natively changes the tree, which
     /// only [`Beneath::ReadsAndChanges`] allows.
     pub fn changes_tree(self) -> bool {
-        matches!(self, ArgRule::ChangeAt { .. })
+        matches!(self, ArgRule::ChangeAt(_))
     }
 
     /// Reference semantics, used by the tests as the model for the emitted
@@ -252,9 +244,7 @@ impl ArgRule {
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
             ArgRule::DirFd(a) => native_dirfd(lo(a as usize)),
             ArgRule::DirFds(a, b) => native_dirfd(lo(a as usize)) && native_dirfd(lo(b as usize)),
-            ArgRule::ChangeAt { dirfd, flags, refused } => {
-                change_dirfd(lo(dirfd as usize)) && lo(flags as usize) & u64::from(refused) == 0
-            }
+            ArgRule::ChangeAt(a) => change_dirfd(lo(a as usize)),
             ArgRule::NullArg(a) => args[a as usize] == 0,
             ArgRule::LowFd(a, floor) => !high_fd(lo(a as usize), floor),
             ArgRule::FcntlDup(floor) => {
@@ -629,8 +619,8 @@ mod tests {
                     ArgRule::PrctlDumpable,
                     ArgRule::DirFd(2),
                     ArgRule::DirFds(0, 2),
-                    ArgRule::ChangeAt { dirfd: 0, flags: 2, refused: libc::AT_REMOVEDIR as u32 },
-                    ArgRule::ChangeAt { dirfd: 1, flags: 3, refused: 0 },
+                    ArgRule::ChangeAt(0),
+                    ArgRule::ChangeAt(1),
                     ArgRule::NullArg(4),
                     ArgRule::LowFd(0, NATIVE_DIRFDS),
                     ArgRule::LowFd(0, CHANGE_DIRFDS),

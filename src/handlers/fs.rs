@@ -433,7 +433,9 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
         }
     };
     let open = |at: &crate::vfs::Lookup<'_>| -> Result<Reply, Errno> {
-        if flags & (libc::O_NONBLOCK | libc::O_PATH) == 0 {
+        // A fifo opened blocks until its other end is: found first. Not
+        // with O_DIRECTORY, which fails on one before opening it.
+        if flags & (libc::O_NONBLOCK | libc::O_PATH | libc::O_DIRECTORY) == 0 {
             let probe = h.open_at(at, O_PATH_NOFOLLOW, 0);
             if matches!(probe, Err(Errno::ENOENT)) && !creates {
                 return Err(Errno::ENOENT);
@@ -458,7 +460,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let placed = |path: &GuestPath, reply: Reply| -> Reply {
         match reply {
             Reply::Fd { fd, cloexec, at: None } => {
-                let at = high_slot(h, call.tid, path, fd.as_fd(), 0);
+                let at = high_slot(h, call.tid, path, fd.as_fd(), flags);
                 Reply::Fd { fd, cloexec, at }
             }
             other => other,
@@ -519,20 +521,20 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     Ok(placed(r.path(), reply))
 }
 
-/// The guest's fd number for directory `file` (guest path `dir`), from
-/// `min` up, when its fd has a floor ([`Host::dirfd_floor`]): the lowest
-/// free one from [`crate::filter::NATIVE_DIRFDS`] up when the kernel would
-/// not resolve names beneath it as the view does (the filter notifies
-/// there), from [`crate::filter::CHANGE_DIRFDS`] up for a writable one
-/// beneath which changes run natively. `None`: the lowest free one, as the
-/// kernel picks.
-fn high_slot(h: &Host, tid: libc::pid_t, dir: &GuestPath, file: BorrowedFd<'_>, min: i32) -> Option<i32> {
-    let is_dir = || sys::fstat(file).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
+/// The guest's fd number for `file` at guest path `dir`, opened with
+/// `flags`, when it is a directory whose fd has a floor
+/// ([`Host::dirfd_floor`]): the lowest free one from
+/// [`crate::filter::NATIVE_DIRFDS`] up when the kernel would not resolve
+/// names beneath it as the view does (the filter notifies there), from
+/// [`crate::filter::CHANGE_DIRFDS`] up for a writable one beneath which
+/// changes run natively. `None`: the lowest free one, as the kernel picks.
+fn high_slot(h: &Host, tid: libc::pid_t, dir: &GuestPath, file: BorrowedFd<'_>, flags: i32) -> Option<i32> {
     let floor = h.dirfd_floor(dir)?;
-    if !is_dir() {
+    // What an O_DIRECTORY open opened is one.
+    if flags & libc::O_DIRECTORY == 0 && !sys::fstat(file).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) {
         return None;
     }
-    crate::procfs::free_fd_from(tid, min.max(floor as i32))
+    crate::procfs::free_fd_from(tid, floor as i32)
 }
 
 type DiskKey = (u64, u64);
@@ -1123,6 +1125,7 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
                 }
             });
     b.made(h, linked)?;
+    put_maybe_symlink();
     h.record(b.path(), Change::Created);
     Ok(Reply::Value(0))
 }
@@ -1139,6 +1142,14 @@ pub fn linkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     link_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), call.args[3], follow)
 }
 
+/// After a symlink was made, or a hard link (of a symlink, maybe): it may
+/// have taken the name of a directory removed natively beneath a directory
+/// fd ([`crate::filter::Beneath::ReadsAndChanges`]), which the supervisor
+/// did not see go, so the directories known to hold no symlink are stale.
+fn put_maybe_symlink() {
+    crate::procfs::dirs_moved();
+}
+
 fn symlink_common(ctx: &Ctx<'_>, call: &Call, target: u64, nd: i32, path: u64) -> Result<Reply, Errno> {
     let target = read_path(ctx, target)?;
     if target.is_empty() {
@@ -1147,6 +1158,7 @@ fn symlink_common(ctx: &Ctx<'_>, call: &Call, target: u64, nd: i32, path: u64) -
     let p = place_new(ctx, call, nd, &read_path(ctx, path)?)?;
     let t = CString::new(target).map_err(|_| Errno::EINVAL)?;
     p.made(host(ctx)?, nix::unistd::symlinkat(t.as_c_str(), p.parent.as_fd(), p.name.as_c_str()))?;
+    put_maybe_symlink();
     host(ctx)?.record(p.path(), Change::Created);
     Ok(Reply::Value(0))
 }
@@ -1726,24 +1738,27 @@ pub fn fcntl(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     dup_high(ctx, call, arg_i32(call.args[0]), arg_i32(call.args[2]), cmd == libc::F_DUPFD_CLOEXEC)
 }
 
-/// A copy of a directory fd the supervisor put from NATIVE_DIRFDS up
-/// (calls beneath it are notified) goes there too, or `find /` (whose fts
-/// copies its directory fds) would walk beneath the copy natively. So does
-/// a copy of a writable directory's fd from CHANGE_DIRFDS up, when
-/// changes beneath those run natively: `rm -r`'s fts removes beneath the
-/// copy it makes of each directory it opens. Any other fd is copied by
-/// the kernel.
+/// A copy of an fd from NATIVE_DIRFDS up (where the supervisor puts the
+/// directories beneath which calls are notified) goes there too, or
+/// `find /` (whose fts copies its directory fds) would walk beneath the
+/// copy natively. A copy of one from CHANGE_DIRFDS up (writable
+/// directories beneath which changes run natively) goes from there up:
+/// `rm -r`'s fts removes beneath the copy it makes of each directory it
+/// opens. What the fd holds is not looked at: the copy is the same, and
+/// a guest that put some other fd up there itself only gets Landlock's
+/// `EACCES` rather than `EROFS` beneath it (docs/ARCHITECTURE.md).
 fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Result<Reply, Errno> {
-    let h = host(ctx)?;
+    host(ctx)?;
     if min < 0 {
         return Ok(Reply::Continue);
     }
+    let floor = if fd >= crate::filter::NATIVE_DIRFDS as i32 {
+        crate::filter::NATIVE_DIRFDS
+    } else {
+        crate::filter::CHANGE_DIRFDS
+    };
     let Ok(file) = guest_fd(call.tid, fd) else { return Ok(Reply::Continue) };
-    let at = crate::procfs::fd_link(file.as_fd())
-        .ok()
-        .and_then(|l| h.guest_path_of(&l))
-        .and_then(|g| high_slot(h, call.tid, &g, file.as_fd(), min));
-    match at {
+    match crate::procfs::free_fd_from(call.tid, min.max(floor as i32)) {
         Some(at) => Ok(Reply::Fd { fd: file, cloexec, at: Some(at) }),
         None => Ok(Reply::Continue),
     }
