@@ -1373,6 +1373,34 @@ fn vfs_view_new_nodes_get_the_guest_umask() {
     );
 }
 
+/// The supervisor keeps a thread it gave a placed fd (a writable
+/// directory's, from 256 up) on its own CPU until the next call it
+/// answers otherwise: a process that placed one and then waits for a
+/// child runs on all its CPUs again once the child's calls come, as
+/// another process sees in its `/proc/PID/status`.
+#[test]
+fn vfs_view_a_thread_given_a_placed_fd_gets_its_cpu_mask_back() {
+    let sc = Scratch::new();
+    let script = "import os, subprocess
+def cpus(text):
+    line = next(l for l in text.splitlines() if l.startswith('Cpus_allowed_list:'))
+    out = set()
+    for part in line.split()[1].split(','):
+        a, _, b = part.partition('-')
+        out.update(range(int(a), int(b or a) + 1))
+    return out
+own = os.sched_getaffinity(0)
+fd = os.open('/tmp', os.O_RDONLY | os.O_DIRECTORY)
+print('placed', 256 <= fd < 512)
+status = subprocess.run(['cat', '/proc/%d/status' % os.getpid()], capture_output=True, text=True).stdout
+print('seen by a child', 'own' if cpus(status) == own else sorted(cpus(status)), 'of', len(own))
+";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(out.out(), format!("placed True\nseen by a child own of {n}\n"), "{out:?}");
+}
+
 #[test]
 fn vfs_view_changes_beneath_directory_fds_in_private_mounts() {
     // tar and rm -rf make and remove names relative to a directory fd; in

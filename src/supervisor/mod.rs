@@ -356,20 +356,48 @@ fn abandon(pid: Pid, pidfd: Option<&OwnedFd>, tracer: JoinHandle<i32>, err: Erro
 /// gives it the parent's own mask ([`WakeHere::mask_of`],
 /// [`WakeHere::set_own_mask`], which takes effect when a `WakeHere` the
 /// worker holds on the child meanwhile lets go).
+///
+/// The two `sched_setaffinity` calls cost ~3.7 µs, as much as the `ADDFD`
+/// itself, and `rm -r` asks for three injections per directory and little
+/// else: the notify worker leaves the thread held after it places an fd
+/// ([`WakeHere::linger`]) and lets go when a call of another thread comes,
+/// or one of the same thread that it answers otherwise
+/// ([`WakeHere::let_go_unless`]), or the thread is gone
+/// ([`WakeHere::forget`]). Meanwhile the thread runs natively on that one
+/// CPU, which the supervisor thread it alternates with shares anyway; it
+/// cannot see its mask without a call the worker answers.
 pub(crate) struct WakeHere {
     tid: libc::pid_t,
+    /// The CPU it holds the thread on.
+    cpu: usize,
     /// Whether it pinned the thread (its own mask is in [`pinned`]).
     held: bool,
+}
+
+thread_local! {
+    /// The guest thread this supervisor thread left held after its last
+    /// answer ([`WakeHere::linger`]), and the CPU it holds it on.
+    static LINGERING: std::cell::Cell<Option<(libc::pid_t, usize)>> = const { std::cell::Cell::new(None) };
 }
 
 impl WakeHere {
     pub(crate) fn new(tid: libc::pid_t) -> WakeHere {
         let pid = nix::unistd::Pid::from_raw(tid);
+        let Ok(mine) = nix::sched::sched_getcpu() else { return WakeHere { tid, cpu: 0, held: false } };
+        if let Some((t, cpu)) = LINGERING.take() {
+            if t == tid && cpu == mine && pinned().contains_key(&tid) {
+                return WakeHere { tid, cpu, held: true };
+            }
+            let_go(t);
+        }
         // Under the lock, so that set_own_mask never falls between the
         // read of the mask and the pinning.
         let mut held = pinned();
+        if held.contains_key(&tid) {
+            // Another supervisor thread holds it (its own mask is saved).
+            return WakeHere { tid, cpu: mine, held: false };
+        }
         let mask = (|| {
-            let mine = nix::sched::sched_getcpu().ok()?;
             let old = nix::sched::sched_getaffinity(pid).ok()?;
             if !old.is_set(mine).ok()? {
                 return None;
@@ -380,7 +408,34 @@ impl WakeHere {
             held.insert(tid, old);
             Some(())
         })();
-        WakeHere { tid, held: mask.is_some() }
+        WakeHere { tid, cpu: mine, held: mask.is_some() }
+    }
+
+    /// Keeps the thread held after this is dropped, until the calling
+    /// supervisor thread holds another or [`WakeHere::let_go_unless`]
+    /// another thread.
+    pub(crate) fn linger(mut self) {
+        if self.held {
+            LINGERING.set(Some((self.tid, self.cpu)));
+            self.held = false;
+        }
+    }
+
+    /// Lets go of the thread the calling supervisor thread left held,
+    /// unless it is `tid` (whose call comes next; 0: whichever it is).
+    pub(crate) fn let_go_unless(tid: libc::pid_t) {
+        if let Some((t, _)) = LINGERING.get() {
+            if t != tid {
+                LINGERING.set(None);
+                let_go(t);
+            }
+        }
+    }
+
+    /// Thread `tid` is exiting: no mask to put back, and its number may
+    /// soon be another's.
+    pub(crate) fn forget(tid: libc::pid_t) {
+        pinned().remove(&tid);
     }
 
     /// The CPU mask of guest thread `tid` as the guest set it: the one
@@ -415,11 +470,16 @@ impl WakeHere {
 impl Drop for WakeHere {
     fn drop(&mut self) {
         if self.held {
-            let mut held = pinned();
-            if let Some(own) = held.remove(&self.tid) {
-                let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(self.tid), &own);
-            }
+            let_go(self.tid);
         }
+    }
+}
+
+/// Puts guest thread `tid`'s own mask back, when a [`WakeHere`] holds it.
+fn let_go(tid: libc::pid_t) {
+    let mut held = pinned();
+    if let Some(own) = held.remove(&tid) {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(tid), &own);
     }
 }
 

@@ -56,29 +56,46 @@ struct Pending {
 /// Installs `fd` in the guest with ADDFD and SEND, which answers the call
 /// itself: `Ok` with what the call returns (None: the guest is gone), or
 /// the error to answer with when it could not (the guest is out of fds).
+/// `linger`: a thread given an fd at a number of the supervisor's choice
+/// (`rm -r`'s directories, placed from 256 up) stays held on this CPU
+/// afterwards ([`super::WakeHere::linger`]); one given any other fd (a
+/// `/proc` file, a pipe's end) is let go at once, so a thread that reads
+/// its own `/proc/self/status` sees its own mask.
 fn inject(
     listener: BorrowedFd<'_>,
     p: &Pending,
     fd: &OwnedFd,
     cloexec: bool,
     at: Option<i32>,
+    linger: bool,
 ) -> Result<Option<i64>, i32> {
-    let _here = super::WakeHere::new(p.tid);
-    match sys::notif_addfd_send(listener, p.id, fd.as_fd(), cloexec, at) {
+    let here = super::WakeHere::new(p.tid);
+    let r = match sys::notif_addfd_send(listener, p.id, fd.as_fd(), cloexec, at) {
         Ok(n) => Ok(Some(i64::from(n))),
         Err(Errno::ENOENT) => Ok(None),
         Err(e) => Err(-(e as i32)),
+    };
+    if linger && at.is_some() {
+        here.linger();
     }
+    r
 }
 
 impl Pending {
     /// Answers; returns what the guest's call returns (None: nobody to
     /// answer).
     fn answer(self, listener: BorrowedFd<'_>, reply: Result<Reply, Errno>) -> Option<i64> {
+        self.answer_then(listener, reply, false)
+    }
+
+    /// [`Pending::answer`]; `linger`: a thread given a placed fd stays held
+    /// on this CPU afterwards ([`inject`]; the notify worker's own answers:
+    /// it lets go when another thread's call comes).
+    fn answer_then(self, listener: BorrowedFd<'_>, reply: Result<Reply, Errno>, linger: bool) -> Option<i64> {
         let mut resp = libc::seccomp_notif_resp { id: self.id, val: 0, error: 0, flags: 0 };
         let mut raise = None;
         match reply {
-            Ok(Reply::Fd { fd, cloexec, at }) => match inject(listener, &self, &fd, cloexec, at) {
+            Ok(Reply::Fd { fd, cloexec, at }) => match inject(listener, &self, &fd, cloexec, at, linger) {
                 Ok(n) => return n,
                 Err(e) => resp.error = e,
             },
@@ -154,6 +171,12 @@ impl Worker {
         // What the handlers make for the guest gets the guest's umask,
         // not the supervisor process's.
         sys::own_zero_umask();
+        let counts = self.serve();
+        super::WakeHere::let_go_unless(0);
+        counts
+    }
+
+    fn serve(&self) -> Vec<u64> {
         let arch = Arch::native();
         let listener = self.listener.as_fd();
         let mut notif = empty_notif();
@@ -180,6 +203,7 @@ impl Worker {
             if let Some(c) = counts.get_mut(notif.data.nr as usize) {
                 *c += 1;
             }
+            super::WakeHere::let_go_unless(notif.pid as libc::pid_t);
             if let Some(&Some((errno, why))) = self.denials.get(notif.data.nr as usize) {
                 self.deny(listener, &notif, arch, errno, why);
                 continue;
@@ -241,6 +265,11 @@ impl Worker {
             // A handler bug must not take the supervisor (and with it every
             // guest) down: the guest gets an error for this call instead.
             let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, &call))).unwrap_or(Err(Errno::ENOSYS));
+            if !matches!(reply, Ok(Reply::Fd { at: Some(_), .. })) {
+                // Held only from one placed fd to the next: whatever the
+                // thread sees of its mask after this answer is its own.
+                super::WakeHere::let_go_unless(0);
+            }
             let reply = match reply {
                 Ok(Reply::Deferred(work)) => return self.defer(listener, pending, work),
                 other => other,
@@ -255,7 +284,7 @@ impl Worker {
                 .trace
                 .as_ref()
                 .map(|_| decode_args(call.sysno, &call.args, Some(&mem.inner), &DecodeOptions::default()));
-            let ret = pending.answer(listener, reply);
+            let ret = pending.answer_then(listener, reply, true);
             if let (Some(t), Some(args)) = (&self.trace, args) {
                 t.record(&Event { tid: call.tid, sysno: call.sysno, args: &args, ret, path: Path::Notify });
             }

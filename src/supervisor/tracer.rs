@@ -215,6 +215,7 @@ impl Tracer {
         if let Some(task) = self.tasks.remove(&pid) {
             self.tree.remove(pid.as_raw());
             crate::procfs::forget(pid.as_raw());
+            super::WakeHere::forget(pid.as_raw());
             if self.max_procs.is_some() && pid != self.main && is_zombie(pid) {
                 self.zombies.insert(pid);
             }
@@ -270,6 +271,7 @@ impl Tracer {
             }
             e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => self.seccomp_stop(pid),
             e if e == PtraceEvent::PTRACE_EVENT_EXIT as i32 => {
+                super::WakeHere::forget(pid.as_raw());
                 if self.accounting {
                     self.tree.final_sample(pid.as_raw());
                 }
