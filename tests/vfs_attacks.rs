@@ -968,6 +968,46 @@ fn vfs_attack_changes_the_kernel_makes_after_the_check() {
     }
 }
 
+#[test]
+fn vfs_attack_fd_swapped_after_the_check_of_a_change_through_it() {
+    // `futimens` and `fchmod` of a regular file open for writing need no
+    // look at where the view shows it, and while no guest task shares its
+    // fd table the kernel makes them itself. A second thread (which shares
+    // the table) flips the fd between a writable file and a read-only
+    // one the guest owns, thousands of times: the read-only file's times
+    // and mode must never change.
+    let ws = Scratch::new();
+    let ro = Scratch::new();
+    ws.write("rw", "W");
+    ro.write("victim", "PRECIOUS");
+    give_tree_to_guest(ws.path());
+    give_tree_to_guest(ro.path());
+    let (w, r) = (ws.path(), ro.path());
+    let view = strs!["--bind", w, w, "--ro-bind", r, r];
+    let before = snapshot(r);
+    let out = run_view(&ws, w, &view, "vfs_attack_race", &strs!["flip-fd", w.join("rw"), r.join("victim"), "3000"]);
+    let c = race_counts(&out);
+    assert_eq!(changes(&before, &snapshot(r)), Vec::<String>::new(), "the read-only file changed\n{out:?}");
+    assert_race_ran(&c, 3000, "flip-fd", &out);
+    assert!(c.get("done").is_some_and(|&d| d > 0), "the writable file never changed\n{out:?}");
+    // Single-threaded, the same changes go on natively and work.
+    let out = run(&mut sandbox_raw(
+        &ws,
+        strs![
+            "--bind",
+            w,
+            w,
+            "--",
+            "python3",
+            "-c",
+            "import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.utime(fd, ns=(5, 7)); os.chmod(fd, 0o604); \
+             st = os.stat(sys.argv[1]); print(st.st_mtime_ns, oct(st.st_mode & 0o777))",
+            w.join("rw")
+        ],
+    ));
+    assert_eq!(out.out(), "7 0o604\n", "{out:?}");
+}
+
 // ---- 9. open_by_handle_at ------------------------------------------------------------------------
 
 /// The file handle of `path` as "TYPE:HEX" (name_to_handle_at, as root

@@ -1298,6 +1298,17 @@ fn fd_target(ctx: &Ctx<'_>, call: &Call, fd: i32, opath_ok: bool) -> Result<(Own
     h.changeable_fd(file)
 }
 
+/// [`fd_target`] for a change the kernel may as well make itself: `None`
+/// when the fd needs no look at where the view shows the file (a regular
+/// file open for writing) and no fd table is shared ([`Ctx::fds_private`]),
+/// so the fd still names that file when the call goes on natively (tar's
+/// `futimens` after each file: the supervisor then neither reads the
+/// times nor sets them).
+fn fd_change(ctx: &Ctx<'_>, call: &Call, fd: i32) -> Result<Option<(OwnedFd, Option<GuestPath>)>, Errno> {
+    let (file, path) = fd_target(ctx, call, fd, false)?;
+    Ok((path.is_some() || !ctx.fds_private).then_some((file, path)))
+}
+
 /// `ENOENT` unless the view shows the node `fd` holds somewhere (or it is
 /// no file of a mount: a pipe, a socket): what is read through an fd
 /// with no path is only what a path could read. An `O_PATH` fd may hold
@@ -1403,22 +1414,28 @@ pub fn fchownat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     chown_common(ctx, call, arg_i32(call.args[0]), call.args[1], (call.args[2], call.args[3]), flags)
 }
 
+/// Sets the times (read from `times` when the change is made here) of
+/// what `dirfd` and `path` name.
 fn set_times(
     ctx: &Ctx<'_>,
     call: &Call,
     dirfd: i32,
     path: u64,
-    times: Option<[libc::timespec; 2]>,
+    times: impl FnOnce() -> Result<Option<[libc::timespec; 2]>, Errno>,
     flags: i32,
 ) -> Result<Reply, Errno> {
     let (f, p) = if path == 0 && dirfd == AT_FDCWD {
         return Err(Errno::EFAULT);
     } else if path == 0 {
         // `futimens(fd)`: utimensat with no path changes the fd's file.
-        fd_target(ctx, call, dirfd, false)?
+        match fd_change(ctx, call, dirfd)? {
+            Some(target) => target,
+            None => return Ok(Reply::Continue),
+        }
     } else {
         changeable(ctx, call, dirfd, path, flags)?
     };
+    let times = times()?;
     // The node itself (a symlink stays the symlink: AT_SYMLINK_NOFOLLOW
     // was decided when it was found), through its fd.
     sys::utimensat(Some(f.as_fd()), c"", times.as_ref(), libc::AT_EMPTY_PATH)?;
@@ -1444,20 +1461,28 @@ fn read_timevals(ctx: &Ctx<'_>, addr: u64) -> Result<Option<[libc::timespec; 2]>
 /// `utimensat(dirfd, path, times, flags)`; a NULL path is `futimens` on
 /// the fd, which names no path and runs as the guest made it.
 pub fn utimensat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let (dirfd, path) = (arg_i32(call.args[0]), call.args[1]);
+    if path == 0 {
+        // Read only when the change is made here (an fd the guest changes
+        // natively needs no look at them).
+        let t = || read_timespecs(ctx, call.args[2]);
+        return set_times(ctx, call, dirfd, path, t, arg_i32(call.args[3]));
+    }
+    // As the kernel: a bad times pointer fails before the path is looked up.
     let t = read_timespecs(ctx, call.args[2])?;
-    set_times(ctx, call, arg_i32(call.args[0]), call.args[1], t, arg_i32(call.args[3]))
+    set_times(ctx, call, dirfd, path, || Ok(t), arg_i32(call.args[3]))
 }
 
 /// `utimes(path, times)`.
 pub fn utimes(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let t = read_timevals(ctx, call.args[1])?;
-    set_times(ctx, call, AT_FDCWD, call.args[0], t, 0)
+    set_times(ctx, call, AT_FDCWD, call.args[0], || Ok(t), 0)
 }
 
 /// `futimesat(dirfd, path, times)`.
 pub fn futimesat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let t = read_timevals(ctx, call.args[2])?;
-    set_times(ctx, call, arg_i32(call.args[0]), call.args[1], t, 0)
+    set_times(ctx, call, arg_i32(call.args[0]), call.args[1], || Ok(t), 0)
 }
 
 /// `utime(path, times)`: seconds only.
@@ -1470,7 +1495,7 @@ pub fn utime(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
         let w = |i: usize| i64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
         Some([libc::timespec { tv_sec: w(0), tv_nsec: 0 }, libc::timespec { tv_sec: w(1), tv_nsec: 0 }])
     };
-    set_times(ctx, call, AT_FDCWD, call.args[0], t, 0)
+    set_times(ctx, call, AT_FDCWD, call.args[0], || Ok(t), 0)
 }
 
 /// `truncate(path, length)`.
@@ -1766,7 +1791,7 @@ fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Res
 
 /// `fchmod(fd, mode)`.
 pub fn fchmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
+    let Some((f, path)) = fd_change(ctx, call, arg_i32(call.args[0]))? else { return Ok(Reply::Continue) };
     let r = set_mode(f.as_fd(), call.args[1] as u32)?;
     note(ctx, path.as_ref(), Change::Metadata);
     Ok(r)
@@ -1774,7 +1799,7 @@ pub fn fchmod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 /// `fchown(fd, uid, gid)`.
 pub fn fchown(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    let (f, path) = fd_target(ctx, call, arg_i32(call.args[0]), false)?;
+    let Some((f, path)) = fd_change(ctx, call, arg_i32(call.args[0]))? else { return Ok(Reply::Continue) };
     let r = set_owner(f.as_fd(), (call.args[1], call.args[2]))?;
     note(ctx, path.as_ref(), Change::Metadata);
     Ok(r)

@@ -28,7 +28,7 @@ mod tests {
     fn uname_writes_the_sandbox_hostname() {
         let id = Identity::new(Some("box")).unwrap();
         let mem = FakeMemory { base: 0x1000, bytes: RefCell::new(vec![0xff; 4096]) };
-        let mut ctx = Ctx { mem: &mem, identity: &id, vfs: None, in_sandbox: &|_| false };
+        let mut ctx = Ctx { mem: &mem, identity: &id, vfs: None, in_sandbox: &|_| false, fds_private: false };
         assert_eq!(uname(&mut ctx, &call(0x1000)), Ok(Reply::Value(0)));
         let b = mem.bytes.borrow();
         assert_eq!(&b[65..69], b"box\0");
@@ -40,7 +40,7 @@ mod tests {
     fn uname_bad_pointers_are_efault() {
         let id = Identity::new(Some("box")).unwrap();
         let mem = FakeMemory { base: 0x1000, bytes: RefCell::new(vec![0; 100]) };
-        let mut ctx = Ctx { mem: &mem, identity: &id, vfs: None, in_sandbox: &|_| false };
+        let mut ctx = Ctx { mem: &mem, identity: &id, vfs: None, in_sandbox: &|_| false, fds_private: false };
         assert_eq!(uname(&mut ctx, &call(0)), Err(Errno::EFAULT));
         assert_eq!(uname(&mut ctx, &call(0x9000)), Err(Errno::EFAULT));
         // Partially mapped: the struct does not fit.

@@ -96,6 +96,10 @@ pub struct Ctx<'a> {
     pub vfs: Option<&'a crate::vfs::Host>,
     /// Whether a host pid is one of the sandbox's processes.
     pub in_sandbox: &'a dyn Fn(libc::pid_t) -> bool,
+    /// No guest task shares its fd table with another: the caller's fd
+    /// numbers name the same files until its call goes on
+    /// ([`crate::supervisor`]'s tree, `fd_tables_private`).
+    pub fds_private: bool,
 }
 
 /// Every handler: decide, don't act.

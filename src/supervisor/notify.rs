@@ -260,8 +260,13 @@ impl Worker {
             let mem = CheckedMemory { inner: ProcessMemory::new(call.tid), listener, id: notif.id };
             let tree = &self.tree;
             let in_sandbox = |pid: libc::pid_t| tree.contains(pid);
-            let mut ctx =
-                Ctx { mem: &mem, identity: &self.identity, vfs: self.vfs.as_deref(), in_sandbox: &in_sandbox };
+            let mut ctx = Ctx {
+                mem: &mem,
+                identity: &self.identity,
+                vfs: self.vfs.as_deref(),
+                in_sandbox: &in_sandbox,
+                fds_private: self.tree.fd_tables_private(),
+            };
             // A handler bug must not take the supervisor (and with it every
             // guest) down: the guest gets an error for this call instead.
             let reply = catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, &call))).unwrap_or(Err(Errno::ENOSYS));

@@ -58,6 +58,11 @@ struct Task {
     /// Inside a `chdir`/`fchdir`: once it is done, remembered working
     /// directories are stale ([`crate::procfs::dirs_moved`]).
     moving_cwd: bool,
+    /// Its `clone` was looked at (at its parent's fork event or its own
+    /// first stop, whichever came first).
+    clone_seen: bool,
+    /// Counted in [`Tree::fd_sharer_born`].
+    shares_files: bool,
 }
 
 /// The state of one traced tree.
@@ -194,7 +199,10 @@ impl Tracer {
             self.syscall_exit(pid);
         } else {
             // Signal-delivery stop: pass the signal on.
-            self.known(pid);
+            if !self.tasks.contains_key(&pid) {
+                self.known(pid);
+                self.cloned(pid, pid);
+            }
             self.resume(pid, sig);
         }
     }
@@ -211,11 +219,31 @@ impl Tracer {
         }
     }
 
+    /// New task `child` (stopped, not yet run): whether the `clone` that
+    /// made it shares the fd table, read from the registers of `at`, the
+    /// parent at its fork event or the child at its first stop (which holds
+    /// a copy of its parent's). Counted before either runs on, so that a
+    /// guest's fd table never has a second user the count does not show.
+    fn cloned(&mut self, child: Pid, at: Pid) {
+        let Some(task) = self.tasks.get_mut(&child) else { return };
+        if task.clone_seen {
+            return;
+        }
+        task.clone_seen = true;
+        if clone_flags(at).is_none_or(|f| f & libc::CLONE_FILES as u64 != 0) {
+            task.shares_files = true;
+            self.tree.fd_sharer_born();
+        }
+    }
+
     fn gone(&mut self, pid: Pid, raw_status: i32) {
         if let Some(task) = self.tasks.remove(&pid) {
             self.tree.remove(pid.as_raw());
             crate::procfs::forget(pid.as_raw());
             super::WakeHere::forget(pid.as_raw());
+            if task.shares_files {
+                self.tree.fd_sharer_gone();
+            }
             if self.max_procs.is_some() && pid != self.main && is_zombie(pid) {
                 self.zombies.insert(pid);
             }
@@ -238,6 +266,9 @@ impl Tracer {
     fn event(&mut self, pid: Pid, sig: i32, event: i32) {
         let first_seen = !self.tasks.contains_key(&pid);
         self.known(pid);
+        if first_seen {
+            self.cloned(pid, pid);
+        }
         match event {
             e if e == PtraceEvent::PTRACE_EVENT_FORK as i32
                 || e == PtraceEvent::PTRACE_EVENT_VFORK as i32
@@ -246,6 +277,7 @@ impl Tracer {
                 if let Ok(child) = ptrace::getevent(pid) {
                     let child = Pid::from_raw(child as libc::pid_t);
                     self.known(child);
+                    self.cloned(child, pid);
                     // The child inherits the CPU mask its parent had at the
                     // fork, which may have been WakeHere's single CPU (the
                     // parent ran, and forked, before its mask was put
@@ -262,9 +294,14 @@ impl Tracer {
                 // its old tid vanishes without an exit notification.
                 if let Ok(former) = ptrace::getevent(pid) {
                     let former = Pid::from_raw(former as libc::pid_t);
-                    if former != pid && self.tasks.remove(&former).is_some() {
-                        self.tree.remove(former.as_raw());
-                        crate::procfs::forget(former.as_raw());
+                    if former != pid {
+                        if let Some(task) = self.tasks.remove(&former) {
+                            self.tree.remove(former.as_raw());
+                            crate::procfs::forget(former.as_raw());
+                            if task.shares_files {
+                                self.tree.fd_sharer_gone();
+                            }
+                        }
                     }
                 }
                 self.resume(pid, 0);
@@ -470,6 +507,26 @@ fn inherited_mask(child: Pid) {
     if let Some(own) = super::WakeHere::mask_of(Pid::from_raw(parent)) {
         super::WakeHere::set_own_mask(child, own);
     }
+}
+
+/// The flags of the `clone`/`fork`/`vfork` that task `pid` (stopped at
+/// its fork event, or a new child at its first stop) is in; `None` when
+/// they cannot be read.
+#[cfg(target_arch = "x86_64")]
+fn clone_flags(pid: Pid) -> Option<u64> {
+    let regs = sys::ptrace_getregs(pid.as_raw()).ok()?;
+    match regs.orig_rax as i64 {
+        libc::SYS_clone => Some(regs.rdi),
+        libc::SYS_fork => Some(0),
+        libc::SYS_vfork => Some((libc::CLONE_VM | libc::CLONE_VFORK) as u64),
+        _ => None,
+    }
+}
+
+/// Elsewhere not read: every new task counts as sharing its fd table.
+#[cfg(not(target_arch = "x86_64"))]
+fn clone_flags(_pid: Pid) -> Option<u64> {
+    None
 }
 
 fn is_zombie(pid: Pid) -> bool {

@@ -52,6 +52,10 @@ const DENIED_KEPT: usize = 64;
 pub(crate) struct Tree {
     state: Mutex<State>,
     request: AtomicU8,
+    /// Live tasks made by a `clone` with `CLONE_FILES` (or one whose flags
+    /// could not be read): while there are none, every guest task's fd
+    /// table is its own ([`Tree::fd_tables_private`]).
+    fd_sharers: std::sync::atomic::AtomicUsize,
     /// `pthread_t` of the tracer while it runs, for interrupting its
     /// `waitpid`. Kicks happen under this lock and the tracer clears it
     /// before it returns, so a kick never targets a finished thread.
@@ -153,6 +157,27 @@ impl Tree {
             s.created += 1;
             s.peak_tasks = s.peak_tasks.max(s.tasks.len());
         }
+    }
+
+    /// Whether no guest task shares its fd table with another. Then the fd
+    /// numbers of a thread waiting for an answer cannot change until it
+    /// runs again: no other task has its table (the tracer counts each
+    /// new sharer before it first runs, see [`Tree::fd_sharer_born`]), and
+    /// the guest may neither trace, nor take fds from another process, nor
+    /// use io_uring. A check of what an fd holds then stays true when the
+    /// call goes on natively.
+    pub(crate) fn fd_tables_private(&self) -> bool {
+        self.fd_sharers.load(std::sync::atomic::Ordering::Acquire) == 0
+    }
+
+    /// A task that may share its fd table exists (before it first runs).
+    pub(crate) fn fd_sharer_born(&self) {
+        self.fd_sharers.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// One such task is gone.
+    pub(crate) fn fd_sharer_gone(&self) {
+        self.fd_sharers.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Whether `tid` is one of the sandbox's tasks.

@@ -27,6 +27,11 @@
  *       fd 100 is flipped (dup2) between directory fds of BENIGNDIR and
  *       EVILDIR while this thread creates, removes, mkdirs and rmdirs NAME
  *       relative to it
+ *   flip-fd WRITABLE READONLY TRIES
+ *       fd 100 is flipped (dup2) between WRITABLE open for writing and
+ *       READONLY open for reading while this thread sets its times
+ *       (futimens) and mode (fchmod 0600): changes through an fd that the
+ *       supervisor lets the kernel make when the fd needs no look
  *
  * Reads are classified against BENIGN's content (read first, without a
  * race): "tries N benign B other O errors E flips F", then "first other:
@@ -266,6 +271,24 @@ int main(int argc, char **argv) {
         start(&t, dirfd_flipper, NULL);
         for (long i = 0; i < tries; i++) {
             make_and_remove(100, argv[4], &done, &errs);
+            breathe(i);
+        }
+        finish(t);
+        printf("tries %ld done %ld errors %ld flips %ld\n", tries, done, errs, atomic_load(&flips) - flips_at_start);
+    } else if (!strcmp(mode, "flip-fd") && argc == 5) {
+        dirfds[0] = open(argv[2], O_WRONLY);
+        dirfds[1] = open(argv[3], O_RDONLY);
+        if (dirfds[0] < 0 || dirfds[1] < 0) {
+            printf("cannot open the files: %s\n", strerrorname_np(errno));
+            return 3;
+        }
+        dup2(dirfds[0], 100);
+        long tries = atol(argv[4]), done = 0, errs = 0;
+        const struct timespec times[2] = {{0, UTIME_OMIT}, {1000000000, 0}};
+        start(&t, dirfd_flipper, NULL);
+        for (long i = 0; i < tries; i++) {
+            futimens(100, times) == 0 ? ++done : ++errs;
+            fchmod(100, 0600) == 0 ? ++done : ++errs;
             breathe(i);
         }
         finish(t);
