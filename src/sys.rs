@@ -374,6 +374,17 @@ pub fn statx_fd(fd: BorrowedFd<'_>, flags: i32, mask: u32) -> Result<libc::statx
     Errno::result(ret).map(|_| out)
 }
 
+/// `fstatat(dir, path, AT_SYMLINK_NOFOLLOW)`: symlinks above the last
+/// name are followed, so only for a path known to have none.
+pub fn lstat_at(dir: BorrowedFd<'_>, path: &[u8]) -> Result<libc::stat, Errno> {
+    let c = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut out: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string; `out` is exclusively borrowed for the call.
+    let ret = unsafe { libc::fstatat(dir.as_raw_fd(), c.as_ptr(), &mut out, libc::AT_SYMLINK_NOFOLLOW) };
+    Errno::result(ret).map(|_| out)
+}
+
 /// `fstat(2)` as the kernel's `struct stat` bytes.
 pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
     // SAFETY: stat is plain data; all-zero is valid.

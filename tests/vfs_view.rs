@@ -1373,6 +1373,28 @@ fn vfs_view_new_nodes_get_the_guest_umask() {
     );
 }
 
+/// An open in a directory the supervisor found plain a moment ago (a
+/// `stat` of a sibling) is decided by one `lstat` of the last name: a file
+/// opens natively, a symlink there is still resolved in the view (its
+/// target, the private `/tmp`, is not the host's).
+#[test]
+fn vfs_view_a_symlink_beside_a_plain_file_is_followed_in_the_view() {
+    let sc = Scratch::new();
+    sc.write("d/f", "plain\n");
+    std::os::unix::fs::symlink("/tmp/condo-plain-target", sc.join("d/s")).unwrap();
+    give_tree_to_guest(sc.path());
+    let d = sc.join("d");
+    let script = "import os, sys
+d = sys.argv[1]
+open('/tmp/condo-plain-target', 'w').write('private\\n')
+for i in range(3):
+    os.lstat(d + '/f')
+    print(open(d + '/f').read().strip(), open(d + '/s').read().strip())
+";
+    let out = run(&mut sandbox_raw(&sc, ["--", "python3", "-c", script, s(&d)]));
+    assert_eq!(out.out(), "plain private\n".repeat(3), "{out:?}");
+}
+
 /// The supervisor keeps a thread it gave a placed fd (a writable
 /// directory's, from 256 up) on its own CPU until the next call it
 /// answers otherwise: a process that placed one and then waits for a

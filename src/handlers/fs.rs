@@ -638,7 +638,8 @@ fn continues_natively(
     flags: i32,
 ) -> Result<bool, Errno> {
     let writes = flags as u32 & crate::filter::OPEN_WRITE_FLAGS != 0;
-    if !kernel_alike(h, base, path, at, abs) || writes && !h.writable(at.mount, at.rest) {
+    let Some(kernel) = kernel_path(h, base, path, at, abs) else { return Ok(false) };
+    if writes && !h.writable(at.mount, at.rest) {
         return Ok(false);
     }
     // An exclusive create follows nothing at the last name and makes it
@@ -653,10 +654,29 @@ fn continues_natively(
     if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL && !at.rest.is_empty() {
         return parent_plain();
     }
+    let dir = kernel.parent();
+    let moves = crate::procfs::dir_moves();
+    // Its directory probed plain since the view last saw one move (a build
+    // opens file after file of one directory): the last name alone
+    // decides, and one lstat says what it is.
+    if let Some(last) = dir.as_ref().filter(|d| plain_dir_known(d)).and_then(|_| h.lstat_plain(at)) {
+        return match last {
+            Ok(st) => Ok(st.st_mode & libc::S_IFMT != libc::S_IFLNK),
+            Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => Ok(true),
+            Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => Err(e),
+            Err(_) => Ok(false),
+        };
+    }
     // Following: a last symlink is ELOOP too, and the view resolves it.
     let follow = flags & libc::O_NOFOLLOW == 0;
     match h.open_at(at, if follow { libc::O_PATH } else { O_PATH_NOFOLLOW }, 0) {
-        Ok(probe) => Ok(follow || !is_symlink(probe.as_fd())),
+        Ok(probe) => {
+            // Found with no symlink on the way.
+            if let Some(d) = &dir {
+                plain_dir_seen(d, moves);
+            }
+            Ok(follow || !is_symlink(probe.as_fd()))
+        }
         // Only a missing last name is made; a missing directory above it
         // is the view's ENOENT (not a create the report would list).
         Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => parent_plain(),

@@ -633,6 +633,17 @@ impl Host {
         self.open_placed(at, (flags | libc::O_CLOEXEC) as u64, u64::from(mode))
     }
 
+    /// The node at `at` as `lstat` shows it, on a mount whose host side is
+    /// a plain tree (`None` on `/proc` or an overlay): one `fstatat`, which
+    /// would follow a symlink above the last name, for a caller that knows
+    /// there is none there.
+    pub fn lstat_plain(&self, at: &Lookup<'_>) -> Option<Result<libc::stat, Errno>> {
+        if matches!(at.mount.kind(), MountKind::Synthetic(Synthetic::Proc)) || self.layers_of(at.mount).is_some() {
+            return None;
+        }
+        Some(self.place(at).and_then(|(dir, rest)| sys::lstat_at(dir, rest)))
+    }
+
     /// The node at `at` that a change (mode, owner, times, attributes,
     /// links) applies to, opened `O_PATH|O_NOFOLLOW`: in an overlay, the
     /// upper layer's copy, made first; elsewhere the node itself.
