@@ -223,9 +223,9 @@ pub fn entry(s: Sysno) -> Entry {
         fcntl => high_fd(handlers::fs::fcntl, ArgRule::FcntlDup(NATIVE_DIRFDS)),
         read | readv | pread64 | preadv | preadv2 | lseek | tee | vmsplice | close | close_range | dup2 | dup3
         | flock | fsync | fdatasync | sync | syncfs | sync_file_range | fadvise64 | readahead | pipe | pipe2
-        | fstat | fstatfs | fgetxattr | flistxattr | memfd_create | memfd_secret | eventfd | eventfd2 | signalfd
-        | signalfd4 | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1
-        | inotify_rm_watch | cachestat | file_getattr => allow("file descriptors"),
+        | fstat | fgetxattr | flistxattr | memfd_create | memfd_secret | eventfd | eventfd2 | signalfd | signalfd4
+        | timerfd_create | timerfd_settime | timerfd_gettime | inotify_init | inotify_init1 | inotify_rm_watch
+        | cachestat | file_getattr => allow("file descriptors"),
         // A handle identifies an inode by number, paths aside; it can never
         // be opened here (open_by_handle_at is refused), so say what a
         // filesystem without handles says.
@@ -287,6 +287,8 @@ pub fn entry(s: Sysno) -> Entry {
         getxattr | setxattr | listxattr | removexattr => path(fs::xattr),
         lgetxattr | lsetxattr | llistxattr | lremovexattr => path(fs::lxattr),
         statfs => path(fs::statfs),
+        // A read-only file says so through its fd as through its path.
+        fstatfs => notify(fs::fstatfs, Facet::Vfs, "a file's filesystem: read-only where the view is"),
         getcwd => path(fs::getcwd),
         getxattrat | setxattrat | listxattrat | removexattrat => path(fs::xattrat),
         chdir => Entry { route: Route::TracePath, why: "the tracer points it at the view's directory" },

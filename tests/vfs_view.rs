@@ -1671,7 +1671,8 @@ python3 -c 'import os, pty; m, s = pty.openpty(); print(os.ttyname(s).startswith
 #[test]
 fn vfs_view_private_scratch_is_like_a_fresh_tmpfs() {
     // The private /tmp and /dev/shm are sticky and world-writable, a
-    // removed cwd has no path, and statvfs marks a read-only mount so.
+    // removed cwd has no path, and statvfs marks a read-only mount so,
+    // through a path or an fd.
     let script = r#"
 ls -ld /tmp /dev/shm | cut -c1-10
 mkdir /tmp/gone-$$ && cd /tmp/gone-$$ && rmdir /tmp/gone-$$
@@ -1679,15 +1680,20 @@ python3 -c 'import os; os.getcwd()' 2>/dev/null; echo getcwd=$?
 "#;
     differential(&["sh", "-c", script]);
     let sc = Scratch::new();
-    let flags = "import os; print(os.statvfs('/usr').f_flag & os.ST_RDONLY, os.statvfs('/tmp').f_flag & os.ST_RDONLY)";
+    let flags = "import os
+ro = lambda v: v.f_flag & os.ST_RDONLY
+print(ro(os.statvfs('/usr')), ro(os.statvfs('/tmp')))
+print(ro(os.fstatvfs(os.open('/usr/bin', os.O_RDONLY))), ro(os.fstatvfs(os.open('/tmp', os.O_RDONLY))))
+print(ro(os.fstatvfs(os.pipe()[0])))";
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", flags]));
-    assert_eq!(out.out(), "1 0\n", "{out:?}");
+    assert_eq!(out.out(), "1 0\n1 0\n0\n", "{out:?}");
     // A sized tmpfs shows its size, and what is written to it as used.
     let sized = "import os\n\
-        def show():\n    v = os.statvfs('/scratch'); print(v.f_blocks * v.f_frsize, (v.f_blocks - v.f_bfree) * v.f_frsize // 4096)\n\
-        show()\nopen('/scratch/f', 'wb').write(b'x' * 409600)\nshow()";
+        def show(v):\n    print(v.f_blocks * v.f_frsize, (v.f_blocks - v.f_bfree) * v.f_frsize // 4096)\n\
+        show(os.statvfs('/scratch'))\nopen('/scratch/f', 'wb').write(b'x' * 409600)\nshow(os.statvfs('/scratch'))\n\
+        show(os.fstatvfs(os.open('/scratch/f', os.O_RDONLY)))";
     let out = run(&mut sandboxed(&sc, ["--tmpfs", "/scratch", "--size", "1M"], ["python3", "-c", sized]));
-    assert_eq!(out.out(), "1048576 0\n1048576 100\n", "{out:?}");
+    assert_eq!(out.out(), "1048576 0\n1048576 100\n1048576 100\n", "{out:?}");
 }
 
 #[test]

@@ -809,12 +809,38 @@ pub fn statx(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 /// `statfs(path, buf)`.
 pub fn statfs(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let f = locate(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, true)?;
-    let mut st = sys::fstatfs(f.fd.as_fd())?;
+    statfs_of(ctx, f.mount, &f.rest, f.fd.as_fd(), call.args[1])
+}
+
+/// `fstatfs(fd, buf)`: the kernel's answer where the view shows the fd's
+/// file writable (or nowhere: a pipe, a socket), else that of `statfs` of
+/// its path ([`statfs_of`]), so a read-only file says so through its fd too.
+pub fn fstatfs(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let file = guest_fd(call.tid, arg_i32(call.args[0]))?;
+    let Some(at) = crate::procfs::fd_link(file.as_fd())
+        .ok()
+        .and_then(|l| h.guest_path_of(l.strip_suffix(b" (deleted)").unwrap_or(&l)))
+    else {
+        return Ok(Reply::Continue);
+    };
+    let Ok(at) = h.view().lookup(&at) else { return Ok(Reply::Continue) };
+    let sized = matches!(at.mount.kind(), MountKind::Tmpfs { size: Some(_) }) && h.disk().is_some();
+    if h.writable(at.mount, at.rest) && !sized {
+        return Ok(Reply::Continue);
+    }
+    statfs_of(ctx, at.mount, at.rest, file.as_fd(), call.args[1])
+}
+
+/// Writes to `buf` what `statfs` says of `file`, at `rest` in `mount`,
+/// in the view.
+fn statfs_of(ctx: &Ctx<'_>, mount: &Mount, rest: &[u8], file: BorrowedFd<'_>, buf: u64) -> Result<Reply, Errno> {
+    let mut st = sys::fstatfs(file)?;
     let h = host(ctx)?;
     // A sized --tmpfs shows its own size and what the guest added to it,
     // not the host tmpfs its files live on.
-    if let (MountKind::Tmpfs { size: Some(size) }, Some(disk)) = (f.mount.kind(), h.disk()) {
-        let used = disk.added(crate::vfs::disk::Scope::Mount(h.mount_index(f.mount))).unwrap_or(0).max(0) as u64;
+    if let (MountKind::Tmpfs { size: Some(size) }, Some(disk)) = (mount.kind(), h.disk()) {
+        let used = disk.added(crate::vfs::disk::Scope::Mount(h.mount_index(mount))).unwrap_or(0).max(0) as u64;
         let bsize = u64::try_from(st.f_bsize).unwrap_or(4096).max(1);
         st.f_blocks = size / bsize;
         st.f_bfree = size.saturating_sub(used) / bsize;
@@ -823,7 +849,7 @@ pub fn statfs(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let mut bytes = sys::struct_bytes(&st).to_vec();
     // A read-only mount says so, as its mountinfo line does. (`f_flags`
     // follows `f_frsize` in the kernel's struct; libc hides it.)
-    if !h.writable(f.mount, &f.rest) {
+    if !h.writable(mount, rest) {
         let at = std::mem::offset_of!(libc::statfs, f_frsize) + std::mem::size_of::<libc::__fsword_t>();
         if let Some(flags) = bytes.get_mut(at..at + std::mem::size_of::<libc::__fsword_t>()) {
             let v = libc::__fsword_t::from_ne_bytes(flags.try_into().unwrap_or_default())
@@ -831,7 +857,7 @@ pub fn statfs(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             flags.copy_from_slice(&v.to_ne_bytes());
         }
     }
-    ctx.mem.write(GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?, &bytes)?;
+    ctx.mem.write(GuestAddr::new(buf).ok_or(Errno::EFAULT)?, &bytes)?;
     Ok(Reply::Value(0))
 }
 
