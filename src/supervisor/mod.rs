@@ -422,13 +422,17 @@ impl WakeHere {
     }
 
     /// Lets go of the thread the calling supervisor thread left held,
-    /// unless it is `tid` (whose call comes next; 0: whichever it is).
+    /// unless it is `tid` (whose call comes next).
     pub(crate) fn let_go_unless(tid: libc::pid_t) {
-        if let Some((t, _)) = LINGERING.get() {
-            if t != tid {
-                LINGERING.set(None);
-                let_go(t);
-            }
+        if LINGERING.get().is_some_and(|(t, _)| t != tid) {
+            WakeHere::let_go_lingering();
+        }
+    }
+
+    /// Lets go of the thread the calling supervisor thread left held.
+    pub(crate) fn let_go_lingering() {
+        if let Some((t, _)) = LINGERING.take() {
+            let_go(t);
         }
     }
 

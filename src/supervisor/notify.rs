@@ -172,7 +172,7 @@ impl Worker {
         // not the supervisor process's.
         sys::own_zero_umask();
         let counts = self.serve();
-        super::WakeHere::let_go_unless(0);
+        super::WakeHere::let_go_lingering();
         counts
     }
 
@@ -273,7 +273,7 @@ impl Worker {
             if !matches!(reply, Ok(Reply::Fd { at: Some(_), .. })) {
                 // Held only from one placed fd to the next: whatever the
                 // thread sees of its mask after this answer is its own.
-                super::WakeHere::let_go_unless(0);
+                super::WakeHere::let_go_lingering();
             }
             let reply = match reply {
                 Ok(Reply::Deferred(work)) => return self.defer(listener, pending, work),

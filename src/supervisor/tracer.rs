@@ -236,14 +236,21 @@ impl Tracer {
         }
     }
 
+    /// Task `pid` is gone (its number may soon be another's): out of every
+    /// table that knows it.
+    fn forget_task(&mut self, pid: Pid) -> Option<Task> {
+        let task = self.tasks.remove(&pid)?;
+        self.tree.remove(pid.as_raw());
+        crate::procfs::forget(pid.as_raw());
+        super::WakeHere::forget(pid.as_raw());
+        if task.shares_files {
+            self.tree.fd_sharer_gone();
+        }
+        Some(task)
+    }
+
     fn gone(&mut self, pid: Pid, raw_status: i32) {
-        if let Some(task) = self.tasks.remove(&pid) {
-            self.tree.remove(pid.as_raw());
-            crate::procfs::forget(pid.as_raw());
-            super::WakeHere::forget(pid.as_raw());
-            if task.shares_files {
-                self.tree.fd_sharer_gone();
-            }
+        if let Some(task) = self.forget_task(pid) {
             if self.max_procs.is_some() && pid != self.main && is_zombie(pid) {
                 self.zombies.insert(pid);
             }
@@ -295,13 +302,7 @@ impl Tracer {
                 if let Ok(former) = ptrace::getevent(pid) {
                     let former = Pid::from_raw(former as libc::pid_t);
                     if former != pid {
-                        if let Some(task) = self.tasks.remove(&former) {
-                            self.tree.remove(former.as_raw());
-                            crate::procfs::forget(former.as_raw());
-                            if task.shares_files {
-                                self.tree.fd_sharer_gone();
-                            }
-                        }
+                        self.forget_task(former);
                     }
                 }
                 self.resume(pid, 0);
