@@ -271,6 +271,14 @@ impl<K, V, const N: usize> Recent<K, V, N> {
         self.0.iter().find(|(k, _)| k.borrow() == key).map(|(_, v)| v)
     }
 
+    pub(crate) fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.0.iter_mut().find(|(k, _)| k.borrow() == key).map(|(_, v)| v)
+    }
+
     pub(crate) fn forget<Q>(&mut self, key: &Q)
     where
         K: std::borrow::Borrow<Q>,

@@ -1395,6 +1395,38 @@ for i in range(3):
     assert_eq!(out.out(), "plain private\n".repeat(3), "{out:?}");
 }
 
+/// A directory whose names were looked up is kept open by the
+/// supervisor; removed and made again natively (beneath a writable
+/// directory's fd, which the supervisor does not see), the directory at
+/// its path is the new one: a name made there opens, an old one is gone.
+#[test]
+fn vfs_view_a_directory_removed_and_made_again_natively_shows_its_new_names() {
+    let sc = Scratch::new();
+    // Relative to the cwd: the kernel walks to the view's own host path
+    // (an absolute /tmp path would name the host's /tmp), so opens
+    // continue natively once checked.
+    let script = "import os
+os.makedirs('/tmp/w/d')
+os.chdir('/tmp/w')
+open('d/f', 'w').write('old')
+for i in range(3):
+    open('d/f').read()
+w = os.open('.', os.O_RDONLY | os.O_DIRECTORY)
+print('placed', 256 <= w < 512)
+os.unlink('d/f', dir_fd=w)
+os.rmdir('d', dir_fd=w)
+os.mkdir('d', dir_fd=w)
+fd = os.open('d/g', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=w)
+os.write(fd, b'new')
+os.close(fd)
+for i in range(2):
+    print(open('d/g').read(), os.path.exists('d/f'))
+";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "placed True\nnew False\nnew False\n", "{out:?}");
+}
+
 /// The supervisor keeps a thread it gave a placed fd (a writable
 /// directory's, from 256 up) on its own CPU until the next call it
 /// answers otherwise: a process that placed one and then waits for a

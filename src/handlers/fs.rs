@@ -111,22 +111,60 @@ fn kernel_path(h: &Host, base: &Base, path: &[u8], at: &crate::vfs::Lookup<'_>, 
     joined(base.host.as_deref().unwrap_or(b"/"), path).filter(|k| h.kernel_resolves_alike(at, abs, k))
 }
 
+/// A host directory a probe found to be a directory all the way from its
+/// mount's root, with no symlink on the way.
+struct PlainDir {
+    /// The count of [`crate::procfs::dirs_moved`] it was probed at: it is
+    /// known plain while that has not changed since.
+    moves: u64,
+    /// The directory, opened once a name in it was looked up: the next
+    /// names are looked up from it, not walked to from the mount's root
+    /// again (an open in a deep directory: 0.5-1 µs less).
+    fd: Option<OwnedFd>,
+}
+
 thread_local! {
-    /// Host directories a probe found to be directories all the way from
-    /// their mount's root, with no symlink on the way, with the count of
-    /// [`crate::procfs::dirs_moved`] they were probed at: they are known
-    /// plain while it has not changed since.
-    static PLAIN_DIRS: std::cell::RefCell<crate::procfs::Recent<Vec<u8>, u64, 16>> =
+    /// Host directories known plain, keyed by host path.
+    static PLAIN_DIRS: std::cell::RefCell<crate::procfs::Recent<Vec<u8>, PlainDir, 16>> =
         const { std::cell::RefCell::new(crate::procfs::Recent::new()) };
 }
 
 fn plain_dir_known(dir: &GuestPath) -> bool {
     let moves = crate::procfs::dir_moves();
-    PLAIN_DIRS.with(|c| c.borrow().get(dir.as_bytes()) == Some(&moves))
+    PLAIN_DIRS.with(|c| c.borrow().get(dir.as_bytes()).is_some_and(|p| p.moves == moves))
 }
 
 fn plain_dir_seen(dir: &GuestPath, moves: u64) {
-    PLAIN_DIRS.with(|c| c.borrow_mut().keep(dir.as_bytes().to_vec(), moves));
+    PLAIN_DIRS.with(|c| {
+        let mut c = c.borrow_mut();
+        if !c.get(dir.as_bytes()).is_some_and(|p| p.moves == moves) {
+            c.keep(dir.as_bytes().to_vec(), PlainDir { moves, fd: None });
+        }
+    });
+}
+
+/// The name at `at` as `lstat` shows it, when `dir`, the host directory
+/// it is in, is known plain: looked up from the directory's fd. `None`
+/// when `dir` is not known plain or its mount is not a plain tree.
+///
+/// The fd may be of a directory removed (natively, beneath a writable
+/// directory's fd) and made again since, which has no names: a name it
+/// lacks is looked up from the mount's root. Any other way a directory
+/// moves is notified and bumps the count the entry is kept with.
+fn lstat_in_plain_dir(h: &Host, dir: &GuestPath, at: &crate::vfs::Lookup<'_>) -> Option<Result<libc::stat, Errno>> {
+    let moves = crate::procfs::dir_moves();
+    let from_fd = PLAIN_DIRS.with(|c| {
+        let mut c = c.borrow_mut();
+        let p = c.get_mut(dir.as_bytes()).filter(|p| p.moves == moves)?;
+        if p.fd.is_none() {
+            p.fd = h.plain_parent(at);
+        }
+        Some(p.fd.as_ref().map(|fd| sys::lstat_at(fd.as_fd(), last_name(at.rest))))
+    })?;
+    match from_fd {
+        Some(Ok(st)) => Some(Ok(st)),
+        _ => h.lstat_plain(at),
+    }
 }
 
 /// Whether a call that only looks at a name, without following it if it
@@ -659,7 +697,7 @@ fn continues_natively(
     // Its directory probed plain since the view last saw one move (a build
     // opens file after file of one directory): the last name alone
     // decides, and one lstat says what it is.
-    if let Some(last) = dir.as_ref().filter(|d| plain_dir_known(d)).and_then(|_| h.lstat_plain(at)) {
+    if let Some(last) = dir.as_ref().and_then(|d| lstat_in_plain_dir(h, d, at)) {
         return match last {
             Ok(st) => Ok(st.st_mode & libc::S_IFMT != libc::S_IFLNK),
             Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => Ok(true),

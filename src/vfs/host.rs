@@ -644,6 +644,18 @@ impl Host {
         Some(self.place(at).and_then(|(dir, rest)| sys::lstat_at(dir, rest)))
     }
 
+    /// The directory the name at `at` is in, opened `O_PATH` with no
+    /// symlink on the way, on a mount whose host side is a plain tree
+    /// (a host directory or a tmpfs's): the name can then be looked up
+    /// from it ([`sys::lstat_at`]) as [`Host::lstat_plain`] does from the
+    /// mount's root. `None` elsewhere, or when it cannot be opened.
+    pub fn plain_parent(&self, at: &Lookup<'_>) -> Option<OwnedFd> {
+        if !matches!(at.mount.kind(), MountKind::Host { .. } | MountKind::Tmpfs { .. }) || at.rest.is_empty() {
+            return None;
+        }
+        self.open_parent(at).ok()
+    }
+
     /// The node at `at` that a change (mode, owner, times, attributes,
     /// links) applies to, opened `O_PATH|O_NOFOLLOW`: in an overlay, the
     /// upper layer's copy, made first; elsewhere the node itself.
