@@ -137,7 +137,7 @@ fn plain_dir_known(dir: &GuestPath) -> bool {
 fn plain_dir_seen(dir: &GuestPath, moves: u64) {
     PLAIN_DIRS.with(|c| {
         let mut c = c.borrow_mut();
-        if !c.get(dir.as_bytes()).is_some_and(|p| p.moves == moves) {
+        if c.get(dir.as_bytes()).is_none_or(|p| p.moves != moves) {
             c.keep(dir.as_bytes().to_vec(), PlainDir { moves, fd: None });
         }
     });
