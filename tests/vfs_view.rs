@@ -1395,6 +1395,35 @@ for i in range(3):
     assert_eq!(out.out(), "plain private\n".repeat(3), "{out:?}");
 }
 
+/// A thread that reads its own `/proc/self/status` sees its own CPU
+/// mask there, as `sched_getaffinity` says, not the one CPU the
+/// supervisor holds a thread on while it hands it an fd.
+#[test]
+fn vfs_view_a_thread_reading_its_own_status_sees_its_own_cpu_mask() {
+    let sc = Scratch::new();
+    let script = "import os, subprocess
+def cpus(text):
+    line = next(l for l in text.splitlines() if l.startswith('Cpus_allowed_list:'))
+    out = set()
+    for part in line.split()[1].split(','):
+        a, _, b = part.partition('-')
+        out.update(range(int(a), int(b or a) + 1))
+    return out
+own = os.sched_getaffinity(0)
+wrong = 0
+for i in range(100):
+    wrong += cpus(open('/proc/self/status').read()) != own
+    wrong += cpus(open('/proc/thread-self/status').read()) != own
+# A process's first open (grep's) is the one that raced most.
+for i in range(100):
+    wrong += cpus(subprocess.run(['grep', 'Cpus', '/proc/self/status'], capture_output=True, text=True).stdout) != own
+print('wrong', wrong, 'of 300')
+";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "wrong 0 of 300\n", "{out:?}");
+}
+
 /// A directory whose names were looked up is kept open by the
 /// supervisor; removed and made again natively (beneath a writable
 /// directory's fd, which the supervisor does not see), the directory at

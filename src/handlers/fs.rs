@@ -493,13 +493,13 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
                 }
             }
         }
-        open_fd(at).map(|fd| Reply::Fd { fd, cloexec, at: None })
+        open_fd(at).map(|fd| Reply::Fd { fd, cloexec, at: None, hold: !h.shows_cpu_mask(at) })
     };
     let placed = |path: &GuestPath, reply: Reply| -> Reply {
         match reply {
-            Reply::Fd { fd, cloexec, at: None } => {
+            Reply::Fd { fd, cloexec, at: None, hold } => {
                 let at = high_slot(h, call.tid, path, fd.as_fd(), flags);
-                Reply::Fd { fd, cloexec, at }
+                Reply::Fd { fd, cloexec, at, hold }
             }
             other => other,
         }
@@ -547,7 +547,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_NOFOLLOW);
             let oflags = nix::fcntl::OFlag::from_bits_truncate((flags & keep) | libc::O_DIRECTORY | libc::O_CLOEXEC);
             let fd = nix::fcntl::open(dir, oflags, nix::sys::stat::Mode::empty())?;
-            return Ok(placed(r.path(), Reply::Fd { fd, cloexec, at: None }));
+            return Ok(placed(r.path(), Reply::Fd { fd, cloexec, at: None, hold: true }));
         }
         if !r.exists() {
             return Err(Errno::ENOENT);
@@ -656,7 +656,7 @@ fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
         let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_TRUNC);
         let oflags = nix::fcntl::OFlag::from_bits_truncate(flags & keep) | nix::fcntl::OFlag::O_CLOEXEC;
         let fd = nix::fcntl::open(fd_path(node.as_fd()).as_c_str(), oflags, nix::sys::stat::Mode::empty())?;
-        Ok(Reply::Fd { fd, cloexec, at: None })
+        Ok(Reply::Fd { fd, cloexec, at: None, hold: true })
     }))
 }
 
@@ -1868,7 +1868,7 @@ fn dup_high(ctx: &Ctx<'_>, call: &Call, fd: i32, min: i32, cloexec: bool) -> Res
     };
     let Ok(file) = guest_fd(call.tid, fd) else { return Ok(Reply::Continue) };
     match crate::procfs::free_fd_from(call.tid, min.max(floor as i32)) {
-        Some(at) => Ok(Reply::Fd { fd: file, cloexec, at: Some(at) }),
+        Some(at) => Ok(Reply::Fd { fd: file, cloexec, at: Some(at), hold: true }),
         None => Ok(Reply::Continue),
     }
 }

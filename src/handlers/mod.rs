@@ -41,6 +41,11 @@ pub enum Reply {
         /// The guest's fd number for it (`SECCOMP_ADDFD_FLAG_SETFD`);
         /// `None`: the lowest free one.
         at: Option<i32>,
+        /// Whether the thread is held on the supervisor's CPU for the
+        /// wake-up ([`crate::supervisor`]'s `WakeHere`). Not for a file
+        /// that shows the thread's CPU mask (`/proc/PID/status`): it may
+        /// be read before the worker runs again to put the mask back.
+        hold: bool,
     },
     /// Let the kernel run the call as the guest made it. Only where the
     /// kernel itself enforces the same rule: another guest thread may change
@@ -63,7 +68,9 @@ impl std::fmt::Debug for Reply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Reply::Value(v) => write!(f, "Value({v})"),
-            Reply::Fd { fd, cloexec, at } => write!(f, "Fd({fd:?}, cloexec: {cloexec}, at: {at:?})"),
+            Reply::Fd { fd, cloexec, at, hold } => {
+                write!(f, "Fd({fd:?}, cloexec: {cloexec}, at: {at:?}, hold: {hold})")
+            }
             Reply::Continue => write!(f, "Continue"),
             Reply::Deferred(_) => write!(f, "Deferred"),
             Reply::Raise(e, sig) => write!(f, "Raise({e}, {sig})"),
@@ -78,8 +85,8 @@ impl PartialEq for Reply {
             (Reply::Value(a), Reply::Value(b)) => a == b,
             (Reply::Continue, Reply::Continue) => true,
             (Reply::Raise(a, x), Reply::Raise(b, y)) => a == b && x == y,
-            (Reply::Fd { fd: a, cloexec: x, at: i }, Reply::Fd { fd: b, cloexec: y, at: j }) => {
-                a.as_raw_fd() == b.as_raw_fd() && x == y && i == j
+            (Reply::Fd { fd: a, cloexec: x, at: i, hold: h }, Reply::Fd { fd: b, cloexec: y, at: j, hold: k }) => {
+                a.as_raw_fd() == b.as_raw_fd() && x == y && i == j && h == k
             }
             _ => false,
         }

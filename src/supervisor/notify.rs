@@ -59,23 +59,27 @@ struct Pending {
 /// `linger`: a thread given an fd at a number of the supervisor's choice
 /// (`rm -r`'s directories, placed from 256 up) stays held on this CPU
 /// afterwards ([`super::WakeHere::linger`]); one given any other fd (a
-/// `/proc` file, a pipe's end) is let go at once, so a thread that reads
-/// its own `/proc/self/status` sees its own mask.
+/// `/proc` file, a pipe's end) is let go at once. `hold`: whether to hold
+/// it at all; a thread given a file that shows its own CPU mask (its
+/// `/proc/self/status`) may read it before this worker runs again to let
+/// go, so it is woken where the scheduler puts it.
+#[allow(clippy::too_many_arguments)]
 fn inject(
     listener: BorrowedFd<'_>,
     p: &Pending,
     fd: &OwnedFd,
     cloexec: bool,
     at: Option<i32>,
+    hold: bool,
     linger: bool,
 ) -> Result<Option<i64>, i32> {
-    let here = super::WakeHere::new(p.tid);
+    let here = hold.then(|| super::WakeHere::new(p.tid));
     let r = match sys::notif_addfd_send(listener, p.id, fd.as_fd(), cloexec, at) {
         Ok(n) => Ok(Some(i64::from(n))),
         Err(Errno::ENOENT) => Ok(None),
         Err(e) => Err(-(e as i32)),
     };
-    if linger && at.is_some() {
+    if let Some(here) = here.filter(|_| linger && at.is_some()) {
         here.linger();
     }
     r
@@ -95,7 +99,7 @@ impl Pending {
         let mut resp = libc::seccomp_notif_resp { id: self.id, val: 0, error: 0, flags: 0 };
         let mut raise = None;
         match reply {
-            Ok(Reply::Fd { fd, cloexec, at }) => match inject(listener, &self, &fd, cloexec, at, linger) {
+            Ok(Reply::Fd { fd, cloexec, at, hold }) => match inject(listener, &self, &fd, cloexec, at, hold, linger) {
                 Ok(n) => return n,
                 Err(e) => resp.error = e,
             },

@@ -644,6 +644,13 @@ impl Host {
         Some(self.place(at).and_then(|(dir, rest)| sys::lstat_at(dir, rest)))
     }
 
+    /// Whether the file at `at` shows a thread's CPU mask
+    /// (`/proc/PID/status`, `/proc/PID/task/TID/status`), which the
+    /// kernel makes as it is read.
+    pub fn shows_cpu_mask(&self, at: &Lookup<'_>) -> bool {
+        matches!(at.mount.kind(), MountKind::Synthetic(Synthetic::Proc)) && split_rest(at.rest).1 == b"status"
+    }
+
     /// The directory the name at `at` is in, opened `O_PATH` with no
     /// symlink on the way, on a mount whose host side is a plain tree
     /// (a host directory or a tmpfs's): the name can then be looked up
