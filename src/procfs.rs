@@ -223,6 +223,15 @@ pub(crate) fn task_stat(tid: libc::pid_t, name: &str) -> Result<nix::sys::stat::
     in_task_dir(tid, |dir| nix::sys::stat::fstatat(dir, name.as_c_str(), nix::fcntl::AtFlags::empty()))
 }
 
+/// What link `name` of thread `tid`'s `/proc/TID` names (`cwd`, `fd/N`),
+/// opened `O_PATH` through the link: the node itself, even one removed
+/// since (which no path names any more).
+pub(crate) fn task_node(tid: libc::pid_t, name: &str) -> Result<std::os::fd::OwnedFd, Errno> {
+    let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+    let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC;
+    in_task_dir(tid, |dir| nix::fcntl::openat(dir, name.as_c_str(), flags, nix::sys::stat::Mode::empty()))
+}
+
 /// Runs `f` on thread `tid`'s `/proc/TID` directory, kept open for the
 /// next call: a guest thread's calls come one after another, and looking
 /// the thread up in `/proc` again costs as much as what is read there

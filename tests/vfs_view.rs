@@ -1395,6 +1395,40 @@ for i in range(3):
     assert_eq!(out.out(), "plain private\n".repeat(3), "{out:?}");
 }
 
+/// A removed working directory is still `.`, as natively: it stats and
+/// lists (empty), opens for reading only, takes no new names, and is not
+/// the directory made at its old path since.
+#[test]
+fn vfs_view_a_removed_cwd_is_still_dot() {
+    let sc = Scratch::new();
+    let script = "import os
+os.makedirs('/tmp/t/sub')
+os.chdir('/tmp/t/sub')
+os.rmdir('/tmp/t/sub')
+print(os.listdir('.'), os.path.isdir('.'), os.access('./', os.R_OK), os.stat('.').st_nlink)
+for fl in (os.O_WRONLY, os.O_RDONLY | os.O_CREAT):
+    try:
+        os.open('.', fl)
+    except OSError as e:
+        print(e.strerror)
+fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY)
+try:
+    os.open('x', os.O_RDONLY | os.O_CREAT, dir_fd=fd)
+except OSError as e:
+    print('made beneath:', e.strerror)
+os.makedirs('/tmp/t/sub')
+open('/tmp/t/sub/new', 'w').close()
+print(os.listdir('.'), os.listdir('/tmp/t/sub'), os.listdir('..'))
+";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(
+        out.out(),
+        "[] True True 0\nIs a directory\nIs a directory\nmade beneath: No such file or directory\n[] ['new'] ['sub']\n",
+        "{out:?}"
+    );
+}
+
 /// A thread that reads its own `/proc/self/status` sees its own CPU
 /// mask there, as `sched_getaffinity` says, not the one CPU the
 /// supervisor holds a thread on while it hands it an fd.

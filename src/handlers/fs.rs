@@ -50,14 +50,33 @@ struct Base {
     /// The host directory the kernel would start from; `None` for an
     /// absolute path.
     host: Option<Vec<u8>>,
+    /// The directory itself, when it was removed (the cwd or directory fd
+    /// of a removed directory): no path names it any more, but `.` does.
+    removed: Option<OwnedFd>,
 }
 
 fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<Base, Errno> {
     if path.first() == Some(&b'/') {
-        return Ok(Base { guest: GuestPath::root(), host: None });
+        return Ok(Base { guest: GuestPath::root(), host: None, removed: None });
     }
     let (guest, host) = host(ctx)?.guest_dir_at(tid, dirfd)?;
-    Ok(Base { guest, host: Some(host) })
+    // The kernel marks the link of a removed directory so; a directory
+    // may also be named so: it is removed when it has no links.
+    let removed = if host.ends_with(b" (deleted)") && names_itself(path) {
+        let link = if dirfd == AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
+        crate::procfs::task_node(tid, &link).ok().filter(|d| {
+            sys::fstat(d.as_fd()).is_ok_and(|st| st.st_nlink == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        })
+    } else {
+        None
+    };
+    Ok(Base { guest, host: Some(host), removed })
+}
+
+/// Whether relative `path` names the directory it starts at (`.`, `./`,
+/// `./.`).
+fn names_itself(path: &[u8]) -> bool {
+    !path.is_empty() && path.split(|&c| c == b'/').all(|c| c.is_empty() || c == b".")
 }
 
 /// `dir` joined with `path` when that needs no resolution (no `..`, no
@@ -243,6 +262,14 @@ fn look<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Optio
 /// [`locate`] from `b`, the directory a relative `path` starts at.
 fn locate_from<'h>(ctx: &Ctx<'h>, call: &Call, b: &Base, path: &[u8], follow: bool) -> Result<Found<'h>, Errno> {
     let h = host(ctx)?;
+    if let Some(dir) = &b.removed {
+        // Found through the thread's own link: the view knows the
+        // directory only by the path it had.
+        let (mount, start) = h.view().find(&b.guest).ok_or(Errno::ENOENT)?;
+        let rest = b.guest.as_bytes().get(start..).unwrap_or_default().to_vec();
+        let fd = dir.try_clone().map_err(|_| Errno::EMFILE)?;
+        return Ok(Found { fd, mount, rest, path: b.guest.clone(), native: false });
+    }
     if let Some(abs) = lexical(b, path) {
         if let Some(at) = h.fast_lookup(&abs) {
             let kernel = kernel_path(h, b, path, &at, &abs);
@@ -512,6 +539,20 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             disk_after(h, at, before, reply);
         }
     };
+    if let Some(dir) = &b.removed {
+        // `.` of a removed directory: reopened from the node the thread's
+        // own link gave. A directory is opened for reading only.
+        if acc != libc::O_RDONLY || creates {
+            return Err(Errno::EISDIR);
+        }
+        let keep = flags & !(libc::O_TRUNC | libc::O_NOFOLLOW) | libc::O_CLOEXEC;
+        let fd = nix::fcntl::open(
+            fd_path(dir.as_fd()).as_c_str(),
+            nix::fcntl::OFlag::from_bits_truncate(keep),
+            nix::sys::stat::Mode::empty(),
+        )?;
+        return Ok(Reply::Fd { fd, cloexec, at: None, hold: true });
+    }
     if let Some(abs) = lexical(&b, &path) {
         if let Some(at) = h.fast_lookup(&abs) {
             let before = disk_before(h, &at, writes || creates);
