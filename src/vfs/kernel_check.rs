@@ -59,7 +59,16 @@ fn kernel(root: &Path, rootfd: &OwnedFd, path: &[u8], follow: bool) -> Answer {
         flags |= OFlag::O_NOFOLLOW;
     }
     let how = OpenHow::new().flags(flags).resolve(ResolveFlag::RESOLVE_IN_ROOT);
-    let fd = openat2(rootfd.as_fd(), OsStr::from_bytes(path), how)?;
+    // With `..` in the path, RESOLVE_IN_ROOT fails with EAGAIN when any
+    // rename or mount on the host raced the walk (other tests rename
+    // concurrently); openat2(2) says to retry.
+    let mut tries = 0;
+    let fd = loop {
+        match openat2(rootfd.as_fd(), OsStr::from_bytes(path), how) {
+            Err(Errno::EAGAIN) if tries < 1000 => tries += 1,
+            other => break other?,
+        }
+    };
     let fmt = SFlag::from_bits_truncate(fstat(&fd)?.st_mode) & SFlag::S_IFMT;
     let kind = if fmt == SFlag::S_IFDIR {
         0
