@@ -785,6 +785,47 @@ fn vfs_attack_reopen_read_only_file_for_writing() {
     assert_eq!(changes(&before[1], &snapshot(&ws.join("ro"))), Vec::<String>::new(), "{t2} changed");
 }
 
+/// A file removed from a read-only part while the guest holds it open
+/// for reading can be reopened through its fd's link (the kernel allows
+/// that), but only for reading: it was read-only in the view.
+#[test]
+fn vfs_attack_reopen_removed_read_only_file_for_writing() {
+    let ws = Scratch::new();
+    let file = ws.write("ro/precious", "precious\n");
+    let w = ws.path();
+    let view = strs!["--bind", w, w, "--ro-bind", ws.join("ro"), ws.join("ro")];
+    let script = "import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print('opened', flush=True)
+for i in range(1000):
+    if not os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.01)
+for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
+    for how in (os.O_RDWR, os.O_WRONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND):
+        try:
+            os.write(os.open(via % fd, how), b'changed')
+            print('written')
+        except OSError as e:
+            print(e.strerror)
+    print(os.read(os.open(via % fd, os.O_RDONLY), 100))
+";
+    let mut cmd = as_guest_user(w, sandbox_run());
+    cmd.args(&view).args(["--", "python3", "-c", script]).arg(&file);
+    let mut guest = start(&mut cmd);
+    assert_eq!(guest.read_line(), "opened");
+    // Kept open here too, to read what the guest may have done to it.
+    let mut held = std::fs::File::open(&file).expect("open");
+    std::fs::remove_file(&file).expect("rm");
+    let out = guest.wait();
+    out.assert_code(0);
+    let ro = "Read-only file system\n".repeat(3) + "b'precious\\n'\n";
+    assert_eq!(out.out(), ro.repeat(2), "{out:?}");
+    let mut now = String::new();
+    std::io::Read::read_to_string(&mut held, &mut now).expect("read");
+    assert_eq!(now, "precious\n");
+}
+
 // ---- 6. hard links ----------------------------------------------------------------------------
 
 #[test]

@@ -1395,6 +1395,28 @@ for i in range(3):
     assert_eq!(out.out(), "plain private\n".repeat(3), "{out:?}");
 }
 
+/// A file no path names (made `O_TMPFILE`, or removed while open) is
+/// reopened through its fd's link as natively, where the view shows its
+/// directory writable.
+#[test]
+fn vfs_view_a_removed_file_reopens_through_its_fd_link() {
+    let sc = Scratch::new();
+    let script = "import os
+fd = os.open('/tmp', os.O_TMPFILE | os.O_RDWR, 0o600)
+os.write(fd, b'made')
+p = '/proc/self/fd/%d' % fd
+print(open(p).read(), os.stat(p).st_size)
+g = os.open('/tmp/gone', os.O_CREAT | os.O_RDWR, 0o600)
+os.unlink('/tmp/gone')
+w = os.open('/proc/self/fd/%d' % g, os.O_WRONLY)
+os.write(w, b'kept')
+print(os.pread(g, 10, 0), os.read(os.open('/dev/fd/%d' % g, os.O_RDONLY), 10))
+";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "made 4\nb'kept' b'kept'\n", "{out:?}");
+}
+
 /// A removed working directory is still `.`, as natively: it stats and
 /// lists (empty), opens for reading only, takes no new names, and is not
 /// the directory made at its old path since.

@@ -805,6 +805,7 @@ impl Host {
                     // fd was swapped for a file after the resolver looked.
                     libc::S_IFIFO | libc::S_IFSOCK | 0 => {}
                     libc::S_IFREG if is_memfd(node.as_fd()) => {}
+                    libc::S_IFREG | libc::S_IFDIR => self.removed_file_opens(node.as_fd(), flags)?,
                     _ => return Err(Errno::EACCES),
                 }
                 if flags & libc::O_PATH != 0 {
@@ -831,6 +832,28 @@ impl Host {
             }
             other => other,
         }
+    }
+
+    /// For a reopen through `/proc/PID/fd/N` of `file`, a file or directory
+    /// with a path: `Ok` when it was removed from a place the view shows
+    /// (an `O_TMPFILE` file, or one unlinked while open), and it may be
+    /// opened with `flags` there: written only where that place is
+    /// writable and not an overlay, whose lower files never change.
+    /// `EACCES` for anything else: a file swapped in after the resolver
+    /// looked, which still has a path the view decides about.
+    fn removed_file_opens(&self, file: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
+        let removed = sys::fstat(file).is_ok_and(|st| st.st_nlink == 0);
+        let link = crate::procfs::fd_link(file)?;
+        let Some(name) = link.strip_suffix(b" (deleted)").filter(|_| removed) else { return Err(Errno::EACCES) };
+        if self.guest_path_of(name).is_none() {
+            return Err(Errno::EACCES);
+        }
+        let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+        let writable = self.shown_writable(name).is_some_and(|(m, _)| !matches!(m.kind(), MountKind::Overlay { .. }));
+        if writes && !writable {
+            return Err(Errno::EROFS);
+        }
+        Ok(())
     }
 
     /// Whether the kernel, resolving names beneath a directory fd of `dir`
@@ -1235,7 +1258,11 @@ impl Host {
             return None;
         }
         let target = crate::procfs::task_link(pid, &format!("fd/{}", std::str::from_utf8(n).ok()?)).ok()?;
-        // (No name for a pipe's or socket's link: guest_path_of says.)
+        // (No name for a pipe's or socket's link: guest_path_of says. A
+        // removed file's is reopened through the link by the resolver.)
+        if target.ends_with(b" (deleted)") {
+            return None;
+        }
         let shown = self.guest_path_of(&target)?;
         (!shown.as_bytes().starts_with(b"/proc/") && shown.as_bytes() != b"/proc").then_some(shown)
     }
@@ -1452,8 +1479,16 @@ impl HostFs<'_> {
                     [b"fd", n] if num(n).is_some() => {
                         let target = read_proc_link(&format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)))?;
                         // One that names no path is reopened through the
-                        // link (see Host::open_at).
-                        if names_a_path(&target) {
+                        // link (see Host::open_at), and so is a removed
+                        // file, which no path names any more.
+                        let removed = || {
+                            target.ends_with(b" (deleted)")
+                                && nix::sys::stat::stat(
+                                    format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)).as_str(),
+                                )
+                                .is_ok_and(|st| st.st_nlink == 0)
+                        };
+                        if names_a_path(&target) && !removed() {
                             let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
                             Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
                         } else {
