@@ -826,6 +826,43 @@ for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
     assert_eq!(now, "precious\n");
 }
 
+/// An `O_PATH` fd opened natively beneath a directory fd may reach a
+/// hidden file by `..` (it reads nothing). Once the file is removed, its
+/// fd's link no longer names a path; reopening it through that link must
+/// still not read what the view hides.
+#[test]
+fn vfs_attack_reopen_removed_hidden_file_through_an_opath_fd() {
+    let ws = Scratch::new();
+    let secret = ws.write("secret/x", "secret\n");
+    std::fs::create_dir(ws.join("pub")).expect("mkdir");
+    give_tree_to_guest(ws.path());
+    let w = ws.path();
+    let view = strs!["--bind", w, w, "--hide", ws.join("secret")];
+    let script = "import os, sys, time
+d = os.open(sys.argv[1] + '/pub', os.O_RDONLY | os.O_DIRECTORY)
+fd = os.open('../secret/x', os.O_PATH, dir_fd=d)
+print('opened', flush=True)
+for i in range(1000):
+    if os.stat(fd).st_nlink == 0:
+        break
+    time.sleep(0.01)
+for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
+    try:
+        print(os.read(os.open(via % fd, os.O_RDONLY), 100))
+    except OSError as e:
+        print(e.strerror)
+";
+    let mut cmd = as_guest_user(w, sandbox_run());
+    cmd.args(&view).args(["--", "python3", "-c", script]).arg(w);
+    let mut guest = start(&mut cmd);
+    assert_eq!(guest.read_line(), "opened");
+    std::fs::remove_file(&secret).expect("rm");
+    let out = guest.wait();
+    out.assert_code(0);
+    assert!(!out.out().contains("secret"), "{out:?}");
+    assert_eq!(out.out(), "Permission denied\n".repeat(2), "{out:?}");
+}
+
 // ---- 6. hard links ----------------------------------------------------------------------------
 
 #[test]

@@ -845,6 +845,8 @@ impl Host {
         let removed = sys::fstat(file).is_ok_and(|st| st.st_nlink == 0);
         let link = crate::procfs::fd_link(file)?;
         let Some(name) = link.strip_suffix(b" (deleted)").filter(|_| removed) else { return Err(Errno::EACCES) };
+        // Shown (not hidden): an O_PATH fd opened natively beneath a
+        // directory fd may name a node outside the view.
         if self.guest_path_of(name).is_none() {
             return Err(Errno::EACCES);
         }
