@@ -787,18 +787,24 @@ fn vfs_attack_reopen_read_only_file_for_writing() {
 
 /// A file removed from a read-only part while the guest holds it open
 /// for reading can be reopened through its fd's link (the kernel allows
-/// that), but only for reading: it was read-only in the view.
+/// that), but only for reading: it was read-only in the view. So is an
+/// overlay's source file: the lower layer never changes.
 #[test]
 fn vfs_attack_reopen_removed_read_only_file_for_writing() {
-    let ws = Scratch::new();
-    let file = ws.write("ro/precious", "precious\n");
-    let w = ws.path();
-    let view = strs!["--bind", w, w, "--ro-bind", ws.join("ro"), ws.join("ro")];
-    let script = "import os, sys, time
+    for overlay in [false, true] {
+        let ws = Scratch::new();
+        let file = ws.write("ro/precious", "precious\n");
+        let w = ws.path();
+        let (view, seen) = if overlay {
+            (strs!["--bind", w, w, "--overlay", ws.join("ro"), "/ov"], "/ov/precious".to_string())
+        } else {
+            (strs!["--bind", w, w, "--ro-bind", ws.join("ro"), ws.join("ro")], p(&file))
+        };
+        let script = "import os, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
 print('opened', flush=True)
 for i in range(1000):
-    if not os.path.exists(sys.argv[1]):
+    if os.fstat(fd).st_nlink == 0:
         break
     time.sleep(0.01)
 for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
@@ -810,20 +816,21 @@ for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
             print(e.strerror)
     print(os.read(os.open(via % fd, os.O_RDONLY), 100))
 ";
-    let mut cmd = as_guest_user(w, sandbox_run());
-    cmd.args(&view).args(["--", "python3", "-c", script]).arg(&file);
-    let mut guest = start(&mut cmd);
-    assert_eq!(guest.read_line(), "opened");
-    // Kept open here too, to read what the guest may have done to it.
-    let mut held = std::fs::File::open(&file).expect("open");
-    std::fs::remove_file(&file).expect("rm");
-    let out = guest.wait();
-    out.assert_code(0);
-    let ro = "Read-only file system\n".repeat(3) + "b'precious\\n'\n";
-    assert_eq!(out.out(), ro.repeat(2), "{out:?}");
-    let mut now = String::new();
-    std::io::Read::read_to_string(&mut held, &mut now).expect("read");
-    assert_eq!(now, "precious\n");
+        let mut cmd = as_guest_user(w, sandbox_run());
+        cmd.args(&view).args(["--", "python3", "-c", script]).arg(&seen);
+        let mut guest = start(&mut cmd);
+        assert_eq!(guest.read_line(), "opened");
+        // Kept open here too, to read what the guest may have done to it.
+        let mut held = std::fs::File::open(&file).expect("open");
+        std::fs::remove_file(&file).expect("rm");
+        let out = guest.wait();
+        out.assert_code(0);
+        let ro = "Read-only file system\n".repeat(3) + "b'precious\\n'\n";
+        assert_eq!(out.out(), ro.repeat(2), "overlay {overlay}: {out:?}");
+        let mut now = String::new();
+        std::io::Read::read_to_string(&mut held, &mut now).expect("read");
+        assert_eq!(now, "precious\n", "overlay {overlay}");
+    }
 }
 
 /// An `O_PATH` fd opened natively beneath a directory fd may reach a

@@ -1397,24 +1397,36 @@ for i in range(3):
 
 /// A file no path names (made `O_TMPFILE`, or removed while open) is
 /// reopened through its fd's link as natively, where the view shows its
-/// directory writable.
+/// directory writable, and an `O_TMPFILE` one (not `O_EXCL`) is given a
+/// name by linking that link (`linkat(AT_SYMLINK_FOLLOW)`). An
+/// `O_TMPFILE` open gets the lowest fd, as any file's.
 #[test]
 fn vfs_view_a_removed_file_reopens_through_its_fd_link() {
     let sc = Scratch::new();
-    let script = "import os
+    let script = "import os, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+def linkat(fd, dst):
+    if libc.linkat(-100, b'/proc/self/fd/%d' % fd, -100, dst.encode(), 0x400) != 0:
+        return os.strerror(ctypes.get_errno())
+    return open(dst).read()
 fd = os.open('/tmp', os.O_TMPFILE | os.O_RDWR, 0o600)
 os.write(fd, b'made')
 p = '/proc/self/fd/%d' % fd
-print(open(p).read(), os.stat(p).st_size)
+print(fd, open(p).read(), os.stat(p).st_size)
 g = os.open('/tmp/gone', os.O_CREAT | os.O_RDWR, 0o600)
 os.unlink('/tmp/gone')
 w = os.open('/proc/self/fd/%d' % g, os.O_WRONLY)
 os.write(w, b'kept')
 print(os.pread(g, 10, 0), os.read(os.open('/dev/fd/%d' % g, os.O_RDONLY), 10))
+x = os.open('/tmp', os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o600)
+print(linkat(fd, '/tmp/named'), linkat(g, '/tmp/again'), linkat(x, '/tmp/excl'))
+print(sorted(os.listdir('/tmp')))
 ";
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
     out.assert_code(0);
-    assert_eq!(out.out(), "made 4\nb'kept' b'kept'\n", "{out:?}");
+    let enoent = "No such file or directory";
+    let want = format!("3 made 4\nb'kept' b'kept'\nmade {enoent} {enoent}\n['named']\n");
+    assert_eq!(out.out(), want, "{out:?}");
 }
 
 /// A removed working directory is still `.`, as natively: it stats and

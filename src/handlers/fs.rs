@@ -558,7 +558,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             let before = disk_before(h, &at, writes || creates);
             // A writable directory's fd goes where changes beneath it run
             // natively: the kernel would pick a low number.
-            let placing = flags & libc::O_DIRECTORY != 0 && h.changes_beneath(&at);
+            let placing = opens_directory(flags) && h.changes_beneath(&at);
             if !placing && continues_natively(h, &b, &path, &at, &abs, flags)? {
                 opened(&abs, &at, before, &Reply::Continue);
                 return Ok(Reply::Continue);
@@ -607,10 +607,16 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
 /// names beneath it as the view does (the filter notifies there), from
 /// [`crate::filter::CHANGE_DIRFDS`] up for a writable one beneath which
 /// changes run natively. `None`: the lowest free one, as the kernel picks.
+/// Whether an open with `flags` opens a directory (`O_DIRECTORY`), not
+/// a new file in one (`O_TMPFILE`, which has the `O_DIRECTORY` bit).
+fn opens_directory(flags: i32) -> bool {
+    flags & libc::O_DIRECTORY != 0 && flags & libc::O_TMPFILE != libc::O_TMPFILE
+}
+
 fn high_slot(h: &Host, tid: libc::pid_t, dir: &GuestPath, file: BorrowedFd<'_>, flags: i32) -> Option<i32> {
     let floor = h.dirfd_floor(dir)?;
     // What an O_DIRECTORY open opened is one.
-    if flags & libc::O_DIRECTORY == 0 && !sys::fstat(file).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) {
+    if !opens_directory(flags) && !sys::fstat(file).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR) {
         return None;
     }
     crate::procfs::free_fd_from(tid, floor as i32)
@@ -1222,13 +1228,19 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
     if b.exists || b.root {
         return Err(Errno::EEXIST);
     }
-    if src.mount.id() != b.mount.id() {
+    // A file no path names, through its /proc/self/fd link (O_TMPFILE's
+    // way to give one a name): linked where it was, if it may be
+    // written there; the kernel refuses any but an O_TMPFILE one.
+    let removed = matches!(src.mount.kind(), MountKind::Synthetic(crate::vfs::Synthetic::Proc))
+        .then(|| h.removed_file_mount(src.fd.as_fd()).map(Mount::id))
+        .flatten();
+    if removed.unwrap_or(src.mount.id()) != b.mount.id() {
         return Err(Errno::EXDEV);
     }
     check_writable(h, b.mount, &b.rest)?;
     // In an overlay, the new name links the upper layer's copy: a lower
     // file linked into the upper layer could then be written.
-    let src = for_change(h, src)?;
+    let src = if removed.is_some() { src.fd } else { for_change(h, src)? };
     let b = making(h, b)?;
     // Link the very inode resolved, through its O_PATH fd.
     let linked =

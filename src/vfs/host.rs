@@ -805,7 +805,7 @@ impl Host {
                     // fd was swapped for a file after the resolver looked.
                     libc::S_IFIFO | libc::S_IFSOCK | 0 => {}
                     libc::S_IFREG if is_memfd(node.as_fd()) => {}
-                    libc::S_IFREG | libc::S_IFDIR => self.removed_file_opens(node.as_fd(), flags)?,
+                    libc::S_IFREG => self.removed_file_opens(node.as_fd(), flags)?,
                     _ => return Err(Errno::EACCES),
                 }
                 if flags & libc::O_PATH != 0 {
@@ -834,28 +834,34 @@ impl Host {
         }
     }
 
-    /// For a reopen through `/proc/PID/fd/N` of `file`, a file or directory
-    /// with a path: `Ok` when it was removed from a place the view shows
-    /// (an `O_TMPFILE` file, or one unlinked while open), and it may be
-    /// opened with `flags` there: written only where that place is
-    /// writable and not an overlay, whose lower files never change.
-    /// `EACCES` for anything else: a file swapped in after the resolver
-    /// looked, which still has a path the view decides about.
+    /// For a reopen through `/proc/PID/fd/N` of regular file `file`: `Ok`
+    /// when it was removed from a place the view shows (an `O_TMPFILE`
+    /// file, or one unlinked while open), and it may be opened with
+    /// `flags` there: written only where [`Host::removed_file_mount`]
+    /// says. `EACCES` for anything else: a file swapped in after the
+    /// resolver looked, which still has a path the view decides about.
     fn removed_file_opens(&self, file: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
-        let removed = sys::fstat(file).is_ok_and(|st| st.st_nlink == 0);
-        let link = crate::procfs::fd_link(file)?;
-        let Some(name) = link.strip_suffix(b" (deleted)").filter(|_| removed) else { return Err(Errno::EACCES) };
+        let Some(name) = removed_name(file) else { return Err(Errno::EACCES) };
         // Shown (not hidden): an O_PATH fd opened natively beneath a
         // directory fd may name a node outside the view.
-        if self.guest_path_of(name).is_none() {
+        if self.guest_path_of(&name).is_none() {
             return Err(Errno::EACCES);
         }
         let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
-        let writable = self.shown_writable(name).is_some_and(|(m, _)| !matches!(m.kind(), MountKind::Overlay { .. }));
-        if writes && !writable {
+        if writes && self.removed_file_mount(file).is_none() {
             return Err(Errno::EROFS);
         }
         Ok(())
+    }
+
+    /// The mount where removed regular file `file` (an `O_TMPFILE` file, or
+    /// one unlinked while open) was, when the view shows that place
+    /// writable: it may be written, and linked there again. In an overlay
+    /// only an upper layer's file (the lower's never change).
+    pub fn removed_file_mount(&self, file: BorrowedFd<'_>) -> Option<&Mount> {
+        let name = removed_name(file)?;
+        let m = &self.view.mounts()[self.writable_mount_of(&name)?];
+        self.layers_of(m).is_none_or(|l| under(&name, l.lower_dir()).is_none()).then_some(m)
     }
 
     /// Whether the kernel, resolving names beneath a directory fd of `dir`
@@ -1368,6 +1374,17 @@ fn names_a_path(link: &[u8]) -> bool {
     link.first() == Some(&b'/') && !link.starts_with(b"/memfd:")
 }
 
+/// The host path regular file `file` had, when it has no links left (its
+/// `/proc/self/fd` link reads `PATH (deleted)`).
+fn removed_name(file: BorrowedFd<'_>) -> Option<Vec<u8>> {
+    let st = sys::fstat(file).ok()?;
+    if st.st_nlink != 0 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    let link = crate::procfs::fd_link(file).ok()?;
+    link.strip_suffix(b" (deleted)").filter(|n| n.first() == Some(&b'/')).map(<[u8]>::to_vec)
+}
+
 /// Whether `file` is a memfd: unlinked, on the kernel's internal tmpfs
 /// (or hugetlbfs), named `/memfd:NAME` by its link. A host file has a path
 /// on a mounted filesystem instead, and the view decides about it.
@@ -1483,12 +1500,14 @@ impl HostFs<'_> {
                         // One that names no path is reopened through the
                         // link (see Host::open_at), and so is a removed
                         // file, which no path names any more.
+                        // (A removed directory stays a link to the path it
+                        // had: nothing can be found or made in it.)
                         let removed = || {
                             target.ends_with(b" (deleted)")
                                 && nix::sys::stat::stat(
                                     format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)).as_str(),
                                 )
-                                .is_ok_and(|st| st.st_nlink == 0)
+                                .is_ok_and(|st| st.st_nlink == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG)
                         };
                         if names_a_path(&target) && !removed() {
                             let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
