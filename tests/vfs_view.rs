@@ -1463,6 +1463,40 @@ print(os.listdir('.'), os.listdir('/tmp/t/sub'), os.listdir('..'))
     );
 }
 
+/// The tracer remembers how it resolved the programs it saw run; a
+/// program rewritten in place (even to name an interpreter only the view
+/// has, a symlink in the private /tmp), replaced by a rename, reached
+/// through a symlink pointed elsewhere, or made again where its directory
+/// was removed (natively, beneath a writable directory's fd) is the new
+/// one.
+#[test]
+fn vfs_view_a_program_changed_between_runs_runs_as_changed() {
+    let sc = Scratch::new();
+    let script = r##"cd "$1"
+ln -s /bin/sh /tmp/i
+prog() { printf '#!/bin/sh\necho %s\n' "$2" > "$1"; chmod +x "$1"; }
+prog tool one; ./tool; "$1/tool"; ./tool
+printf '#!/tmp/i\necho via-tmp\n' > tool; ./tool; "$1/tool"
+prog t3 three; mv t3 tool; ./tool; "$1/tool"
+mkdir a b; cp /bin/true a/p; cp /bin/false b/p
+ln -s a l; ./l/p; echo $?; "$1/l/p"; echo $?
+rm l; ln -s b l; ./l/p; echo $?; "$1/l/p"; echo $?
+python3 -c 'import os, shutil
+w = os.open("b", os.O_RDONLY | os.O_DIRECTORY)
+os.unlink("p", dir_fd=w)
+os.rmdir("b")
+os.mkdir("b")
+fd = os.open("b/p", os.O_WRONLY | os.O_CREAT, 0o755)
+os.write(fd, open("/bin/true", "rb").read())
+print("placed", 256 <= w < 512)'
+./l/p; echo $?; "$1/l/p"; echo $?
+"##;
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["sh", "-c", script, "sh", s(sc.path())]));
+    out.assert_code(0);
+    let want = "one\none\none\nvia-tmp\nvia-tmp\nthree\nthree\n0\n0\n1\n1\nplaced True\n0\n0\n";
+    assert_eq!(out.out(), want, "{out:?}");
+}
+
 /// A thread that reads its own `/proc/self/status` sees its own CPU
 /// mask there, as `sched_getaffinity` says, not the one CPU the
 /// supervisor holds a thread on while it hands it an fd.

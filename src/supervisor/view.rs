@@ -183,6 +183,15 @@ pub(super) fn translate_call(
         Some(f) => f & libc::O_NOFOLLOW != 0,
         None => sysno == Sysno::execveat && regs.r8 as i32 & libc::AT_SYMLINK_NOFOLLOW != 0,
     };
+    let exec_key = (sysno != Sysno::chdir && open_flags.is_none())
+        .then(|| (sysno == Sysno::execveat, base.as_bytes().to_vec(), path.clone(), nofollow));
+    if let Some(known) = exec_key.as_ref().and_then(known_exec) {
+        return match known {
+            None => Ok(()),
+            Some(host_path) => point_at(&mem, regs, sysno, &host_path),
+        };
+    }
+    let moves = crate::procfs::dir_moves();
     let r = host.resolve(&g, &base, &path, !nofollow, false)?;
     if open_flags.is_some() {
         // An O_PATH fd opens nothing: the kernel opens the host path, with
@@ -257,8 +266,13 @@ pub(super) fn translate_call(
     };
     let (exe, pre) = match plan {
         Some(p) => p,
-        None if same_on_host(&path, &host_path) => return Ok(()),
-        None => return point_at(&mem, regs, sysno, bytes),
+        None => {
+            let as_is = same_on_host(&path, &host_path);
+            if let (Some(key), true) = (exec_key, host.is_plain_tree(r.mount())) {
+                exec_seen(key, &host_path, !as_is, moves);
+            }
+            return if as_is { Ok(()) } else { point_at(&mem, regs, sysno, bytes) };
+        }
     };
     // New argv below the stack: the strings, then the pointer array.
     let rest_ptrs = read_argv_ptrs(&mem, argv_reg)?;
@@ -292,6 +306,60 @@ pub(super) fn translate_call(
 }
 
 #[cfg(target_arch = "x86_64")]
+/// An exec's arguments as [`translate_call`] read them: `execveat`, the
+/// guest directory a relative path starts at, the path, no-follow.
+type ExecKey = (bool, Vec<u8>, Vec<u8>, bool);
+
+/// What an exec resolved to: the host file's identity and times (it is
+/// the same file while they are), the count of
+/// [`crate::procfs::dirs_moved`] it was resolved at, and the host path
+/// to point the call at (`None`: the guest's own path reaches it).
+struct KnownExec {
+    host_path: PathBuf,
+    stamp: (u64, u64, i64, i64, i64, i64, u64),
+    moves: u64,
+    point_at: bool,
+}
+
+thread_local! {
+    /// The tracer's last execs: a shell loop or a build runs the same
+    /// programs again and again, and resolving one (the program, its ELF
+    /// interpreter, both checked against the kernel's own walk) takes
+    /// some 35 syscalls.
+    static EXECS: std::cell::RefCell<crate::procfs::Recent<ExecKey, KnownExec, 16>> =
+        const { std::cell::RefCell::new(crate::procfs::Recent::new()) };
+}
+
+fn stamp(host_path: &Path) -> Option<(u64, u64, i64, i64, i64, i64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(host_path).ok()?;
+    Some((m.dev(), m.ino(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec(), m.size()))
+}
+
+/// A known exec that still holds: `Some(None)` to run it as the guest
+/// asked, `Some(Some(path))` to point it at that host path. It holds while
+/// no directory moved or symlink appeared in the view (every such change
+/// of the guest's is notified and counted) and the host file is the same
+/// inode, unchanged (a program rebuilt in place, a new one made where a
+/// directory was removed natively). Only in plain host trees and tmpfs
+/// mounts: not an overlay (a copy-up moves the file to the upper layer),
+/// `/proc` or `/dev`. A *host* process putting a symlink on the way
+/// meanwhile goes unseen, as for the directories known plain.
+fn known_exec(key: &ExecKey) -> Option<Option<Vec<u8>>> {
+    let moves = crate::procfs::dir_moves();
+    EXECS.with(|c| {
+        let c = c.borrow();
+        let k = c.get(key).filter(|k| k.moves == moves)?;
+        (stamp(&k.host_path)? == k.stamp).then(|| k.point_at.then(|| k.host_path.as_os_str().as_bytes().to_vec()))
+    })
+}
+
+fn exec_seen(key: ExecKey, host_path: &Path, point_at: bool, moves: u64) {
+    let Some(stamp) = stamp(host_path) else { return };
+    let known = KnownExec { host_path: host_path.to_path_buf(), stamp, moves, point_at };
+    EXECS.with(|c| c.borrow_mut().keep(key, known));
+}
+
 /// Points the path argument of the call at `host_path`, written below the
 /// thread's stack red zone. The `*at` forms (`openat`, `execveat`) get
 /// `AT_FDCWD`: the host path is absolute.

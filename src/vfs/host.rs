@@ -644,6 +644,12 @@ impl Host {
         Some(self.place(at).and_then(|(dir, rest)| sys::lstat_at(dir, rest)))
     }
 
+    /// Whether mount `m` shows a plain host tree: a host directory or a
+    /// tmpfs's private one (not an overlay's layers, `/proc` or `/dev`).
+    pub fn is_plain_tree(&self, m: &Mount) -> bool {
+        matches!(m.kind(), MountKind::Host { .. } | MountKind::Tmpfs { .. })
+    }
+
     /// Whether the file at `at` shows a thread's CPU mask
     /// (`/proc/PID/status`, `/proc/PID/task/TID/status`), which the
     /// kernel makes as it is read.
