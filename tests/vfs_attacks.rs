@@ -833,6 +833,32 @@ for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
     }
 }
 
+/// `.` of a removed directory fd is answered from the node the fd holds;
+/// a second thread swapping the fd between a removed writable directory
+/// and one the host removed from a read-only place must never get the
+/// read-only one changed (the path checked and the node changed are
+/// taken from the same fd).
+#[test]
+fn vfs_attack_removed_directory_swapped_under_dot() {
+    let ws = Scratch::new();
+    std::fs::create_dir_all(ws.join("ro/sub")).expect("mkdir");
+    std::fs::create_dir(ws.join("w")).expect("mkdir");
+    give_tree_to_guest(ws.path());
+    set_mode(&ws.join("ro/sub"), 0o755);
+    let view = strs!["--bind", ws.path(), ws.path(), "--ro-bind", ws.join("ro"), ws.join("ro")];
+    let mut cmd = as_guest_user(ws.path(), sandbox_run());
+    cmd.args(&view).arg("--").arg(guest("vfs_attack_removed_dir"));
+    cmd.arg(ws.join("ro/sub")).arg(ws.join("w")).arg("4000");
+    let mut g = start(&mut cmd);
+    assert_eq!(g.read_line(), "ready");
+    std::fs::remove_dir(ws.join("ro/sub")).expect("rmdir");
+    let out = g.wait();
+    out.assert_code(0);
+    let c = race_counts(&out);
+    assert_eq!(c.get("ro_mode"), Some(&755), "the read-only directory changed: {out:?}");
+    assert_changing_race_ran(&c, 4000, "fchmodat(\".\") on a swapped removed directory", &out);
+}
+
 /// An `O_PATH` fd opened natively beneath a directory fd may reach a
 /// hidden file by `..` (it reads nothing). Once the file is removed, its
 /// fd's link no longer names a path; reopening it through that link must

@@ -292,3 +292,35 @@ print(os.path.exists('keep.txt'), sorted(os.listdir('.')))
         "{out:?}"
     );
 }
+
+/// An `O_TMPFILE` file made in an overlay (in its upper layer) gets the
+/// mode asked for, less the umask, reopens through its fd's link and is
+/// named there by `linkat`; the source stays as it was.
+#[test]
+fn vfs_overlay_an_o_tmpfile_file_gets_its_mode_and_a_name() {
+    let sc = Scratch::new();
+    let src = source_tree(&sc);
+    let before = snapshot_names(&src);
+    let script = "import os, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+os.umask(0o022)
+fd = os.open('/work', os.O_TMPFILE | os.O_RDWR, 0o666)
+os.write(fd, b'made')
+print(oct(os.fstat(fd).st_mode & 0o777), open('/proc/self/fd/%d' % fd).read())
+r = libc.linkat(-100, b'/proc/self/fd/%d' % fd, -100, b'/work/named', 0x400)
+print(r, open('/work/named').read(), oct(os.stat('/work/named').st_mode & 0o777))
+";
+    let out = run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--", "python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "0o644 made\n0 made 0o644\n", "{out:?}");
+    assert_eq!(snapshot_names(&src), before, "the source changed");
+}
+
+fn snapshot_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+        .collect();
+    names.sort();
+    names
+}

@@ -1421,11 +1421,18 @@ print(os.pread(g, 10, 0), os.read(os.open('/dev/fd/%d' % g, os.O_RDONLY), 10))
 x = os.open('/tmp', os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o600)
 print(linkat(fd, '/tmp/named'), linkat(g, '/tmp/again'), linkat(x, '/tmp/excl'))
 print(sorted(os.listdir('/tmp')))
+q = '/proc/self/fd/%d' % g
+print(os.readlink(q).startswith('/tmp/gone'), os.readlink(q).endswith(' (deleted)'), os.access(q, os.W_OK))
+os.chmod(q, 0o640)
+os.truncate(q, 2)
+os.utime(q, (5, 5))
+st = os.fstat(g)
+print(oct(st.st_mode & 0o777), st.st_mtime, st.st_size)
 ";
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
     out.assert_code(0);
     let enoent = "No such file or directory";
-    let want = format!("3 made 4\nb'kept' b'kept'\nmade {enoent} {enoent}\n['named']\n");
+    let want = format!("3 made 4\nb'kept' b'kept'\nmade {enoent} {enoent}\n['named']\nTrue True True\n0o640 5.0 2\n");
     assert_eq!(out.out(), want, "{out:?}");
 }
 
@@ -1452,13 +1459,23 @@ except OSError as e:
     print('made beneath:', e.strerror)
 os.makedirs('/tmp/t/sub')
 open('/tmp/t/sub/new', 'w').close()
-print(os.listdir('.'), os.listdir('/tmp/t/sub'), os.listdir('..'))
+os.makedirs('/tmp/t/sub (deleted)/in')
+print(os.listdir('.'), os.listdir('/tmp/t/sub'), sorted(os.listdir('..')))
+for name in ('in', 'new', './in'):
+    try:
+        os.stat(name)
+    except OSError as e:
+        print(name, e.strerror)
+try:
+    open('made', 'w')
+except OSError as e:
+    print('made', e.strerror)
 ";
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
     out.assert_code(0);
     assert_eq!(
         out.out(),
-        "[] True True 0\nIs a directory\nIs a directory\nmade beneath: No such file or directory\n[] ['new'] ['sub']\n",
+        "[] True True 0\nIs a directory\nIs a directory\nmade beneath: No such file or directory\n[] ['new'] ['sub', 'sub (deleted)']\nin No such file or directory\nnew No such file or directory\n./in No such file or directory\nmade No such file or directory\n",
         "{out:?}"
     );
 }

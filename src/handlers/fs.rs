@@ -50,27 +50,50 @@ struct Base {
     /// The host directory the kernel would start from; `None` for an
     /// absolute path.
     host: Option<Vec<u8>>,
-    /// The directory itself, when it was removed (the cwd or directory fd
-    /// of a removed directory): no path names it any more, but `.` does.
-    removed: Option<OwnedFd>,
+    /// The directory itself and the guest path it had, when it was
+    /// removed (the cwd or directory fd of a removed directory) and the
+    /// path names it: no path names it any more, but `.` does.
+    removed: Option<(OwnedFd, GuestPath)>,
 }
 
 fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<Base, Errno> {
     if path.first() == Some(&b'/') {
         return Ok(Base { guest: GuestPath::root(), host: None, removed: None });
     }
-    let (guest, host) = host(ctx)?.guest_dir_at(tid, dirfd)?;
-    // The kernel marks the link of a removed directory so; a directory
-    // may also be named so: it is removed when it has no links.
-    let removed = if host.ends_with(b" (deleted)") && names_itself(path) {
-        let link = if dirfd == AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
-        crate::procfs::task_node(tid, &link).ok().filter(|d| {
-            sys::fstat(d.as_fd()).is_ok_and(|st| st.st_nlink == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR)
-        })
-    } else {
-        None
-    };
-    Ok(Base { guest, host: Some(host), removed })
+    let h = host(ctx)?;
+    let (guest, host) = h.guest_dir_at(tid, dirfd)?;
+    // The kernel marks the link of a removed directory so (a directory
+    // may also be named so: a removed one has no links).
+    if host.ends_with(b" (deleted)") {
+        if let Some(dir) = removed_dir(h, tid, dirfd) {
+            if names_itself(path) {
+                return Ok(Base { guest, host: Some(host), removed: Some(dir) });
+            }
+            // Nothing is in it or can be made in it; `..` is its parent.
+            let first = path.split(|&c| c == b'/').find(|c| !c.is_empty() && *c != b".");
+            if first != Some(b"..") {
+                return Err(Errno::ENOENT);
+            }
+        }
+    }
+    Ok(Base { guest, host: Some(host), removed: None })
+}
+
+/// Thread `tid`'s cwd (`AT_FDCWD`) or directory fd `dirfd`, when it is a
+/// removed directory: the node, and the guest path its own link names
+/// (read from this node, not the thread's link again, which another
+/// thread may point at another directory meanwhile). `None` when it is
+/// not removed, or the view does not show where it was.
+fn removed_dir(h: &Host, tid: libc::pid_t, dirfd: i32) -> Option<(OwnedFd, GuestPath)> {
+    let link = if dirfd == AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
+    let node = crate::procfs::task_node(tid, &link).ok()?;
+    let st = sys::fstat(node.as_fd()).ok()?;
+    if st.st_nlink != 0 || st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return None;
+    }
+    let name = crate::procfs::fd_link(node.as_fd()).ok()?;
+    let shown = h.guest_path_of(name.strip_suffix(b" (deleted)")?)?;
+    Some((node, shown))
 }
 
 /// Whether relative `path` names the directory it starts at (`.`, `./`,
@@ -217,6 +240,9 @@ pub(super) struct Found<'h> {
     /// learns no more than a stat beneath a directory fd, which runs
     /// natively anyway (see docs/ARCHITECTURE.md, the fast path).
     native: bool,
+    /// A file no path names any more, found through its fd's link:
+    /// changed as it is, never copied up.
+    removed: bool,
 }
 
 fn guest_ctx<'a>(ctx: &'a Ctx<'_>, call: &Call) -> GuestCtx<'a> {
@@ -262,13 +288,13 @@ fn look<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Optio
 /// [`locate`] from `b`, the directory a relative `path` starts at.
 fn locate_from<'h>(ctx: &Ctx<'h>, call: &Call, b: &Base, path: &[u8], follow: bool) -> Result<Found<'h>, Errno> {
     let h = host(ctx)?;
-    if let Some(dir) = &b.removed {
+    if let Some((dir, shown)) = &b.removed {
         // Found through the thread's own link: the view knows the
         // directory only by the path it had.
-        let (mount, start) = h.view().find(&b.guest).ok_or(Errno::ENOENT)?;
-        let rest = b.guest.as_bytes().get(start..).unwrap_or_default().to_vec();
+        let (mount, start) = h.view().find(shown).ok_or(Errno::ENOENT)?;
+        let rest = shown.as_bytes().get(start..).unwrap_or_default().to_vec();
         let fd = dir.try_clone().map_err(|_| Errno::EMFILE)?;
-        return Ok(Found { fd, mount, rest, path: b.guest.clone(), native: false });
+        return Ok(Found { fd, mount, rest, path: shown.clone(), native: false, removed: true });
     }
     if let Some(abs) = lexical(b, path) {
         if let Some(at) = h.fast_lookup(&abs) {
@@ -289,7 +315,7 @@ fn locate_from<'h>(ctx: &Ctx<'h>, call: &Call, b: &Base, path: &[u8], follow: bo
                     if native || !(follow && is_symlink(fd.as_fd())) {
                         let mount = h.view().find(&abs).ok_or(Errno::ENOENT)?.0;
                         let rest = at.rest.to_vec();
-                        return Ok(Found { fd, mount, rest, path: abs.clone(), native });
+                        return Ok(Found { fd, mount, rest, path: abs.clone(), native, removed: false });
                     }
                 }
             }
@@ -304,10 +330,19 @@ fn locate_from<'h>(ctx: &Ctx<'h>, call: &Call, b: &Base, path: &[u8], follow: bo
             nix::sys::stat::Mode::empty(),
         )?,
         // A pipe's or socket's /proc/PID/fd/N followed: the pipe itself.
-        None if follow && h.is_proc_fd_entry(&r.lookup()) => h.open_at(&r.lookup(), libc::O_PATH, 0)?,
+        None if follow && h.is_proc_fd_entry(&r.lookup()) => {
+            let fd = h.open_at(&r.lookup(), libc::O_PATH, 0)?;
+            // A removed file's: changed where it was, when the view shows
+            // that place writable (Host::removed_file_mount), the node
+            // itself (never an overlay's copy-up by a path it lost).
+            if let Some(mount) = h.removed_file_mount(fd.as_fd()) {
+                return Ok(Found { fd, mount, rest: Vec::new(), path: r.path().clone(), native: false, removed: true });
+            }
+            fd
+        }
         None => h.open_at(&r.lookup(), O_PATH_NOFOLLOW, 0)?,
     };
-    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone(), native: false })
+    Ok(Found { fd, mount: r.mount(), rest: r.rest().to_vec(), path: r.path().clone(), native: false, removed: false })
 }
 
 /// Where a name is to be made or removed: its mount and path there.
@@ -539,7 +574,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             disk_after(h, at, before, reply);
         }
     };
-    if let Some(dir) = &b.removed {
+    if let Some((dir, _)) = &b.removed {
         // `.` of a removed directory: reopened from the node the thread's
         // own link gave. A directory is opened for reading only.
         if acc != libc::O_RDONLY || creates {
@@ -723,6 +758,11 @@ fn continues_natively(
     flags: i32,
 ) -> Result<bool, Errno> {
     let writes = flags as u32 & crate::filter::OPEN_WRITE_FLAGS != 0;
+    // An unnamed file is made in the view's way, as beneath a directory
+    // fd (crate::filter::O_TMPFILE_BIT): with the view's mode and report.
+    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        return Ok(false);
+    }
     let Some(kernel) = kernel_path(h, base, path, at, abs) else { return Ok(false) };
     if writes && !h.writable(at.mount, at.rest) {
         return Ok(false);
@@ -1339,7 +1379,7 @@ fn changeable(
 /// The node a change applies to, once allowed: the one found, or in an
 /// overlay the upper layer's copy of it ([`Host::node_for_change`]).
 fn for_change(h: &Host, f: Found<'_>) -> Result<OwnedFd, Errno> {
-    if matches!(f.mount.kind(), MountKind::Overlay { .. }) {
+    if matches!(f.mount.kind(), MountKind::Overlay { .. }) && !f.removed {
         h.node_for_change(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest })
     } else {
         Ok(f.fd)
@@ -1648,7 +1688,13 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
         _ => return Err(Errno::EINVAL),
     }
     check_writable(h, f.mount, &f.rest)?;
-    let fd = h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?;
+    let fd = if f.removed {
+        // No path names it: reopened from the node found.
+        let flags = nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
+        nix::fcntl::open(fd_path(f.fd.as_fd()).as_c_str(), flags, nix::sys::stat::Mode::empty())?
+    } else {
+        h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?
+    };
     if let Some(disk) = h.disk() {
         let st = sys::fstat(fd.as_fd())?;
         if h.counts_for_disk(fd.as_fd(), &st) {

@@ -911,7 +911,15 @@ impl Host {
             return None;
         }
         let link = read_proc_link(&format!("/proc/{}", String::from_utf8_lossy(at.rest))).ok()?;
-        (!names_a_path(&link)).then_some(link)
+        if !names_a_path(&link) {
+            return Some(link);
+        }
+        // A removed file (reopened through the link, see proc_kind): where
+        // the view shows it was, marked as the kernel marks it.
+        let name = link.strip_suffix(b" (deleted)")?;
+        let mut shown = self.guest_path_of(name)?.as_bytes().to_vec();
+        shown.extend_from_slice(b" (deleted)");
+        Some(shown)
     }
 
     /// Resolves `path` from `base` (the guest path of the starting

@@ -199,7 +199,9 @@ impl Layers {
             // source's times never change.
             Ok((layer, found)) if writes || layer == Layer::Lower && is_fifo(found.as_fd()) => {
                 self.upper_node(rest)?;
-                self.open_in(Layer::Upper, rest, existing, 0)
+                // O_TMPFILE makes a file in the directory: with its mode.
+                let mode = if flags & libc::O_TMPFILE == libc::O_TMPFILE { mode } else { 0 };
+                self.open_in(Layer::Upper, rest, existing, mode)
             }
             Ok((layer, _)) => self.open_in(layer, rest, existing, 0),
             Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => {
