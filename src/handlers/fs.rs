@@ -635,6 +635,12 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     Ok(placed(r.path(), reply))
 }
 
+/// Whether an open with `flags` opens a directory (`O_DIRECTORY`), not
+/// a new file in one (`O_TMPFILE`, which has the `O_DIRECTORY` bit).
+fn opens_directory(flags: i32) -> bool {
+    flags & libc::O_DIRECTORY != 0 && flags & libc::O_TMPFILE != libc::O_TMPFILE
+}
+
 /// The guest's fd number for `file` at guest path `dir`, opened with
 /// `flags`, when it is a directory whose fd has a floor
 /// ([`Host::dirfd_floor`]): the lowest free one from
@@ -642,12 +648,6 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
 /// names beneath it as the view does (the filter notifies there), from
 /// [`crate::filter::CHANGE_DIRFDS`] up for a writable one beneath which
 /// changes run natively. `None`: the lowest free one, as the kernel picks.
-/// Whether an open with `flags` opens a directory (`O_DIRECTORY`), not
-/// a new file in one (`O_TMPFILE`, which has the `O_DIRECTORY` bit).
-fn opens_directory(flags: i32) -> bool {
-    flags & libc::O_DIRECTORY != 0 && flags & libc::O_TMPFILE != libc::O_TMPFILE
-}
-
 fn high_slot(h: &Host, tid: libc::pid_t, dir: &GuestPath, file: BorrowedFd<'_>, flags: i32) -> Option<i32> {
     let floor = h.dirfd_floor(dir)?;
     // What an O_DIRECTORY open opened is one.

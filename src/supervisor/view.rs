@@ -310,10 +310,10 @@ pub(super) fn translate_call(
 /// guest directory a relative path starts at, the path, no-follow.
 type ExecKey = (bool, Vec<u8>, Vec<u8>, bool);
 
-/// What an exec resolved to: the host file's identity and times (it is
-/// the same file while they are), the count of
-/// [`crate::procfs::dirs_moved`] it was resolved at, and the host path
-/// to point the call at (`None`: the guest's own path reaches it).
+/// What an exec resolved to: its host file, that file's identity, times
+/// and size (it is the same file while they are), the count of
+/// [`crate::procfs::dirs_moved`] it was resolved at, and whether the call
+/// is pointed at the host path (else the guest's own path reaches it).
 struct KnownExec {
     host_path: PathBuf,
     stamp: (u64, u64, i64, i64, i64, i64, u64),

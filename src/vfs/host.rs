@@ -663,7 +663,7 @@ impl Host {
     /// from it ([`sys::lstat_at`]) as [`Host::lstat_plain`] does from the
     /// mount's root. `None` elsewhere, or when it cannot be opened.
     pub fn plain_parent(&self, at: &Lookup<'_>) -> Option<OwnedFd> {
-        if !matches!(at.mount.kind(), MountKind::Host { .. } | MountKind::Tmpfs { .. }) || at.rest.is_empty() {
+        if !self.is_plain_tree(at.mount) || at.rest.is_empty() {
             return None;
         }
         self.open_parent(at).ok()
