@@ -1514,6 +1514,43 @@ print("placed", 256 <= w < 512)'
     assert_eq!(out.out(), want, "{out:?}");
 }
 
+/// Changes by the caller's own `/proc/self/fd/N` (how glibc's
+/// `fchmodat(AT_SYMLINK_NOFOLLOW)` names the `O_PATH` fd it opens) apply
+/// to what the fd holds, as natively: a symlink has no mode, a pipe's
+/// may change, a file read-only in the view may not.
+#[test]
+fn vfs_view_changes_through_own_proc_fd_links_apply_to_what_the_fd_holds() {
+    let sc = Scratch::new();
+    let script = "import os, sys
+ws = sys.argv[1]
+open(ws + '/f', 'w').close()
+os.symlink('f', ws + '/ln')
+def t(name, fn):
+    try:
+        fn()
+        print(name, 'ok')
+    except OSError as e:
+        print(name, e.strerror)
+w = os.open(ws + '/f', os.O_PATH)
+r = os.open('/etc/passwd', os.O_PATH)
+s = os.open(ws + '/ln', os.O_PATH | os.O_NOFOLLOW)
+pr, pw = os.pipe()
+t('file', lambda: os.chmod('/proc/self/fd/%d' % w, 0o600))
+t('read-only', lambda: os.chmod('/proc/self/fd/%d' % r, 0o644))
+t('symlink', lambda: os.chmod('/proc/self/fd/%d' % s, 0o644))
+t('pipe', lambda: os.chmod('/proc/self/fd/%d' % pr, 0o600))
+t('closed', lambda: os.chmod('/proc/self/fd/999', 0o600))
+t('times', lambda: os.utime('/proc/thread-self/fd/%d' % w, (3, 3)))
+st = os.stat(ws + '/f')
+print(oct(st.st_mode & 0o777), st.st_mtime, oct(os.stat(ws + '/ln', follow_symlinks=False).st_mode & 0o777))
+";
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script, s(sc.path())]));
+    out.assert_code(0);
+    let want = "file ok\nread-only Read-only file system\nsymlink Operation not supported\npipe ok\n\
+                closed No such file or directory\ntimes ok\n0o600 3.0 0o777\n";
+    assert_eq!(out.out(), want, "{out:?}");
+}
+
 /// A thread that reads its own `/proc/self/status` sees its own CPU
 /// mask there, as `sched_getaffinity` says, not the one CPU the
 /// supervisor holds a thread on while it hands it an fd.

@@ -1370,6 +1370,14 @@ fn changeable(
         return fd_target(ctx, call, dirfd, true);
     }
     let p = if p.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0 { b".".to_vec() } else { p };
+    // The caller's own `/proc/self/fd/N` (glibc's fchmodat with
+    // AT_SYMLINK_NOFOLLOW names an O_PATH fd so; tar as root does it for
+    // every directory): the file the fd holds, judged as through the fd.
+    if at_flags & libc::AT_SYMLINK_NOFOLLOW == 0 {
+        if let Some(fd) = h.own_fd_entry(&guest_ctx(ctx, call), &p) {
+            return fd_target(ctx, call, fd, true).map_err(|e| if e == Errno::EBADF { Errno::ENOENT } else { e });
+        }
+    }
     let f = locate(ctx, call, dirfd, &p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
     check_writable(h, f.mount, &f.rest)?;
     let path = f.path.clone();

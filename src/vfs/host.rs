@@ -1289,6 +1289,28 @@ impl Host {
         (!shown.as_bytes().starts_with(b"/proc/") && shown.as_bytes() != b"/proc").then_some(shown)
     }
 
+    /// For `/proc/self/fd/N` (also `thread-self`, or the caller's own
+    /// pid) when the path names the calling thread's own fd table: `N`.
+    /// (`self` from a thread other than the leader names the leader's
+    /// table, which a thread may have unshared: not answered here.)
+    pub fn own_fd_entry(&self, guest: &GuestCtx<'_>, path: &[u8]) -> Option<i32> {
+        let rest = path.strip_prefix(b"/proc/")?;
+        let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
+        let [who, b"fd", n] = parts.as_slice() else { return None };
+        let own = match *who {
+            b"thread-self" => true,
+            b"self" => crate::procfs::tgid(guest.tid) == Some(guest.tid),
+            digits => std::str::from_utf8(digits).ok()?.parse::<libc::pid_t>().ok() == Some(guest.tid),
+        };
+        if !own || n.is_empty() || n.len() > 9 || !n.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        if !self.is_proc_root(&GuestPath::new(b"/proc").ok()?) {
+            return None;
+        }
+        std::str::from_utf8(n).ok()?.parse().ok()
+    }
+
     fn is_proc_root(&self, dir: &GuestPath) -> bool {
         self.view
             .lookup(dir)
