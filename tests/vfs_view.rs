@@ -1438,7 +1438,8 @@ print(oct(st.st_mode & 0o777), st.st_mtime, st.st_size)
 
 /// A removed working directory is still `.`, as natively: it stats and
 /// lists (empty), opens for reading only, takes no new names, and is not
-/// the directory made at its old path since.
+/// the directory made at its old path since, nor one literally named
+/// `PATH (deleted)`; so is a removed directory's `/proc/self/fd/N`.
 #[test]
 fn vfs_view_a_removed_cwd_is_still_dot() {
     let sc = Scratch::new();
@@ -1470,12 +1471,24 @@ try:
     open('made', 'w')
 except OSError as e:
     print('made', e.strerror)
+os.makedirs('/tmp/u/gone')
+d = os.open('/tmp/u/gone', os.O_RDONLY | os.O_DIRECTORY)
+os.rmdir('/tmp/u/gone')
+os.makedirs('/tmp/u/gone (deleted)/in')
+p = '/proc/self/fd/%d' % d
+print(os.listdir(p), os.readlink(p), os.path.exists(p + '/in'), os.stat(p).st_nlink)
+for fl in (os.O_TMPFILE | os.O_RDWR, os.O_WRONLY, os.O_RDONLY | os.O_CREAT):
+    try:
+        os.open(p, fl, 0o600)
+    except OSError as e:
+        print(e.strerror)
 ";
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
     out.assert_code(0);
     assert_eq!(
         out.out(),
-        "[] True True 0\nIs a directory\nIs a directory\nmade beneath: No such file or directory\n[] ['new'] ['sub', 'sub (deleted)']\nin No such file or directory\nnew No such file or directory\n./in No such file or directory\nmade No such file or directory\n",
+        "[] True True 0\nIs a directory\nIs a directory\nmade beneath: No such file or directory\n[] ['new'] ['sub', 'sub (deleted)']\nin No such file or directory\nnew No such file or directory\n./in No such file or directory\nmade No such file or directory\n[] /tmp/u/gone (deleted) False 0\n\
+         Operation not permitted\nIs a directory\nIs a directory\n",
         "{out:?}"
     );
 }

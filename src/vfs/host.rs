@@ -812,6 +812,8 @@ impl Host {
                     libc::S_IFIFO | libc::S_IFSOCK | 0 => {}
                     libc::S_IFREG if is_memfd(node.as_fd()) => {}
                     libc::S_IFREG => self.removed_file_opens(node.as_fd(), flags)?,
+                    // A removed directory the view showed: empty for good.
+                    libc::S_IFDIR => self.removed_dir_opens(node.as_fd(), flags)?,
                     _ => return Err(Errno::EACCES),
                 }
                 if flags & libc::O_PATH != 0 {
@@ -856,6 +858,25 @@ impl Host {
         let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
         if writes && self.removed_file_mount(file).is_none() {
             return Err(Errno::EROFS);
+        }
+        Ok(())
+    }
+
+    /// For a reopen through `/proc/PID/fd/N` of directory `dir` with
+    /// `flags`: `Ok` when it was removed from a place the view shows (it
+    /// has no names, and none can be made in it), for reading, with the
+    /// kernel's errors otherwise; `EACCES` for any other directory.
+    fn removed_dir_opens(&self, dir: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
+        let removed = sys::fstat(dir).is_ok_and(|st| st.st_nlink == 0);
+        let link = crate::procfs::fd_link(dir)?;
+        if !link.strip_suffix(b" (deleted)").is_some_and(|name| removed && self.guest_path_of(name).is_some()) {
+            return Err(Errno::EACCES);
+        }
+        if flags & libc::O_TMPFILE == libc::O_TMPFILE {
+            return Err(Errno::EPERM);
+        }
+        if flags & libc::O_CREAT != 0 || flags & libc::O_ACCMODE != libc::O_RDONLY {
+            return Err(Errno::EISDIR);
         }
         Ok(())
     }
@@ -1410,6 +1431,19 @@ fn names_a_path(link: &[u8]) -> bool {
     link.first() == Some(&b'/') && !link.starts_with(b"/memfd:")
 }
 
+/// The file type of what `/proc/PID/fd/N` (link text `target`) holds,
+/// when it is a regular file or directory no path names any more: the
+/// kernel marks its link ` (deleted)`, and it has no links (a name may
+/// end so too).
+fn removed_node(pid: libc::pid_t, n: &[u8], target: &[u8]) -> Option<libc::mode_t> {
+    if !target.ends_with(b" (deleted)") {
+        return None;
+    }
+    let st = nix::sys::stat::stat(format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)).as_str()).ok()?;
+    let kind = st.st_mode & libc::S_IFMT;
+    (st.st_nlink == 0 && matches!(kind, libc::S_IFREG | libc::S_IFDIR)).then_some(kind)
+}
+
 /// The host path regular file `file` had, when it has no links left (its
 /// `/proc/self/fd` link reads `PATH (deleted)`).
 fn removed_name(file: BorrowedFd<'_>) -> Option<Vec<u8>> {
@@ -1535,22 +1569,28 @@ impl HostFs<'_> {
                         let target = read_proc_link(&format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)))?;
                         // One that names no path is reopened through the
                         // link (see Host::open_at), and so is a removed
-                        // file, which no path names any more.
-                        // (A removed directory stays a link to the path it
-                        // had: nothing can be found or made in it.)
-                        let removed = || {
-                            target.ends_with(b" (deleted)")
-                                && nix::sys::stat::stat(
-                                    format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)).as_str(),
-                                )
-                                .is_ok_and(|st| st.st_nlink == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG)
-                        };
-                        if names_a_path(&target) && !removed() {
-                            let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
-                            Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
-                        } else {
-                            Ok(NodeKind::File)
+                        // file or directory, which no path names any more
+                        // (nothing can be found or made in the directory).
+                        if !names_a_path(&target) {
+                            return Ok(NodeKind::File);
                         }
+                        match removed_node(pid, n, &target) {
+                            Some(libc::S_IFREG) => Ok(NodeKind::File),
+                            Some(libc::S_IFDIR) => Ok(NodeKind::Dir),
+                            _ => {
+                                let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
+                                Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
+                            }
+                        }
+                    }
+                    // A name in a removed directory, through its fd.
+                    [b"fd", n, _, ..]
+                        if num(n).is_some() && {
+                            let target = read_proc_link(&format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)))?;
+                            removed_node(pid, n, &target) == Some(libc::S_IFDIR)
+                        } =>
+                    {
+                        Err(Errno::ENOENT)
                     }
                     _ => self.host_proc_kind(rest),
                 }
