@@ -1482,13 +1482,18 @@ for fl in (os.O_TMPFILE | os.O_RDWR, os.O_WRONLY, os.O_RDONLY | os.O_CREAT):
         os.open(p, fl, 0o600)
     except OSError as e:
         print(e.strerror)
+for q in (p + '/made', '/proc/self/made'):
+    try:
+        open(q, 'w')
+    except OSError as e:
+        print(e.strerror)
 ";
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
     out.assert_code(0);
     assert_eq!(
         out.out(),
         "[] True True 0\nIs a directory\nIs a directory\nmade beneath: No such file or directory\n[] ['new'] ['sub', 'sub (deleted)']\nin No such file or directory\nnew No such file or directory\n./in No such file or directory\nmade No such file or directory\n[] /tmp/u/gone (deleted) False 0\n\
-         Operation not permitted\nIs a directory\nIs a directory\n",
+         Operation not permitted\nIs a directory\nIs a directory\nNo such file or directory\nNo such file or directory\n",
         "{out:?}"
     );
 }

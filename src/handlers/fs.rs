@@ -528,7 +528,12 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
                 }
                 h.open_at(at, flags & !(libc::O_CREAT | libc::O_EXCL), mode)
             }
-            Err(Errno::ENOENT) if creates => Err(Errno::EROFS),
+            // /proc makes no names: the kernel's ENOENT there.
+            Err(Errno::ENOENT)
+                if creates && !matches!(at.mount.kind(), MountKind::Synthetic(crate::vfs::Synthetic::Proc)) =>
+            {
+                Err(Errno::EROFS)
+            }
             Err(e) => Err(e),
         }
     };

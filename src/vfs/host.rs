@@ -838,6 +838,9 @@ impl Host {
                 }
                 Ok(fd)
             }
+            // A name to make beneath a removed directory's fd (the
+            // resolver found nothing there): the kernel's ENOENT.
+            Err(Errno::ELOOP) if below_fd_entry(rest) => Err(Errno::ENOENT),
             other => other,
         }
     }
@@ -1463,6 +1466,12 @@ fn is_memfd(file: BorrowedFd<'_>) -> bool {
     internal
         && sys::fstat(file).is_ok_and(|st| st.st_nlink == 0)
         && crate::procfs::fd_link(file).is_ok_and(|l| l.starts_with(b"/memfd:"))
+}
+
+/// Whether `rest` names something beneath an fd entry (`PID/fd/N/NAME`).
+fn below_fd_entry(rest: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
+    matches!(parts.as_slice(), [_, b"fd", n, _, ..] if n.iter().all(u8::is_ascii_digit))
 }
 
 fn is_fd_entry(rest: &[u8]) -> bool {
