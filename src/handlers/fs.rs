@@ -87,12 +87,7 @@ fn base(ctx: &Ctx<'_>, tid: libc::pid_t, dirfd: i32, path: &[u8]) -> Result<Base
 fn removed_dir(h: &Host, tid: libc::pid_t, dirfd: i32) -> Option<(OwnedFd, GuestPath)> {
     let link = if dirfd == AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
     let node = crate::procfs::task_node(tid, &link).ok()?;
-    let st = sys::fstat(node.as_fd()).ok()?;
-    if st.st_nlink != 0 || st.st_mode & libc::S_IFMT != libc::S_IFDIR {
-        return None;
-    }
-    let name = crate::procfs::fd_link(node.as_fd()).ok()?;
-    let shown = h.guest_path_of(name.strip_suffix(b" (deleted)")?)?;
+    let shown = h.removed_shown(node.as_fd(), libc::S_IFDIR)?;
     Some((node, shown))
 }
 

@@ -852,14 +852,12 @@ impl Host {
     /// says. `EACCES` for anything else: a file swapped in after the
     /// resolver looked, which still has a path the view decides about.
     fn removed_file_opens(&self, file: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
-        let Some(name) = removed_name(file) else { return Err(Errno::EACCES) };
         // Shown (not hidden): an O_PATH fd opened natively beneath a
         // directory fd may name a node outside the view.
-        if self.guest_path_of(&name).is_none() {
-            return Err(Errno::EACCES);
-        }
+        let name =
+            removed_name(file, libc::S_IFREG).filter(|n| self.guest_path_of(n).is_some()).ok_or(Errno::EACCES)?;
         let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
-        if writes && self.removed_file_mount(file).is_none() {
+        if writes && self.removed_mount_of(&name).is_none() {
             return Err(Errno::EROFS);
         }
         Ok(())
@@ -870,11 +868,7 @@ impl Host {
     /// has no names, and none can be made in it), for reading, with the
     /// kernel's errors otherwise; `EACCES` for any other directory.
     fn removed_dir_opens(&self, dir: BorrowedFd<'_>, flags: i32) -> Result<(), Errno> {
-        let removed = sys::fstat(dir).is_ok_and(|st| st.st_nlink == 0);
-        let link = crate::procfs::fd_link(dir)?;
-        if !link.strip_suffix(b" (deleted)").is_some_and(|name| removed && self.guest_path_of(name).is_some()) {
-            return Err(Errno::EACCES);
-        }
+        self.removed_shown(dir, libc::S_IFDIR).ok_or(Errno::EACCES)?;
         if flags & libc::O_TMPFILE == libc::O_TMPFILE {
             return Err(Errno::EPERM);
         }
@@ -889,9 +883,19 @@ impl Host {
     /// writable: it may be written, and linked there again. In an overlay
     /// only an upper layer's file (the lower's never change).
     pub fn removed_file_mount(&self, file: BorrowedFd<'_>) -> Option<&Mount> {
-        let name = removed_name(file)?;
-        let m = &self.view.mounts()[self.writable_mount_of(&name)?];
-        self.layers_of(m).is_none_or(|l| under(&name, l.lower_dir()).is_none()).then_some(m)
+        self.removed_mount_of(&removed_name(file, libc::S_IFREG)?)
+    }
+
+    /// [`Host::removed_file_mount`] by the host path the file had.
+    fn removed_mount_of(&self, name: &[u8]) -> Option<&Mount> {
+        let m = &self.view.mounts()[self.writable_mount_of(name)?];
+        self.layers_of(m).is_none_or(|l| under(name, l.lower_dir()).is_none()).then_some(m)
+    }
+
+    /// Where the view shows the place `node`, a regular file or directory
+    /// (`kind`) no path names any more, was: its guest path there.
+    pub fn removed_shown(&self, node: BorrowedFd<'_>, kind: libc::mode_t) -> Option<GuestPath> {
+        self.guest_path_of(&removed_name(node, kind)?)
     }
 
     /// Whether the kernel, resolving names beneath a directory fd of `dir`
@@ -1289,13 +1293,8 @@ impl Host {
     /// `None` for anything else (a pipe, a deleted or unshown file, a
     /// path into `/proc` itself), which the resolver then answers.
     pub fn proc_fd_target(&self, guest: &GuestCtx<'_>, path: &[u8]) -> Option<GuestPath> {
-        let rest = path.strip_prefix(b"/proc/")?;
-        let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
-        let [who, b"fd", n] = parts.as_slice() else { return None };
-        if n.is_empty() || !n.iter().all(u8::is_ascii_digit) || !self.is_proc_root(&GuestPath::new(b"/proc").ok()?) {
-            return None;
-        }
-        let pid: libc::pid_t = match *who {
+        let (who, n) = self.fd_entry_path(path)?;
+        let pid: libc::pid_t = match who {
             b"self" => crate::procfs::tgid(guest.tid)?,
             b"thread-self" => guest.tid,
             digits => std::str::from_utf8(digits).ok()?.parse().ok()?,
@@ -1318,21 +1317,28 @@ impl Host {
     /// (`self` from a thread other than the leader names the leader's
     /// table, which a thread may have unshared: not answered here.)
     pub fn own_fd_entry(&self, guest: &GuestCtx<'_>, path: &[u8]) -> Option<i32> {
-        let rest = path.strip_prefix(b"/proc/")?;
-        let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
-        let [who, b"fd", n] = parts.as_slice() else { return None };
-        let own = match *who {
+        let (who, n) = self.fd_entry_path(path)?;
+        let own = match who {
             b"thread-self" => true,
             b"self" => crate::procfs::tgid(guest.tid) == Some(guest.tid),
             digits => std::str::from_utf8(digits).ok()?.parse::<libc::pid_t>().ok() == Some(guest.tid),
         };
-        if !own || n.is_empty() || n.len() > 9 || !n.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        if !self.is_proc_root(&GuestPath::new(b"/proc").ok()?) {
+        if !own || n.len() > 9 {
             return None;
         }
         std::str::from_utf8(n).ok()?.parse().ok()
+    }
+
+    /// `/proc/WHO/fd/N` as WHO and N (digits), when the view's `/proc`
+    /// is the process view.
+    fn fd_entry_path<'p>(&self, path: &'p [u8]) -> Option<(&'p [u8], &'p [u8])> {
+        let rest = path.strip_prefix(b"/proc/")?;
+        let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
+        let [who, b"fd", n] = parts.as_slice() else { return None };
+        if n.is_empty() || !n.iter().all(u8::is_ascii_digit) || !self.is_proc_root(&GuestPath::new(b"/proc").ok()?) {
+            return None;
+        }
+        Some((who, n))
     }
 
     fn is_proc_root(&self, dir: &GuestPath) -> bool {
@@ -1447,14 +1453,14 @@ fn removed_node(pid: libc::pid_t, n: &[u8], target: &[u8]) -> Option<libc::mode_
     (st.st_nlink == 0 && matches!(kind, libc::S_IFREG | libc::S_IFDIR)).then_some(kind)
 }
 
-/// The host path regular file `file` had, when it has no links left (its
-/// `/proc/self/fd` link reads `PATH (deleted)`).
-fn removed_name(file: BorrowedFd<'_>) -> Option<Vec<u8>> {
-    let st = sys::fstat(file).ok()?;
-    if st.st_nlink != 0 || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+/// The host path `node`, of file type `kind`, had, when it has no links
+/// left (its `/proc/self/fd` link reads `PATH (deleted)`).
+fn removed_name(node: BorrowedFd<'_>, kind: libc::mode_t) -> Option<Vec<u8>> {
+    let st = sys::fstat(node).ok()?;
+    if st.st_nlink != 0 || st.st_mode & libc::S_IFMT != kind {
         return None;
     }
-    let link = crate::procfs::fd_link(file).ok()?;
+    let link = crate::procfs::fd_link(node).ok()?;
     link.strip_suffix(b" (deleted)").filter(|n| n.first() == Some(&b'/')).map(<[u8]>::to_vec)
 }
 
