@@ -1539,16 +1539,11 @@ print("placed", 256 <= w < 512)'
 #[test]
 fn vfs_view_changes_through_own_proc_fd_links_apply_to_what_the_fd_holds() {
     let sc = Scratch::new();
-    let script = "import os, sys
+    let script = PY_TRY.to_owned()
+        + "import sys
 ws = sys.argv[1]
 open(ws + '/f', 'w').close()
 os.symlink('f', ws + '/ln')
-def t(name, fn):
-    try:
-        fn()
-        print(name, 'ok')
-    except OSError as e:
-        print(name, e.strerror)
 w = os.open(ws + '/f', os.O_PATH)
 r = os.open('/etc/passwd', os.O_PATH)
 s = os.open(ws + '/ln', os.O_PATH | os.O_NOFOLLOW)
@@ -1562,20 +1557,15 @@ t('times', lambda: os.utime('/proc/thread-self/fd/%d' % w, (3, 3)))
 st = os.stat(ws + '/f')
 print(oct(st.st_mode & 0o777), st.st_mtime, oct(os.stat(ws + '/ln', follow_symlinks=False).st_mode & 0o777))
 ";
-    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script, s(sc.path())]));
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", &script, s(sc.path())]));
     out.assert_code(0);
-    let want = "file ok\nread-only Read-only file system\nsymlink Operation not supported\npipe ok\n\
-                closed No such file or directory\ntimes ok\n0o600 3.0 0o777\n";
+    let want = "file ok\nread-only EROFS\nsymlink ENOTSUP\npipe ok\nclosed ENOENT\ntimes ok\n0o600 3.0 0o777\n";
     assert_eq!(out.out(), want, "{out:?}");
 }
 
-/// A thread that reads its own `/proc/self/status` sees its own CPU
-/// mask there, as `sched_getaffinity` says, not the one CPU the
-/// supervisor holds a thread on while it hands it an fd.
-#[test]
-fn vfs_view_a_thread_reading_its_own_status_sees_its_own_cpu_mask() {
-    let sc = Scratch::new();
-    let script = "import os, subprocess
+/// Python: `cpus(status_text)`, the CPUs a `/proc/PID/status` text's
+/// `Cpus_allowed_list` names.
+const PY_CPUS: &str = "import os, subprocess
 def cpus(text):
     line = next(l for l in text.splitlines() if l.startswith('Cpus_allowed_list:'))
     out = set()
@@ -1583,7 +1573,16 @@ def cpus(text):
         a, _, b = part.partition('-')
         out.update(range(int(a), int(b or a) + 1))
     return out
-own = os.sched_getaffinity(0)
+";
+
+/// A thread that reads its own `/proc/self/status` sees its own CPU
+/// mask there, as `sched_getaffinity` says, not the one CPU the
+/// supervisor holds a thread on while it hands it an fd.
+#[test]
+fn vfs_view_a_thread_reading_its_own_status_sees_its_own_cpu_mask() {
+    let sc = Scratch::new();
+    let script = PY_CPUS.to_owned()
+        + "own = os.sched_getaffinity(0)
 wrong = 0
 for i in range(100):
     wrong += cpus(open('/proc/self/status').read()) != own
@@ -1593,7 +1592,7 @@ for i in range(100):
     wrong += cpus(subprocess.run(['grep', 'Cpus', '/proc/self/status'], capture_output=True, text=True).stdout) != own
 print('wrong', wrong, 'of 300')
 ";
-    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", &script]));
     out.assert_code(0);
     assert_eq!(out.out(), "wrong 0 of 300\n", "{out:?}");
 }
@@ -1638,21 +1637,14 @@ for i in range(2):
 #[test]
 fn vfs_view_a_thread_given_a_placed_fd_gets_its_cpu_mask_back() {
     let sc = Scratch::new();
-    let script = "import os, subprocess
-def cpus(text):
-    line = next(l for l in text.splitlines() if l.startswith('Cpus_allowed_list:'))
-    out = set()
-    for part in line.split()[1].split(','):
-        a, _, b = part.partition('-')
-        out.update(range(int(a), int(b or a) + 1))
-    return out
-own = os.sched_getaffinity(0)
+    let script = PY_CPUS.to_owned()
+        + "own = os.sched_getaffinity(0)
 fd = os.open('/tmp', os.O_RDONLY | os.O_DIRECTORY)
 print('placed', 256 <= fd < 512)
 status = subprocess.run(['cat', '/proc/%d/status' % os.getpid()], capture_output=True, text=True).stdout
 print('seen by a child', 'own' if cpus(status) == own else sorted(cpus(status)), 'of', len(own))
 ";
-    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", script]));
+    let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["python3", "-c", &script]));
     out.assert_code(0);
     let n = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(out.out(), format!("placed True\nseen by a child own of {n}\n"), "{out:?}");
