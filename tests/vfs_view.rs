@@ -283,6 +283,10 @@ fn vfs_view_root_is_a_busybox_tree_with_its_own_libc() {
     }
     let (libc_guest_path, libc_copy) = libc_copy.expect("ldd names libc");
     let (interp_guest_path, interp_copy) = interp_copy.expect("ldd names the interpreter");
+    // A script the program interprets: the kernel would load the host's
+    // loader for it, unless told the tree's.
+    std::fs::write(tree.join("bin/via-script"), "#!/bin/hello-dyn\n").unwrap();
+    std::fs::set_permissions(tree.join("bin/via-script"), std::fs::Permissions::from_mode(0o755)).unwrap();
     give_tree_to_guest(sc.path());
 
     // The program's own report is trustworthy: run natively it shows the
@@ -304,7 +308,7 @@ fn vfs_view_root_is_a_busybox_tree_with_its_own_libc() {
     let script = "ls -la /; echo --; cat /etc/passwd; echo --; \
                   cd /..; pwd; /bin/pwd; cd /bin/../..; /bin/pwd; echo --; \
                   ls -a /; echo --; ls -a /..; echo --; \
-                  /bin/hello-dyn; echo --; \
+                  /bin/hello-dyn; echo --; /bin/via-script; echo --; \
                   for p in /usr /home /var /etc/hostname /bin/bash; do test -e $p && echo host-path-visible $p; done; echo end";
     let out = run(&mut sandbox_raw(
         &sc,
@@ -312,7 +316,7 @@ fn vfs_view_root_is_a_busybox_tree_with_its_own_libc() {
     ));
     out.assert_code(0);
     let sec = sections(&out.out());
-    assert_eq!(sec.len(), 7, "{out:?}");
+    assert_eq!(sec.len(), 8, "{out:?}");
 
     // Every claim is checked and the failures reported together, so one
     // run shows all that is wrong with the view.
@@ -338,37 +342,38 @@ fn vfs_view_root_is_a_busybox_tree_with_its_own_libc() {
     check(!sec[1].contains("daemon:"), "the host's /etc/passwd leaked into the tree".into());
     check(sec[2] == "/\n/\n/\n", "`..` of / is not / (cd /..; pwd; /bin/pwd; cd /bin/../..; /bin/pwd)".into());
     check(sec[3] == sec[4], "ls -a / and ls -a /.. differ".into());
-    check(sec[6] == "end\n", "host paths are visible in the --root view".into());
+    check(sec[7] == "end\n", "host paths are visible in the --root view".into());
 
     // The dynamic program runs, on the tree's libc and loader: the kernel
     // reports the files mapped, by device and inode, and they are the
     // tree's copies, not the host's files at the same paths.
-    let prog = &sec[5];
-    check(
-        prog.starts_with("hello from a dynamically linked program\nlibc-version 2."),
-        "the dynamically linked program did not run".into(),
-    );
-    if prog.contains("libc-map ") {
+    for (prog, how) in [(&sec[5], "run"), (&sec[6], "run as a script's interpreter")] {
         check(
-            mapped(prog, "libc-map") == maps_identity(&libc_copy),
-            format!(
-                "the program does not run on the tree's libc {:?} (the host's {} is {:?})",
-                maps_identity(&libc_copy),
-                libc_guest_path.display(),
-                maps_identity(&libc_guest_path)
-            ),
+            prog.starts_with("hello from a dynamically linked program\nlibc-version 2."),
+            format!("the dynamically linked program did not {how}"),
         );
-    }
-    if prog.contains("ld-map ") {
-        check(
-            mapped(prog, "ld-map") == maps_identity(&interp_copy),
-            format!(
-                "the program's dynamic loader is not the tree's copy {:?} of {} (the host's is {:?})",
-                maps_identity(&interp_copy),
-                interp_guest_path.display(),
-                maps_identity(&interp_guest_path)
-            ),
-        );
+        if prog.contains("libc-map ") {
+            check(
+                mapped(prog, "libc-map") == maps_identity(&libc_copy),
+                format!(
+                    "{how}: the program does not run on the tree's libc {:?} (the host's {} is {:?})",
+                    maps_identity(&libc_copy),
+                    libc_guest_path.display(),
+                    maps_identity(&libc_guest_path)
+                ),
+            );
+        }
+        if prog.contains("ld-map ") {
+            check(
+                mapped(prog, "ld-map") == maps_identity(&interp_copy),
+                format!(
+                    "{how}: the program's dynamic loader is not the tree's copy {:?} of {} (the host's is {:?})",
+                    maps_identity(&interp_copy),
+                    interp_guest_path.display(),
+                    maps_identity(&interp_guest_path)
+                ),
+            );
+        }
     }
     assert!(problems.is_empty(), "the --root view is wrong:\n- {}\n{out:?}", problems.join("\n- "));
 }
@@ -1500,7 +1505,8 @@ for q in (p + '/made', '/proc/self/made'):
 
 /// The tracer remembers how it resolved the programs it saw run; a
 /// program rewritten in place (even to name an interpreter only the view
-/// has, a symlink in the private /tmp), replaced by a rename, reached
+/// has, a symlink in the private /tmp), a script whose interpreter is
+/// rewritten so (to a script there), replaced by a rename, reached
 /// through a symlink pointed elsewhere, or made again where its directory
 /// was removed (natively, beneath a writable directory's fd) is the new
 /// one.
@@ -1513,6 +1519,8 @@ prog() { printf '#!/bin/sh\necho %s\n' "$2" > "$1"; chmod +x "$1"; }
 prog tool one; ./tool; "$1/tool"; ./tool
 printf '#!/tmp/i\necho via-tmp\n' > tool; ./tool; "$1/tool"
 prog t3 three; mv t3 tool; ./tool; "$1/tool"
+prog /tmp/i2 B; prog int A; printf '#!%s/int\n' "$1" > tool2; chmod +x tool2
+"$1/tool2"; "$1/tool2"; printf '#!/tmp/i2\n' > int; "$1/tool2"
 mkdir a b; cp /bin/true a/p; cp /bin/false b/p
 ln -s a l; ./l/p; echo $?; "$1/l/p"; echo $?
 rm l; ln -s b l; ./l/p; echo $?; "$1/l/p"; echo $?
@@ -1528,8 +1536,35 @@ print("placed", 256 <= w < 512)'
 "##;
     let out = run(&mut sandboxed(&sc, Vec::<&str>::new(), ["sh", "-c", script, "sh", s(sc.path())]));
     out.assert_code(0);
-    let want = "one\none\none\nvia-tmp\nvia-tmp\nthree\nthree\n0\n0\n1\n1\nplaced True\n0\n0\n";
+    let want = "one\none\none\nvia-tmp\nvia-tmp\nthree\nthree\nA\nA\nB\n0\n0\n1\n1\nplaced True\n0\n0\n";
     assert_eq!(out.out(), want, "{out:?}");
+}
+
+/// A `#!` interpreter may itself be a script, as the kernel allows (five
+/// scripts deep; `ELOOP` beyond): a chain whose scripts live only in the
+/// view's private /tmp runs as the same chain does natively, each script
+/// getting the path it was named by.
+#[test]
+fn vfs_view_scripts_whose_interpreter_is_a_script_run_as_natively() {
+    let sc = Scratch::new();
+    let script = r##"d=$1/nx; mkdir -p "$d"
+printf '#!/bin/sh\necho "$0" "$@"\n' > "$d/i0"; chmod +x "$d/i0"
+for k in 1 2 3 4 5; do printf '#!%s/i%s -x\n' "$d" $((k-1)) > "$d/i$k"; chmod +x "$d/i$k"; done
+cd "$d"; ./i1 a 'b c'; echo $?
+"$d/i4" z; echo $?
+"$d/i5" z 2>/dev/null; echo $?
+"##;
+    let sandboxed_out = run(&mut sandboxed(&sc, NO_OPTS, ["sh", "-c", script, "sh", "/tmp"]));
+    sandboxed_out.assert_code(0);
+    let native_out = run(&mut native(&sc, ["sh", "-c", script, "sh", s(sc.path())]));
+    native_out.assert_code(0);
+    let native_text = native_out.out().replace(s(sc.path()), "/tmp");
+    assert_eq!(
+        native_text,
+        "/tmp/nx/i0 -x ./i1 a b c\n0\n/tmp/nx/i0 -x /tmp/nx/i1 -x /tmp/nx/i2 -x /tmp/nx/i3 -x /tmp/nx/i4 z\n0\n127\n",
+        "the kernel's own answer: {native_out:?}"
+    );
+    assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
 /// Changes by the caller's own `/proc/self/fd/N` (how glibc's

@@ -218,58 +218,34 @@ pub(super) fn translate_call(
         }
         return Ok(());
     }
-    // An exec: the kernel will also open an interpreter (`#!` or the ELF
-    // one) by its host path; when that is not where the view has it, run
-    // the interpreter in the view directly, with the guest's paths in argv.
-    let mut head = [0u8; 1024];
-    let n = {
-        // (A memfd's /proc/PID/fd/N is reopened through its link.)
-        let nofollow = if host.is_proc_fd_entry(&r.lookup()) { 0 } else { libc::O_NOFOLLOW };
-        let fd = host.open_at(&r.lookup(), libc::O_RDONLY | nofollow, 0)?;
-        nix::unistd::read(&fd, &mut head).unwrap_or(0)
-    };
-    let head = &head[..n];
-    let guest_prog = r.path().as_bytes().to_vec();
-    let interp = interpreter(head);
+    // An exec: the kernel will also open an interpreter (`#!`, whose
+    // interpreter may be a script in turn, or the ELF one) by its host
+    // path; when that is not where the view has it, run the last program
+    // of the chain in the view directly, with the guest's paths in argv.
     let argv_reg = if sysno == Sysno::execveat { regs.rdx } else { regs.rsi };
-    let plan: Option<(Vec<u8>, Vec<Vec<u8>>)> = match interp {
-        Some(Interp::Script { path: ipath, arg }) => {
-            let ir = host.resolve(&g, &base, &ipath, true, false)?;
-            let ihost = host.host_path(&ir.lookup()).ok_or(Errno::ENOENT)?;
-            if same_on_host(&ipath, &ihost) && same_on_host(&path, &host_path) {
-                None
-            } else {
-                // As the kernel does: interpreter, its argument, the script
-                // path as given; the script's argv[0] is dropped.
-                let mut pre = vec![ipath.clone()];
-                pre.extend(arg);
-                pre.push(path.clone());
-                Some((ihost.as_os_str().as_bytes().to_vec(), pre))
-            }
+    let chain = exec_chain(host, &g, tid, &path, &r, &host_path)?;
+    let (exe, pre) = match chain.rewrite {
+        Some(Rewrite::Loader { host: ld_host, guest: ld }) => {
+            // The tree's own loader, which then loads the tree's libc
+            // through the view; argv[0] stays what the program would get.
+            let argv0 = match &chain.argv0 {
+                Some(a) => a.clone(),
+                None => read_argv(&mem, argv_reg, 1)?.into_iter().next().unwrap_or_else(|| chain.prog.clone()),
+            };
+            let mut pre = vec![ld, b"--argv0".to_vec(), argv0, chain.prog];
+            pre.extend(chain.prefix);
+            (ld_host, pre)
         }
-        Some(Interp::Elf(ipath)) => {
-            let ir = host.resolve(&g, &GuestPath::root(), &ipath, true, false)?;
-            let ihost = host.host_path(&ir.lookup()).ok_or(Errno::ENOENT)?;
-            if same_on_host(&ipath, &ihost) {
-                None
-            } else {
-                // The tree's own loader, which then loads the tree's libc
-                // through the view; argv[0] stays the guest's.
-                let argv0 = read_argv(&mem, argv_reg, 1)?.into_iter().next().unwrap_or_else(|| guest_prog.clone());
-                Some((
-                    ihost.as_os_str().as_bytes().to_vec(),
-                    vec![ipath.clone(), b"--argv0".to_vec(), argv0, guest_prog.clone()],
-                ))
-            }
+        Some(Rewrite::Program) => {
+            // Only a `#!` chain gets here: argv[0] is its last interpreter.
+            let mut pre = vec![chain.argv0.unwrap_or_default()];
+            pre.extend(chain.prefix);
+            (chain.prog_host, pre)
         }
-        None => None,
-    };
-    let (exe, pre) = match plan {
-        Some(p) => p,
         None => {
             let as_is = same_on_host(&path, &host_path);
-            if let (Some(key), true) = (exec_key, host.is_plain_tree(r.mount())) {
-                exec_seen(key, &host_path, !as_is, moves);
+            if let (Some(key), true) = (exec_key, host.is_plain_tree(r.mount()) && chain.plain) {
+                exec_seen(key, &host_path, &chain.interpreters, !as_is, moves);
             }
             return if as_is { Ok(()) } else { point_at(&mem, regs, sysno, bytes) };
         }
@@ -316,7 +292,9 @@ type ExecKey = (bool, Vec<u8>, Vec<u8>, bool);
 /// is pointed at the host path (else the guest's own path reaches it).
 struct KnownExec {
     host_path: PathBuf,
-    stamp: (u64, u64, i64, i64, i64, i64, u64),
+    stamp: Stamp,
+    /// The `#!` interpreters it ran through, and theirs.
+    interpreters: Vec<(PathBuf, Stamp)>,
     moves: u64,
     point_at: bool,
 }
@@ -330,7 +308,10 @@ thread_local! {
         const { std::cell::RefCell::new(crate::procfs::Recent::new()) };
 }
 
-fn stamp(host_path: &Path) -> Option<(u64, u64, i64, i64, i64, i64, u64)> {
+/// A host file's identity, times and size.
+type Stamp = (u64, u64, i64, i64, i64, i64, u64);
+
+fn stamp(host_path: &Path) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::symlink_metadata(host_path).ok()?;
     Some((m.dev(), m.ino(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec(), m.size()))
@@ -344,20 +325,143 @@ fn stamp(host_path: &Path) -> Option<(u64, u64, i64, i64, i64, i64, u64)> {
 /// directory was removed natively). Only in plain host trees and tmpfs
 /// mounts: not an overlay (a copy-up moves the file to the upper layer),
 /// `/proc` or `/dev`. A *host* process putting a symlink on the way
-/// meanwhile goes unseen, as for the directories known plain.
+/// meanwhile goes unseen, as for the directories known plain. A script's
+/// `#!` interpreters must be unchanged too (one rewritten into a script
+/// may name an interpreter only the view has).
 fn known_exec(key: &ExecKey) -> Option<Option<Vec<u8>>> {
     let moves = crate::procfs::dir_moves();
     EXECS.with(|c| {
         let c = c.borrow();
         let k = c.get(key).filter(|k| k.moves == moves)?;
-        (stamp(&k.host_path)? == k.stamp).then(|| k.point_at.then(|| k.host_path.as_os_str().as_bytes().to_vec()))
+        let same = |p: &Path, was: &Stamp| stamp(p).as_ref() == Some(was);
+        (same(&k.host_path, &k.stamp) && k.interpreters.iter().all(|(p, was)| same(p, was)))
+            .then(|| k.point_at.then(|| k.host_path.as_os_str().as_bytes().to_vec()))
     })
 }
 
-fn exec_seen(key: ExecKey, host_path: &Path, point_at: bool, moves: u64) {
+fn exec_seen(key: ExecKey, host_path: &Path, interpreters: &[PathBuf], point_at: bool, moves: u64) {
     let Some(stamp) = stamp(host_path) else { return };
-    let known = KnownExec { host_path: host_path.to_path_buf(), stamp, moves, point_at };
+    let Some(interpreters) = interpreters.iter().map(|p| Some((p.clone(), self::stamp(p)?))).collect() else {
+        return;
+    };
+    let known = KnownExec { host_path: host_path.to_path_buf(), stamp, interpreters, moves, point_at };
     EXECS.with(|c| c.borrow_mut().keep(key, known));
+}
+
+/// How an exec must be changed for the kernel to load what the view
+/// shows.
+#[cfg(target_arch = "x86_64")]
+enum Rewrite {
+    /// Run the chain's last program by its host path.
+    Program,
+    /// Run its ELF interpreter (host path, guest path) on it: the kernel
+    /// would load the host's.
+    Loader { host: Vec<u8>, guest: Vec<u8> },
+}
+
+/// The programs the kernel would load for one exec, followed in the view.
+#[cfg(target_arch = "x86_64")]
+struct ExecChain {
+    /// The last program: its guest path as resolved, and its host path.
+    prog: Vec<u8>,
+    prog_host: Vec<u8>,
+    /// The host paths of the `#!` interpreters followed.
+    interpreters: Vec<PathBuf>,
+    /// Whether every interpreter followed is in a plain host tree or tmpfs
+    /// (see [`known_exec`]).
+    plain: bool,
+    /// `Some(interpreter)` when a `#!` line was followed: the new argv[0].
+    argv0: Option<Vec<u8>>,
+    /// What goes between argv[0] and the guest's argv[1..]: each script's
+    /// interpreter argument and path, the outermost last.
+    prefix: Vec<Vec<u8>>,
+    rewrite: Option<Rewrite>,
+}
+
+/// Follows an exec's `#!` lines, as the kernel does (an interpreter may
+/// itself be a script, up to its limit of 5 levels: `ELOOP` beyond), and
+/// the last program's ELF interpreter, each resolved in the view. A
+/// rewrite is needed when some file of the chain is not where the kernel
+/// would find it by the same name on the host (a script or interpreter in
+/// the private `/tmp`, a `--root` tree's loader).
+#[cfg(target_arch = "x86_64")]
+fn exec_chain<'v>(
+    host: &'v Host,
+    g: &GuestCtx<'_>,
+    tid: libc::pid_t,
+    path: &[u8],
+    r: &crate::vfs::Resolved<'v>,
+    host_path: &Path,
+) -> Result<ExecChain, nix::errno::Errno> {
+    use nix::errno::Errno;
+    let mut chain = ExecChain {
+        prog: r.path().as_bytes().to_vec(),
+        prog_host: host_path.as_os_str().as_bytes().to_vec(),
+        interpreters: Vec::new(),
+        plain: true,
+        argv0: None,
+        prefix: Vec::new(),
+        rewrite: None,
+    };
+    let mut native = same_on_host(path, host_path);
+    let mut given = path.to_vec();
+    let mut last: Option<crate::vfs::Resolved<'v>> = None;
+    for depth in 0.. {
+        let head = exec_head(host, &last.as_ref().unwrap_or(r).lookup())?;
+        match interpreter(&head) {
+            Some(Interp::Script { path: ipath, arg }) => {
+                if depth >= 5 {
+                    return Err(Errno::ELOOP);
+                }
+                // The kernel opens the interpreter as any exec's file,
+                // relative to the working directory.
+                let from =
+                    if ipath.first() == Some(&b'/') { GuestPath::root() } else { host.guest_dir(tid, libc::AT_FDCWD)? };
+                let node = host.resolve(g, &from, &ipath, true, false)?;
+                let ihost = host.host_path(&node.lookup()).ok_or(Errno::ENOENT)?;
+                native &= same_on_host(&ipath, &ihost);
+                chain.plain &= host.is_plain_tree(node.mount());
+                let mut prefix: Vec<Vec<u8>> = arg.into_iter().collect();
+                prefix.push(std::mem::replace(&mut given, ipath.clone()));
+                prefix.append(&mut chain.prefix);
+                chain.prefix = prefix;
+                chain.argv0 = Some(ipath);
+                chain.prog = node.path().as_bytes().to_vec();
+                chain.prog_host = ihost.as_os_str().as_bytes().to_vec();
+                chain.interpreters.push(ihost);
+                last = Some(node);
+            }
+            Some(Interp::Elf(ipath)) => {
+                let ir = host.resolve(g, &GuestPath::root(), &ipath, true, false)?;
+                let ihost = host.host_path(&ir.lookup()).ok_or(Errno::ENOENT)?;
+                if !same_on_host(&ipath, &ihost) {
+                    chain.rewrite = Some(Rewrite::Loader { host: ihost.as_os_str().as_bytes().to_vec(), guest: ipath });
+                    return Ok(chain);
+                }
+                break;
+            }
+            None => break,
+        }
+    }
+    if !native && chain.argv0.is_some() {
+        chain.rewrite = Some(Rewrite::Program);
+    }
+    Ok(chain)
+}
+
+/// The first bytes of a program, where its `#!` line or ELF headers are.
+/// A program the guest may run but not read (mode 0711) fails with
+/// `EACCES`: the kernel would make such a process non-dumpable, and the
+/// supervisor could not read a path from its memory.
+#[cfg(target_arch = "x86_64")]
+fn exec_head(host: &Host, at: &crate::vfs::Lookup<'_>) -> Result<Vec<u8>, nix::errno::Errno> {
+    let mut head = vec![0u8; 1024];
+    // (A memfd's /proc/PID/fd/N is reopened through its link.)
+    let nofollow = if host.is_proc_fd_entry(at) { 0 } else { libc::O_NOFOLLOW };
+    let fd = host.open_at(at, libc::O_RDONLY | nofollow, 0)?;
+    let n = nix::unistd::read(&fd, &mut head).unwrap_or(0);
+    head.truncate(n);
+    Ok(head)
 }
 
 /// Points the path argument of the call at `host_path`, written below the
