@@ -283,7 +283,7 @@ fn run_view(home: &Scratch, cwd: &Path, view: &[String], guest_name: &str, args:
 
 /// Strings from mixed `&str`, `String` and paths.
 macro_rules! strs {
-    ($($x:expr),* $(,)?) => { vec![$(p(&$x)),*] };
+    ($($x:expr),* $(,)?) => { [$(p(&$x)),*] };
 }
 
 /// The operations for vfs_attack_fs and what each must answer.
@@ -664,9 +664,9 @@ fn vfs_attack_symlink_swapped_during_resolution() {
     let view = strs!["--hide", secret.dir, "--bind", w, w];
     let rel_evil = secret.rel_from_sibling();
     let runs: [(&str, Vec<String>); 3] = [
-        ("absolute target", strs!["swap-link", w, w.join("benign"), secret.path, "3000"]),
-        ("relative target", strs!["swap-link", w, w.join("benign"), rel_evil, "3000"]),
-        ("directory", strs!["swap-dir", w, w.join("bdir"), secret.dir, "secret", "3000"]),
+        ("absolute target", strs!["swap-link", w, w.join("benign"), secret.path, "3000"].to_vec()),
+        ("relative target", strs!["swap-link", w, w.join("benign"), rel_evil, "3000"].to_vec()),
+        ("directory", strs!["swap-dir", w, w.join("bdir"), secret.dir, "secret", "3000"].to_vec()),
     ];
     for (what, args) in runs {
         let out = run_view(&ws, w, &view, "vfs_attack_race", &args);
@@ -1054,7 +1054,7 @@ fn vfs_attack_changes_the_kernel_makes_after_the_check() {
     // The private /dev: only its shm is writable. A relative path beneath
     // /dev/shm rewritten to `../name` must not make or remove names in
     // /dev itself.
-    let race = p(&guest("vfs_attack_race"));
+    let race = p(guest("vfs_attack_race"));
     let script = format!(
         "cd /dev/shm && {race} flip-make aaaaaaaa ../evil1 3000 && {race} flip-make aaaaaaaaa ../stdout 3000; ls /dev"
     );
@@ -1249,7 +1249,7 @@ fn vfs_attack_unix_socket_outside_view() {
         .connect(
             FAIL,
             "hidden socket through /proc/self/root",
-            format!("/proc/self/root{}", p(&hidden.dir.join("sock"))),
+            format!("/proc/self/root{}", p(hidden.dir.join("sock"))),
         );
     let out = run_view(&ws, w, &view, FS, &o.args);
     stop.store(true, Ordering::Relaxed);
