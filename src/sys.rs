@@ -342,6 +342,16 @@ pub fn notif_addfd_send(
 
 /// `openat2(2)` with a byte path, returning an owned fd.
 pub fn openat2(dir: BorrowedFd<'_>, path: &[u8], flags: u64, mode: u64, resolve: u64) -> Result<OwnedFd, Errno> {
+    openat2_raw(dir.as_raw_fd(), path, flags, mode, resolve)
+}
+
+/// [`openat2`] from this process's working directory (an absolute path
+/// from its root).
+pub fn openat2_cwd(path: &[u8], flags: u64, resolve: u64) -> Result<OwnedFd, Errno> {
+    openat2_raw(libc::AT_FDCWD, path, flags, 0, resolve)
+}
+
+fn openat2_raw(dir: RawFd, path: &[u8], flags: u64, mode: u64, resolve: u64) -> Result<OwnedFd, Errno> {
     let c = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
     // SAFETY: open_how is plain data; all-zero is valid.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
@@ -353,7 +363,7 @@ pub fn openat2(dir: BorrowedFd<'_>, path: &[u8], flags: u64, mode: u64, resolve:
     let ret = unsafe {
         libc::syscall(
             libc::SYS_openat2,
-            dir.as_raw_fd(),
+            dir,
             c.as_ptr(),
             &how as *const libc::open_how,
             std::mem::size_of::<libc::open_how>(),

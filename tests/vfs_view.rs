@@ -1400,6 +1400,34 @@ for i in range(3):
     assert_eq!(out.out(), "plain private\n".repeat(3), "{out:?}");
 }
 
+/// A path through a symlink or `..` that leaves a bind mounted elsewhere
+/// than its source is resolved in the view, though the host file the view
+/// finds (`/etc/passwd`) is where the host has it: the kernel, walking the
+/// same string from the source, would reach a decoy beside the source.
+#[test]
+fn vfs_view_a_path_out_of_a_bind_is_followed_in_the_view_not_from_its_source() {
+    let sc = Scratch::new();
+    sc.write("etc/passwd", "decoy\n");
+    sc.write("src/f", "in the bind\n");
+    std::os::unix::fs::symlink("../etc/passwd", sc.join("src/up")).unwrap();
+    give_tree_to_guest(sc.path());
+    let first = read(Path::new("/etc/passwd")).lines().next().unwrap().to_string();
+    let script = "import os
+for p in ['up', '/ws/up', '../etc/passwd', 'f']:
+    for i in range(2):
+        print(p, open(p).readline().strip())
+";
+    let src = sc.join("src");
+    let out = run(&mut sandbox_raw(&sc, ["--bind", s(&src), "/ws", "--chdir", "/ws", "--", "python3", "-c", script]));
+    out.assert_code(0);
+    let mut want = String::new();
+    for p in ["up", "/ws/up", "../etc/passwd"] {
+        want += &format!("{p} {first}\n").repeat(2);
+    }
+    want += &"f in the bind\n".repeat(2);
+    assert_eq!(out.out(), want, "{out:?}");
+}
+
 /// A file no path names (made `O_TMPFILE`, or removed while open) is
 /// reopened through its fd's link as natively, where the view shows its
 /// directory writable, and an `O_TMPFILE` one (not `O_EXCL`) is given a

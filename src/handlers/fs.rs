@@ -504,7 +504,8 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let writes = acc != libc::O_RDONLY || flags & (libc::O_TRUNC | libc::O_TMPFILE & !libc::O_DIRECTORY) != 0;
     let creates = flags & libc::O_CREAT != 0;
     let b = base(ctx, call.tid, dirfd, &path)?;
-    let open_fd = |at: &crate::vfs::Lookup<'_>| -> Result<OwnedFd, Errno> {
+    // `probe`: the name opened `O_PATH_NOFOLLOW`, when the caller did.
+    let open_fd = |at: &crate::vfs::Lookup<'_>, probe: Option<Result<OwnedFd, Errno>>| -> Result<OwnedFd, Errno> {
         // /dev/stdout and the like on a pipe or socket: reopened as the
         // kernel would, whatever the flags (see Host::open_at).
         if h.writable(at.mount, at.rest) || flags & libc::O_PATH != 0 || h.is_proc_fd_entry(at) {
@@ -513,7 +514,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
         }
         // Read-only: what exists may be opened for reading (and devices,
         // fifos and sockets for writing); nothing may be made or changed.
-        match h.open_at(at, O_PATH_NOFOLLOW, 0) {
+        match probe.unwrap_or_else(|| h.open_at(at, O_PATH_NOFOLLOW, 0)) {
             Ok(probe) => {
                 if writes && !is_special(probe.as_fd()) {
                     return Err(Errno::EROFS);
@@ -535,13 +536,14 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     let open = |at: &crate::vfs::Lookup<'_>| -> Result<Reply, Errno> {
         // A fifo opened blocks until its other end is: found first. Not
         // with O_DIRECTORY, which fails on one before opening it.
+        let mut probe = None;
         if flags & (libc::O_NONBLOCK | libc::O_PATH | libc::O_DIRECTORY) == 0 {
-            let probe = h.open_at(at, O_PATH_NOFOLLOW, 0);
-            if matches!(probe, Err(Errno::ENOENT)) && !creates {
+            let found = h.open_at(at, O_PATH_NOFOLLOW, 0);
+            if matches!(found, Err(Errno::ENOENT)) && !creates {
                 return Err(Errno::ENOENT);
             }
-            if let Ok(probe) = probe {
-                if sys::fstat(probe.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO) {
+            match found {
+                Ok(found) if sys::fstat(found.as_fd()).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO) => {
                     if creates && flags & libc::O_EXCL != 0 {
                         return Err(Errno::EEXIST);
                     }
@@ -549,13 +551,14 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
                     // Layers::open).
                     let node = match h.layers_of(at.mount) {
                         Some(_) => h.node_for_change(at)?,
-                        None => probe,
+                        None => found,
                     };
                     return Ok(open_fifo(node, flags, cloexec));
                 }
+                found => probe = Some(found),
             }
         }
-        open_fd(at).map(|fd| Reply::Fd { fd, cloexec, at: None, hold: !h.shows_cpu_mask(at) })
+        open_fd(at, probe).map(|fd| Reply::Fd { fd, cloexec, at: None, hold: !h.shows_cpu_mask(at) })
     };
     let placed = |path: &GuestPath, reply: Reply| -> Reply {
         match reply {
@@ -594,11 +597,12 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             // A writable directory's fd goes where changes beneath it run
             // natively: the kernel would pick a low number.
             let placing = opens_directory(flags) && h.changes_beneath(&at);
-            if !placing && continues_natively(h, &b, &path, &at, &abs, flags)? {
+            let native = if placing { Native::Answer } else { continues_natively(h, &b, &path, &at, &abs, flags)? };
+            if native == Native::Continue {
                 opened(&abs, &at, before, &Reply::Continue);
                 return Ok(Reply::Continue);
             }
-            match open(&at) {
+            match if native == Native::Walk { Err(Errno::ELOOP) } else { open(&at) } {
                 Err(Errno::ELOOP) => {}
                 other => {
                     if let Ok(reply) = &other {
@@ -628,6 +632,9 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
         if !r.exists() {
             return Err(Errno::ENOENT);
         }
+    }
+    if continues_after_walk(h, &b, &path, &r, flags) {
+        return Ok(Reply::Continue);
     }
     let before = disk_before(h, &r.lookup(), writes || creates);
     let reply = open(&r.lookup())?;
@@ -749,6 +756,59 @@ fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
 /// writable, and the path names an existing non-symlink, reached without
 /// one (a symlink would be followed by the kernel out of the view's
 /// meaning of it), or a name to create.
+/// After a full resolution (the path met a symlink or `..`): whether the
+/// kernel, walking the guest's own string, reaches the very file the view
+/// found, so that the open may go on natively as [`continues_natively`]
+/// lets it: every program's libraries are opened through `/lib`, a
+/// symlink on a merged-`/usr` system (an injected fd costs the guest two
+/// more wake-ups). Only a regular file opened for reading, shown where
+/// the host has it, in a plain tree Landlock covers: nothing is made,
+/// changed or placed. The kernel's walk is done here, from the host
+/// directory the guest's starts at, following symlinks as the kernel
+/// would (magic links refused), and the two files compared. A second
+/// guest thread changing the string or a symlink meanwhile gets what
+/// Landlock lets it read, as on the fast path.
+fn continues_after_walk(h: &Host, base: &Base, path: &[u8], r: &crate::vfs::Resolved<'_>, flags: i32) -> bool {
+    let plain_read = flags & libc::O_ACCMODE == libc::O_RDONLY
+        && flags & (libc::O_CREAT | libc::O_TRUNC | libc::O_PATH | libc::O_TMPFILE | libc::O_DIRECTORY) == 0;
+    if !plain_read || base.removed.is_some() || !r.exists() {
+        return false;
+    }
+    let at = r.lookup();
+    if !h.kernel_resolves_alike(&at, r.path(), r.path()) {
+        return false;
+    }
+    let Ok(st) = h.open_at(&at, O_PATH_NOFOLLOW, 0).and_then(|node| sys::fstat(node.as_fd())) else {
+        return false;
+    };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return false;
+    }
+    let mut kernel = Vec::with_capacity(path.len() + 64);
+    if path.first() != Some(&b'/') {
+        let Some(dir) = &base.host else { return false };
+        kernel.extend_from_slice(dir);
+        kernel.push(b'/');
+    }
+    kernel.extend_from_slice(path);
+    let how = (libc::O_PATH | libc::O_CLOEXEC | flags & libc::O_NOFOLLOW) as u64;
+    sys::openat2_cwd(&kernel, how, libc::RESOLVE_NO_MAGICLINKS)
+        .and_then(|k| sys::fstat(k.as_fd()))
+        .is_ok_and(|k| (k.st_dev, k.st_ino) == (st.st_dev, st.st_ino))
+}
+
+/// What [`continues_natively`] found an open to need.
+#[derive(PartialEq, Eq)]
+enum Native {
+    /// The kernel may run it as the guest made it.
+    Continue,
+    /// Answered in the view, from the name the fast path looked up.
+    Answer,
+    /// A symlink lies on the way: answered in the view after a full
+    /// resolution.
+    Walk,
+}
+
 fn continues_natively(
     h: &Host,
     base: &Base,
@@ -756,24 +816,25 @@ fn continues_natively(
     at: &crate::vfs::Lookup<'_>,
     abs: &GuestPath,
     flags: i32,
-) -> Result<bool, Errno> {
+) -> Result<Native, Errno> {
     let writes = flags as u32 & crate::filter::OPEN_WRITE_FLAGS != 0;
+    let native = |yes: bool| if yes { Native::Continue } else { Native::Answer };
     // An unnamed file is made in the view's way, as beneath a directory
     // fd (crate::filter::O_TMPFILE_BIT): with the view's mode and report.
     if flags & libc::O_TMPFILE == libc::O_TMPFILE {
-        return Ok(false);
+        return Ok(Native::Answer);
     }
-    let Some(kernel) = kernel_path(h, base, path, at, abs) else { return Ok(false) };
+    let Some(kernel) = kernel_path(h, base, path, at, abs) else { return Ok(Native::Answer) };
     if writes && !h.writable(at.mount, at.rest) {
-        return Ok(false);
+        return Ok(Native::Answer);
     }
     // An exclusive create follows nothing at the last name and makes it
     // only where nothing is: whatever is there, the kernel's EEXIST is the
     // view's. Only the directory matters, as for any create below.
     // Whether the directory a name is made in is reached with no symlink.
     let parent_plain = || match h.open_parent(at) {
-        Ok(_) => Ok(true),
-        Err(Errno::ELOOP) => Ok(false),
+        Ok(_) => Ok(Native::Continue),
+        Err(Errno::ELOOP) => Ok(Native::Walk),
         Err(e) => Err(e),
     };
     if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL && !at.rest.is_empty() {
@@ -786,10 +847,14 @@ fn continues_natively(
     // decides, and one lstat says what it is.
     if let Some(last) = dir.as_ref().and_then(|d| lstat_in_plain_dir(h, d, at)) {
         return match last {
-            Ok(st) => Ok(st.st_mode & libc::S_IFMT != libc::S_IFLNK),
-            Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => Ok(true),
+            // A symlink last: followed in the view.
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
+                Ok(if flags & libc::O_NOFOLLOW == 0 { Native::Walk } else { Native::Answer })
+            }
+            Ok(_) => Ok(Native::Continue),
+            Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => Ok(Native::Continue),
             Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => Err(e),
-            Err(_) => Ok(false),
+            Err(_) => Ok(Native::Answer),
         };
     }
     // Following: a last symlink is ELOOP too, and the view resolves it.
@@ -800,14 +865,15 @@ fn continues_natively(
             if let Some(d) = &dir {
                 plain_dir_seen(d, moves);
             }
-            Ok(follow || !is_symlink(probe.as_fd()))
+            Ok(native(follow || !is_symlink(probe.as_fd())))
         }
         // Only a missing last name is made; a missing directory above it
         // is the view's ENOENT (not a create the report would list).
         Err(Errno::ENOENT) if flags & libc::O_CREAT != 0 => parent_plain(),
         // Nothing there, in the view as on the host.
         Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => Err(e),
-        Err(_) => Ok(false),
+        Err(Errno::ELOOP) => Ok(Native::Walk),
+        Err(_) => Ok(Native::Answer),
     }
 }
 
