@@ -1428,6 +1428,45 @@ for p in ['up', '/ws/up', '../etc/passwd', 'f']:
     assert_eq!(out.out(), want, "{out:?}");
 }
 
+/// A bind with a hidden path beneath it is carved for Landlock: its
+/// names at start get their own rules and a directory made later gets
+/// none. Calls that would run natively there (continued opens and
+/// stats, calls beneath a directory fd) are answered in the view instead
+/// of failing with Landlock's `EACCES`.
+#[test]
+fn vfs_view_directories_made_beside_a_hidden_path_are_usable() {
+    let sc = Scratch::new();
+    sc.write("w/h/secret", "hidden\n");
+    sc.write("w/old", "old\n");
+    give_tree_to_guest(sc.path());
+    let w = sc.join("w");
+    let script = "import os, sys, shutil
+os.chdir(sys.argv[1])
+os.mkdir('new')
+os.symlink('new', 'ln')
+open('ln/f', 'w').write('via link')
+open('new/g', 'w').write('direct')
+for i in range(2):
+    print(open('ln/f').read(), open('new/g').read(), os.stat('new/g').st_size, os.path.exists('h'))
+d = os.open('new', os.O_RDONLY | os.O_DIRECTORY)
+os.mkdir('sub', dir_fd=d)
+fd = os.open('sub/x', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=d)
+os.write(fd, b'x'); os.close(fd)
+print(sorted(os.listdir(d)), sorted(os.listdir('new/sub')), open('old').read().strip())
+os.rename('new/sub', 'new/sub2')
+shutil.rmtree('new')
+print(sorted(os.listdir('.')))
+";
+    let out = run(&mut sandboxed(&sc, ["--hide", &format!("{}/h", s(&w))], ["python3", "-c", script, s(&w)]));
+    out.assert_code(0);
+    assert_eq!(
+        out.out(),
+        "via link direct 6 False\nvia link direct 6 False\n['f', 'g', 'sub'] ['x'] old\n['ln', 'old']\n",
+        "{out:?}"
+    );
+    assert_eq!(read(&sc.join("w/h/secret")), "hidden\n");
+}
+
 /// A file no path names (made `O_TMPFILE`, or removed while open) is
 /// reopened through its fd's link as natively, where the view shows its
 /// directory writable, and an `O_TMPFILE` one (not `O_EXCL`) is given a
@@ -1593,6 +1632,45 @@ cd "$d"; ./i1 a 'b c'; echo $?
         "the kernel's own answer: {native_out:?}"
     );
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
+}
+
+/// Each file of a `#!` chain is checked as the kernel checks it, even one
+/// the rewritten exec skips: a script that is not executable, or an
+/// interpreter that is a fifo or a pipe (`EACCES`, without reading it:
+/// the data waiting in the pipe is still there for the guest),
+/// and the `#!` line is read as the kernel reads it (a `\r` is part of
+/// the name; one argument, tabs kept). In the private /tmp, where the
+/// exec is rewritten, and in a bind, where it runs as the guest made it,
+/// the answers are the kernel's.
+#[test]
+fn vfs_view_each_file_of_a_script_chain_is_checked_as_natively() {
+    let sc = Scratch::new();
+    let script = r##"d=$1/chk; mkdir -p "$d"
+printf '#!/bin/sh\necho "$0" "$@"\n' > "$d/i0"; chmod 755 "$d/i0"
+printf '#!%s/i0\n' "$d" > "$d/mid"; chmod 644 "$d/mid"
+printf '#!%s/mid\n' "$d" > "$d/top"; chmod 755 "$d/top"
+"$d/top" 2>/dev/null; echo "top $?"
+cp "$d/i0" "$d/p644"; chmod 644 "$d/p644"; "$d/p644" 2>/dev/null; echo "644 $?"
+mkfifo -m 755 "$d/ff"; printf '#!%s/ff\n' "$d" > "$d/viaff"; chmod 755 "$d/viaff"
+"$d/viaff" 2>/dev/null; echo "fifo $?"
+printf '#!/dev/stdin\n' > "$d/viastdin"; chmod 755 "$d/viastdin"
+echo DATA | { sleep 0.2; "$d/viastdin" 2>/dev/null; echo "stdin $?"; cat; }
+printf '#!/bin/sh\r\necho cr\n' > "$d/cr"; chmod 755 "$d/cr"; "$d/cr" 2>/dev/null; echo "cr $?"
+printf '#! \t%s/i0 \t-a\tb  \t\n' "$d" > "$d/tabs"; chmod 755 "$d/tabs"; "$d/tabs" z
+"##;
+    let native_out = run(&mut native(&sc, ["sh", "-c", script, "sh", s(sc.path())]));
+    native_out.assert_code(0);
+    let native_text = native_out.out().replace(s(sc.path()), "D");
+    assert_eq!(
+        native_text, "top 126\n644 126\nfifo 126\nstdin 126\nDATA\ncr 127\nD/chk/i0 -a\tb D/chk/tabs z\n",
+        "the kernel's own answers: {native_out:?}"
+    );
+    let sc2 = Scratch::new();
+    for d in ["/tmp", s(sc2.path())] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["sh", "-c", script, "sh", d]));
+        out.assert_code(0);
+        assert_eq!(out.out().replace(d, "D"), native_text, "in {d}: {out:?}");
+    }
 }
 
 /// Changes by the caller's own `/proc/self/fd/N` (how glibc's

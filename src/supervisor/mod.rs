@@ -150,7 +150,9 @@ pub(crate) fn start(policy: &Policy, mut spec: Spec) -> Result<Started, Error> {
     if let Some(host) = &mut vfs {
         view::translate(host, &mut spec)?;
         if let Some(abi) = landlock_abi {
-            spec.landlock_ruleset = Some(view::ruleset(host, abi)?);
+            let (ruleset, places) = view::ruleset(host, abi)?;
+            spec.landlock_ruleset = Some(ruleset);
+            host.set_landlock_places(places);
             landlock_fs = true;
             // A traced call shows its result, which a call continued
             // natively does not give the supervisor.

@@ -29,14 +29,15 @@ fn handled(abi: u32) -> u64 {
 
 /// The guest's Landlock ruleset: read (and execute) beneath every host
 /// directory the view shows, everything beneath the writable ones, nothing
-/// elsewhere; plus the scopes of ABI 6 (signals, abstract sockets).
-pub(super) fn ruleset(host: &Host, abi: u32) -> Result<OwnedFd, Error> {
+/// elsewhere; plus the scopes of ABI 6 (signals, abstract sockets). With
+/// it, where the rules take effect (see [`Host::set_landlock_places`]).
+pub(super) fn ruleset(host: &Host, abi: u32) -> Result<(OwnedFd, Vec<GuestPath>), Error> {
     let all = handled(abi);
     let scoped = if abi >= 6 { 0b11 } else { 0 };
     let landlock = |errno| Error::Host { what: "building the Landlock ruleset", errno };
     let rs = sys::landlock_create_ruleset(all, scoped).map_err(landlock)?;
     let backing = |m: &crate::vfs::Mount| host.dir_of(m).map(Path::to_path_buf);
-    let list = grants::grants(host.view(), &backing)
+    let (list, places) = grants::grants_at(host.view(), &backing)
         .map_err(|e| Error::Host { what: "listing the view's host directories", errno: errno_of(&e) })?;
     let read = ll::EXECUTE | ll::READ_FILE | ll::READ_DIR;
     for g in list {
@@ -57,7 +58,7 @@ pub(super) fn ruleset(host: &Host, abi: u32) -> Result<OwnedFd, Error> {
         };
         sys::landlock_add_path_rule(rs.as_fd(), fd.as_fd(), rights & all).map_err(landlock)?;
     }
-    Ok(rs)
+    Ok((rs, places))
 }
 
 fn errno_of(e: &std::io::Error) -> nix::errno::Errno {
@@ -379,7 +380,9 @@ struct ExecChain {
 }
 
 /// Follows an exec's `#!` lines, as the kernel does (an interpreter may
-/// itself be a script, up to its limit of 5 levels: `ELOOP` beyond), and
+/// itself be a script, up to its limit of 5 levels: `ELOOP` beyond; each
+/// file must be a regular file the caller may execute, on a mount that
+/// allows it: `EACCES`, even where the exec will skip it), and
 /// the last program's ELF interpreter, each resolved in the view. A
 /// rewrite is needed when some file of the chain is not where the kernel
 /// would find it by the same name on the host (a script or interpreter in
@@ -407,12 +410,15 @@ fn exec_chain<'v>(
     let mut given = path.to_vec();
     let mut last: Option<crate::vfs::Resolved<'v>> = None;
     for depth in 0.. {
-        let head = exec_head(host, &last.as_ref().unwrap_or(r).lookup())?;
+        let at = last.as_ref().unwrap_or(r).lookup();
+        let node = exec_node(host, &at)?;
+        // The kernel opens a sixth interpreter, then gives up.
+        if depth > 5 {
+            return Err(Errno::ELOOP);
+        }
+        let head = exec_head(node)?;
         match interpreter(&head) {
             Some(Interp::Script { path: ipath, arg }) => {
-                if depth >= 5 {
-                    return Err(Errno::ELOOP);
-                }
                 // The kernel opens the interpreter as any exec's file,
                 // relative to the working directory.
                 let from =
@@ -449,16 +455,50 @@ fn exec_chain<'v>(
     Ok(chain)
 }
 
-/// The first bytes of a program, where its `#!` line or ELF headers are.
-/// A program the guest may run but not read (mode 0711) fails with
-/// `EACCES`: the kernel would make such a process non-dumpable, and the
-/// supervisor could not read a path from its memory.
+/// A file of an exec's chain, opened `O_PATH`, once it is found to be
+/// what the kernel runs: a regular file (not a fifo or device, which
+/// reading would block on or drain), executable by the caller, on a mount
+/// that allows it. `EACCES` otherwise, as the kernel says.
 #[cfg(target_arch = "x86_64")]
-fn exec_head(host: &Host, at: &crate::vfs::Lookup<'_>) -> Result<Vec<u8>, nix::errno::Errno> {
-    let mut head = vec![0u8; 1024];
+fn exec_node(host: &Host, at: &crate::vfs::Lookup<'_>) -> Result<OwnedFd, nix::errno::Errno> {
+    use nix::errno::Errno;
     // (A memfd's /proc/PID/fd/N is reopened through its link.)
     let nofollow = if host.is_proc_fd_entry(at) { 0 } else { libc::O_NOFOLLOW };
-    let fd = host.open_at(at, libc::O_RDONLY | nofollow, 0)?;
+    let node = host.open_at(at, libc::O_PATH | nofollow, 0)?;
+    if sys::fstat(node.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(Errno::EACCES);
+    }
+    let noexec = nix::sys::statvfs::fstatvfs(&node)?.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC);
+    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&node));
+    let may = nix::unistd::faccessat(
+        nix::fcntl::AT_FDCWD,
+        link.as_str(),
+        nix::unistd::AccessFlags::X_OK,
+        nix::fcntl::AtFlags::AT_EACCESS,
+    );
+    if noexec || may.is_err() {
+        return Err(Errno::EACCES);
+    }
+    Ok(node)
+}
+
+/// The first bytes of a program `node` ([`exec_node`]), where its `#!`
+/// line or ELF headers are. None from a program the caller may run but
+/// not read (mode 0711): the kernel runs it as it is. (It makes such a
+/// process non-dumpable, and an unprivileged supervisor can then read no
+/// path from its memory: its path calls fail with `EACCES`.)
+#[cfg(target_arch = "x86_64")]
+fn exec_head(node: OwnedFd) -> Result<Vec<u8>, nix::errno::Errno> {
+    use nix::fcntl::OFlag;
+    let mut head = vec![0u8; 1024];
+    // The very file checked, through its fd.
+    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&node));
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let fd = match nix::fcntl::open(link.as_str(), flags, nix::sys::stat::Mode::empty()) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::EACCES) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
     let n = nix::unistd::read(&fd, &mut head).unwrap_or(0);
     head.truncate(n);
     Ok(head)
@@ -533,18 +573,8 @@ enum Interp {
 }
 
 fn interpreter(head: &[u8]) -> Option<Interp> {
-    if let Some(line) = head.strip_prefix(b"#!") {
-        let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
-        let line: Vec<u8> = line.iter().copied().map(|b| if b == b'\t' { b' ' } else { b }).collect();
-        let trimmed = line.trim_ascii();
-        let (p, a) = match trimmed.iter().position(|&b| b == b' ') {
-            Some(i) => (&trimmed[..i], Some(trimmed[i..].trim_ascii().to_vec()).filter(|a| !a.is_empty())),
-            None => (trimmed, None),
-        };
-        if p.is_empty() {
-            return None;
-        }
-        return Some(Interp::Script { path: p.to_vec(), arg: a });
+    if head.starts_with(b"#!") {
+        return script_line(head);
     }
     // ELF64 little-endian: the program headers must be within the first
     // bytes read (they are, for every normal executable).
@@ -570,6 +600,41 @@ fn interpreter(head: &[u8]) -> Option<Interp> {
         }
     }
     None
+}
+
+/// A `#!` line read as the kernel's `binfmt_script` reads it: from the
+/// first 256 bytes (zero-padded past the end of a short file), the
+/// interpreter up to a space, tab or NUL, then one argument, the rest of
+/// the line less its leading and trailing spaces and tabs (a `\r` is part
+/// of it). `None` where the kernel says `ENOEXEC` (no name; a name the
+/// 256 bytes cut off), which it then says to the exec as well.
+fn script_line(head: &[u8]) -> Option<Interp> {
+    let mut buf = [0u8; 256];
+    let n = head.len().min(buf.len());
+    buf[..n].copy_from_slice(&head[..n]);
+    let spacetab = |c: u8| c == b' ' || c == b'\t';
+    let terminator = |c: u8| spacetab(c) || c == 0;
+    let last = buf.len() - 1;
+    let mut end = match buf.iter().position(|&c| c == b'\n') {
+        Some(i) => i,
+        None => {
+            let name = (2..last).find(|&i| !spacetab(buf[i]))?;
+            (name..last).find(|&i| terminator(buf[i]))?;
+            last
+        }
+    };
+    while end > 2 && spacetab(buf[end - 1]) {
+        end -= 1;
+    }
+    let name = (2..end).find(|&i| !spacetab(buf[i]))?;
+    let sep = (name..end).find(|&i| terminator(buf[i]));
+    let cstr = |b: &[u8]| b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())].to_vec();
+    let path = cstr(&buf[name..sep.unwrap_or(end)]);
+    let arg = match sep {
+        Some(i) if buf[i] != 0 => (i..end).find(|&j| !spacetab(buf[j])).map(|j| cstr(&buf[j..end])),
+        _ => None,
+    };
+    Some(Interp::Script { path, arg })
 }
 
 /// Whether the kernel, resolving the absolute `guest` path on the host,

@@ -54,6 +54,10 @@
 //! name the host adds to it later is not reachable natively. The
 //! supervisor's own path handling is not subject to the guest's domain, so
 //! calls it serves are unaffected.
+//! [`grants_at`] also says where the rules take effect, so that the
+//! supervisor answers, rather than lets the kernel run, calls beneath a
+//! name made later in a carved directory (or by the guest: a directory it
+//! makes there).
 //!
 //! Private directories the supervisor made (a tmpfs's, the synthetic
 //! `/dev`'s, a private overlay upper layer) are granted whole, never
@@ -119,17 +123,31 @@ pub struct Grant {
 /// kind of the underlying error; an error other than `ENOENT`, `ENOTDIR`
 /// or `EACCES` while carving.
 pub fn grants(view: &View, backing: &dyn Fn(&Mount) -> Option<PathBuf>) -> io::Result<Vec<Grant>> {
+    grants_at(view, backing).map(|(g, _)| g)
+}
+
+/// [`grants`], and the guest paths where the view shows what a rule
+/// covers: beneath one of these (and nowhere else) the kernel lets the
+/// guest reach what it shows (a directory made later directly in a
+/// carved one is beneath none).
+pub fn grants_at(view: &View, backing: &dyn Fn(&Mount) -> Option<PathBuf>) -> io::Result<(Vec<Grant>, Vec<GuestPath>)> {
     let mut out = Vec::new();
+    let mut places = Vec::new();
     for m in view.mounts() {
         let cover = Cover::of(view, m);
         for layer in layers(m, backing) {
             let path = std::fs::canonicalize(&layer.path).map_err(|e| in_mount(m, &layer.path, e))?;
             let meta = std::fs::symlink_metadata(&path).map_err(|e| in_mount(m, &path, e))?;
             let cover = if layer.carve { cover.as_ref() } else { None };
-            Carve { view, write: layer.write, out: &mut out }.walk(path, m.dest().clone(), meta.file_type(), cover)?;
+            Carve { view, write: layer.write, out: &mut out, places: &mut places }.walk(
+                path,
+                m.dest().clone(),
+                meta.file_type(),
+                cover,
+            )?;
         }
     }
-    Ok(tidy(out))
+    Ok((tidy(out), places))
 }
 
 /// The host paths the view covers: for every mount with host directories
@@ -245,6 +263,7 @@ struct Carve<'a> {
     view: &'a View,
     write: bool,
     out: &'a mut Vec<Grant>,
+    places: &'a mut Vec<GuestPath>,
 }
 
 impl Carve<'_> {
@@ -256,6 +275,7 @@ impl Carve<'_> {
         }
         let Some(cover) = cover else {
             self.out.push(Grant { path: host, write: self.write, dir: kind.is_dir() });
+            self.places.push(guest);
             return Ok(());
         };
         if cover.whole {
@@ -267,6 +287,7 @@ impl Carve<'_> {
             // unless the mounts below only hide.
             if !self.view.is_skeleton(&guest) {
                 self.out.push(Grant { path: host, write: self.write, dir: false });
+                self.places.push(guest);
             }
             return Ok(());
         }

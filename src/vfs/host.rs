@@ -117,6 +117,9 @@ pub struct Host {
     /// The guest's Landlock domain enforces the view's host directories,
     /// and calls may continue natively.
     landlock: bool,
+    /// Where the guest's Landlock rules take effect, as guest paths
+    /// ([`crate::vfs::grants::grants_at`]); empty without Landlock.
+    ruled: std::collections::HashSet<Vec<u8>>,
     /// What runs natively beneath low directory fds (see
     /// [`Host::set_native_beneath`]).
     beneath: crate::filter::Beneath,
@@ -239,6 +242,7 @@ impl Host {
             proc_fd,
             dev_fd,
             landlock: false,
+            ruled: Default::default(),
             beneath: crate::filter::Beneath::Nothing,
             changes: Default::default(),
             bound: Default::default(),
@@ -514,6 +518,38 @@ impl Host {
         self.landlock = true;
     }
 
+    /// Where the guest's Landlock rules take effect (guest paths).
+    pub fn set_landlock_places(&mut self, places: impl IntoIterator<Item = GuestPath>) {
+        self.ruled = places.into_iter().map(|p| p.as_bytes().to_vec()).collect();
+    }
+
+    /// Whether the kernel lets the guest reach `path` natively (a rule
+    /// covers it or a directory above it): not a name made later directly
+    /// in a carved directory (one on the way to a mount point or a hidden
+    /// path, whose names at start have their own rules) nor anything
+    /// beneath one. Looked at from the root down while the way is carved,
+    /// which is short: the default view carves `/` alone.
+    pub fn landlock_reaches(&self, path: &GuestPath) -> bool {
+        let b = path.as_bytes();
+        if self.ruled.contains(b"/".as_slice()) {
+            return true;
+        }
+        let mut end = 0;
+        while end < b.len() {
+            let next = b[end + 1..].iter().position(|&c| c == b'/').map_or(b.len(), |i| end + 1 + i);
+            let prefix = &b[..next];
+            if self.ruled.contains(prefix) {
+                return true;
+            }
+            // Neither ruled nor carved: nothing above it had a rule.
+            if !GuestPath::new(prefix).is_ok_and(|p| self.view.changes_listing(&p)) {
+                return false;
+            }
+            end = next;
+        }
+        false
+    }
+
     /// What the filter lets run natively beneath directory fds below
     /// [`crate::filter::NATIVE_DIRFDS`]: directories the kernel would
     /// resolve unlike the view must then go above
@@ -563,7 +599,9 @@ impl Host {
             // rule of its own either (the rule is carved into one per
             // name it had at start): names made in it later, or to be
             // made or removed there, are refused by the kernel.
-            MountKind::Host { .. } => guest.parent().is_none_or(|p| !self.view.changes_listing(&p)),
+            MountKind::Host { .. } => {
+                guest.parent().is_none_or(|p| !self.view.changes_listing(&p) && self.landlock_reaches(&p))
+            }
             MountKind::Tmpfs { .. } => true,
             // Its private shm (only that is writable under Landlock too);
             // the device names are the host's.
@@ -919,7 +957,7 @@ impl Host {
                 // the directory's high number.
                 MountKind::Synthetic(Synthetic::Proc) => l.rest.is_empty(),
                 MountKind::Synthetic(_) => true,
-                _ => self.listing_differs(dir) || self.stand_in(dir).is_some(),
+                _ => self.listing_differs(dir) || self.stand_in(dir).is_some() || !self.landlock_reaches(dir),
             },
             Err(_) => true,
         }
