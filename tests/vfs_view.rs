@@ -556,6 +556,42 @@ fn vfs_view_tmp_is_private_empty_and_goes_away() {
     assert_eq!(again.out(), "", "{again:?}");
 }
 
+/// Programs run from the private /tmp though the first place for private
+/// directories is mounted `noexec` (Docker mounts `/dev/shm` so; here
+/// `XDG_RUNTIME_DIR`, tried first, is). Needs root, to mount it.
+#[test]
+fn vfs_view_tmp_runs_programs_when_the_scratch_place_is_noexec() {
+    if !is_root() {
+        eprintln!("\n\n!!!!! SKIPPED vfs_view_tmp_runs_programs_when_the_scratch_place_is_noexec: needs root to mount a noexec tmpfs !!!!!\n\n");
+        return;
+    }
+    let sc = Scratch::new();
+    let runtime = sc.join("runtime");
+    mkdir_p(&runtime);
+    let mounted =
+        Command::new("mount").args(["-t", "tmpfs", "-o", "noexec,mode=1777", "condo-noexec", s(&runtime)]).status();
+    if !mounted.is_ok_and(|st| st.success()) {
+        eprintln!(
+            "\n\n!!!!! SKIPPED vfs_view_tmp_runs_programs_when_the_scratch_place_is_noexec: mount refused !!!!!\n\n"
+        );
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&runtime);
+    give_to_guest(sc.path());
+    let script = "cp /bin/true /tmp/t && /tmp/t && echo ran";
+    let out = run(sandboxed(&sc, NO_OPTS, ["sh", "-c", script]).env("XDG_RUNTIME_DIR", &runtime));
+    assert_eq!(out.out(), "ran\n", "{out:?}");
+    // The control: programs do not run from the noexec place itself.
+    let out = run(&mut sandboxed(&sc, NO_OPTS, ["sh", "-c", "cp /bin/true \"$1\"/t && \"$1\"/t", "sh", s(&runtime)]));
+    assert_ne!(out.code(), 0, "{out:?}");
+}
+
 #[test]
 fn vfs_view_two_sandboxes_do_not_share_tmp() {
     let _g = host_tmp_shared();

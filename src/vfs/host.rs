@@ -159,15 +159,26 @@ fn open_path(path: &Path) -> std::io::Result<OwnedFd> {
 
 /// Where private directories go: memory-backed and outside the host's
 /// `/tmp` (which the default view replaces, and whose contents must not
-/// change because of a guest).
+/// change because of a guest), and where programs may run: a guest builds
+/// and runs them in its `/tmp`, and containers (Docker's default) mount
+/// `/dev/shm` `noexec`. `/var/tmp` (on disk) before a `noexec` one.
 fn scratch_parent() -> PathBuf {
-    let candidates = [std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from), Some(PathBuf::from("/dev/shm"))];
-    for c in candidates.into_iter().flatten() {
-        if nix::unistd::access(&c, nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK).is_ok() {
-            return c;
-        }
-    }
-    std::env::temp_dir()
+    let candidates = [
+        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+        Some(PathBuf::from("/dev/shm")),
+        Some(PathBuf::from("/var/tmp")),
+        Some(std::env::temp_dir()),
+    ];
+    let usable: Vec<PathBuf> = candidates
+        .into_iter()
+        .flatten()
+        .filter(|c| nix::unistd::access(c, nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK).is_ok())
+        .collect();
+    let runs_programs = |c: &&PathBuf| {
+        nix::sys::statvfs::statvfs(c.as_path())
+            .is_ok_and(|v| !v.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC))
+    };
+    usable.iter().find(runs_programs).or(usable.first()).cloned().unwrap_or_else(std::env::temp_dir)
 }
 
 /// Removes private directories that supervisors killed with SIGKILL left
