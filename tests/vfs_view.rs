@@ -376,6 +376,13 @@ fn vfs_view_root_is_a_busybox_tree_with_its_own_libc() {
         }
     }
     assert!(problems.is_empty(), "the --root view is wrong:\n- {}\n{out:?}", problems.join("\n- "));
+
+    // The same program as the sandbox's first program, not run from a
+    // shell: the launcher's exec, too, loads the tree's loader.
+    let first = run(&mut sandbox_raw(&sc, ["--root", s(&tree), "--proc", "--", "/bin/hello-dyn"]));
+    first.assert_code(0);
+    assert_eq!(mapped(&first.out(), "libc-map"), maps_identity(&libc_copy), "{first:?}");
+    assert_eq!(mapped(&first.out(), "ld-map"), maps_identity(&interp_copy), "{first:?}");
 }
 
 // ---- 2. the default view with real tools -----------------------------------
@@ -1464,7 +1471,8 @@ for p in ['up', '/ws/up', '../etc/passwd', 'f']:
     assert_eq!(out.out(), want, "{out:?}");
 }
 
-/// A bind with a hidden path beneath it is carved for Landlock: its
+/// A bind with a hidden path beneath it (over the host's `/`, or inside
+/// the private /tmp) is carved for Landlock: its
 /// names at start get their own rules and a directory made later gets
 /// none. Calls that would run natively there (continued opens and
 /// stats, calls beneath a directory fd) are answered in the view instead
@@ -1491,15 +1499,24 @@ os.write(fd, b'x'); os.close(fd)
 print(sorted(os.listdir(d)), sorted(os.listdir('new/sub')), open('old').read().strip())
 os.rename('new/sub', 'new/sub2')
 shutil.rmtree('new')
+os.unlink('ln')
 print(sorted(os.listdir('.')))
 ";
-    let out = run(&mut sandboxed(&sc, ["--hide", &format!("{}/h", s(&w))], ["python3", "-c", script, s(&w)]));
-    out.assert_code(0);
-    assert_eq!(
-        out.out(),
-        "via link direct 6 False\nvia link direct 6 False\n['f', 'g', 'sub'] ['x'] old\n['ln', 'old']\n",
-        "{out:?}"
-    );
+    let hide = format!("{}/h", s(&w));
+    // The bind directly over the host's `/`, and one inside the private
+    // /tmp (whose own rule covers its private directory, not the bind).
+    let over_root = sandboxed(&sc, ["--hide", &hide], ["python3", "-c", script, s(&w)]);
+    let in_tmp =
+        sandbox_raw(&sc, ["--bind", s(&w), "/tmp/w", "--hide", "/tmp/w/h", "--", "python3", "-c", script, "/tmp/w"]);
+    for (opts, mut cmd) in [("over /", over_root), ("in /tmp", in_tmp)] {
+        let out = run(&mut cmd);
+        out.assert_code(0);
+        assert_eq!(
+            out.out(),
+            "via link direct 6 False\nvia link direct 6 False\n['f', 'g', 'sub'] ['x'] old\n['old']\n",
+            "{opts:?}: {out:?}"
+        );
+    }
     assert_eq!(read(&sc.join("w/h/secret")), "hidden\n");
 }
 

@@ -31,7 +31,7 @@ fn handled(abi: u32) -> u64 {
 /// directory the view shows, everything beneath the writable ones, nothing
 /// elsewhere; plus the scopes of ABI 6 (signals, abstract sockets). With
 /// it, where the rules take effect (see [`Host::set_landlock_places`]).
-pub(super) fn ruleset(host: &Host, abi: u32) -> Result<(OwnedFd, Vec<GuestPath>), Error> {
+pub(super) fn ruleset(host: &Host, abi: u32) -> Result<(OwnedFd, Vec<grants::Place>), Error> {
     let all = handled(abi);
     let scoped = if abi >= 6 { 0b11 } else { 0 };
     let landlock = |errno| Error::Host { what: "building the Landlock ruleset", errno };
@@ -112,6 +112,17 @@ pub(super) fn translate(host: &Host, spec: &mut Spec) -> Result<(), Error> {
     let mut found = Vec::new();
     for c in &spec.candidates {
         if let Some(h) = host_path_of(host, &guest_cwd, c.as_bytes(), false) {
+            // The one found first is the one run: where the kernel would
+            // load an interpreter the view does not have there (a --root
+            // tree's loader), it is run as the tracer runs such a program.
+            #[cfg(target_arch = "x86_64")]
+            if found.is_empty() {
+                if let Some((exe, argv)) = first_exec(host, &guest_cwd, c.as_bytes(), &h, &spec.argv) {
+                    spec.argv = argv;
+                    found.push(exe);
+                    break;
+                }
+            }
             if same_on_host(c.as_bytes(), &h) {
                 // The name as given reaches the same file: keep it, so the
                 // guest's argv and trace show what the caller asked for.
@@ -128,6 +139,42 @@ pub(super) fn translate(host: &Host, spec: &mut Spec) -> Result<(), Error> {
     }
     spec.candidates = found;
     Ok(())
+}
+
+/// The guest's first program, `path` (found at `host_path`), when its
+/// exec must be rewritten ([`exec_chain`]): the host file to run and the
+/// argv to give it. `None` to run it as found, or to let the kernel say
+/// why it cannot be run.
+#[cfg(target_arch = "x86_64")]
+fn first_exec(
+    host: &Host,
+    cwd: &GuestPath,
+    path: &[u8],
+    host_path: &Path,
+    argv: &[CString],
+) -> Option<(CString, Vec<CString>)> {
+    let no_pids = |_| false;
+    let me = std::process::id() as libc::pid_t;
+    let g = GuestCtx { tid: me, in_sandbox: &no_pids };
+    let r = host.resolve(&g, cwd, path, true, false).ok()?;
+    let chain = exec_chain(host, &g, me, path, &r, host_path).ok()?;
+    let tail = argv.iter().skip(1).map(|a| a.as_bytes().to_vec());
+    let (exe, new): (Vec<u8>, Vec<Vec<u8>>) = match chain.rewrite? {
+        Rewrite::Loader { host: ld_host, guest: ld } => {
+            let argv0 = chain.argv0.or_else(|| argv.first().map(|a| a.as_bytes().to_vec())).unwrap_or_default();
+            let mut v = vec![ld, b"--argv0".to_vec(), argv0, chain.prog];
+            v.extend(chain.prefix);
+            (ld_host, v.into_iter().chain(tail).collect())
+        }
+        Rewrite::Program => {
+            let mut v = vec![chain.argv0.unwrap_or_default()];
+            v.extend(chain.prefix);
+            (chain.prog_host, v.into_iter().chain(tail).collect())
+        }
+    };
+    let exe = CString::new(exe).ok()?;
+    let new = new.into_iter().map(CString::new).collect::<Result<Vec<_>, _>>().ok()?;
+    Some((exe, new))
 }
 
 /// Where the tracer may write a translated path in a stopped guest thread:
@@ -618,8 +665,9 @@ fn script_line(head: &[u8]) -> Option<Interp> {
     let mut end = match buf.iter().position(|&c| c == b'\n') {
         Some(i) => i,
         None => {
-            let name = (2..last).find(|&i| !spacetab(buf[i]))?;
-            (name..last).find(|&i| terminator(buf[i]))?;
+            // (The kernel looks at the last byte too, before it cuts it.)
+            let name = (2..=last).find(|&i| !spacetab(buf[i]))?;
+            (name..=last).find(|&i| terminator(buf[i]))?;
             last
         }
     };
@@ -651,5 +699,46 @@ fn same_on_host(guest: &[u8], host: &Path) -> bool {
     match (std::fs::metadata(OsStr::from_bytes(guest)), std::fs::metadata(host)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{script_line, Interp};
+
+    fn parsed(line: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+        match script_line(line)? {
+            Interp::Script { path, arg } => Some((path, arg)),
+            Interp::Elf(_) => None,
+        }
+    }
+
+    /// The cases `binfmt_script` decides at the edges of its 256-byte
+    /// buffer, and how it splits a line.
+    #[test]
+    fn script_lines_are_read_as_the_kernel_reads_them() {
+        let name = |n: usize| {
+            let mut p = b"/".to_vec();
+            p.resize(n, b'x');
+            p
+        };
+        // A name that fills bytes 2-254, then the end of a 255-byte file
+        // (zero padding) or a tab at byte 255: the kernel runs it.
+        let mut short = b"#!".to_vec();
+        short.extend(name(253));
+        assert_eq!(parsed(&short), Some((name(253), None)));
+        let mut tab = short.clone();
+        tab.extend(b"\targ\n");
+        assert_eq!(parsed(&tab), Some((name(253), None)));
+        // One byte longer and nothing ends it within the buffer: ENOEXEC.
+        let mut long = b"#!".to_vec();
+        long.extend(name(254));
+        long.extend(b"more");
+        assert_eq!(parsed(&long), None);
+        // One argument, tabs inside kept, a \r part of the name.
+        assert_eq!(parsed(b"#! \t/bin/sh \t-a\tb \t\nx"), Some((b"/bin/sh".to_vec(), Some(b"-a\tb".to_vec()))));
+        assert_eq!(parsed(b"#!/bin/sh\r\n"), Some((b"/bin/sh\r".to_vec(), None)));
+        assert_eq!(parsed(b"#! \t \n"), None);
+        assert_eq!(parsed(b"#!/bin/sh\0 -x\n"), Some((b"/bin/sh".to_vec(), None)));
     }
 }

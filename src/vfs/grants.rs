@@ -126,20 +126,25 @@ pub fn grants(view: &View, backing: &dyn Fn(&Mount) -> Option<PathBuf>) -> io::R
     grants_at(view, backing).map(|(g, _)| g)
 }
 
+/// A guest path where a rule takes effect, and the index of the mount
+/// (in [`View::mounts`]) it was made for.
+pub type Place = (GuestPath, usize);
+
 /// [`grants`], and the guest paths where the view shows what a rule
-/// covers: beneath one of these (and nowhere else) the kernel lets the
-/// guest reach what it shows (a directory made later directly in a
-/// carved one is beneath none).
-pub fn grants_at(view: &View, backing: &dyn Fn(&Mount) -> Option<PathBuf>) -> io::Result<(Vec<Grant>, Vec<GuestPath>)> {
+/// covers, each with the index of the mount (in [`View::mounts`]) it was
+/// made for: beneath one of these, in that mount (not one mounted
+/// beneath it), the kernel lets the guest reach what the view shows (a
+/// directory made later directly in a carved one is beneath none).
+pub fn grants_at(view: &View, backing: &dyn Fn(&Mount) -> Option<PathBuf>) -> io::Result<(Vec<Grant>, Vec<Place>)> {
     let mut out = Vec::new();
     let mut places = Vec::new();
-    for m in view.mounts() {
+    for (index, m) in view.mounts().iter().enumerate() {
         let cover = Cover::of(view, m);
         for layer in layers(m, backing) {
             let path = std::fs::canonicalize(&layer.path).map_err(|e| in_mount(m, &layer.path, e))?;
             let meta = std::fs::symlink_metadata(&path).map_err(|e| in_mount(m, &path, e))?;
             let cover = if layer.carve { cover.as_ref() } else { None };
-            Carve { view, write: layer.write, out: &mut out, places: &mut places }.walk(
+            Carve { view, write: layer.write, out: &mut out, places: &mut places, index }.walk(
                 path,
                 m.dest().clone(),
                 meta.file_type(),
@@ -263,7 +268,9 @@ struct Carve<'a> {
     view: &'a View,
     write: bool,
     out: &'a mut Vec<Grant>,
-    places: &'a mut Vec<GuestPath>,
+    places: &'a mut Vec<Place>,
+    /// The mount's index in the view.
+    index: usize,
 }
 
 impl Carve<'_> {
@@ -275,7 +282,7 @@ impl Carve<'_> {
         }
         let Some(cover) = cover else {
             self.out.push(Grant { path: host, write: self.write, dir: kind.is_dir() });
-            self.places.push(guest);
+            self.places.push((guest, self.index));
             return Ok(());
         };
         if cover.whole {
@@ -287,7 +294,7 @@ impl Carve<'_> {
             // unless the mounts below only hide.
             if !self.view.is_skeleton(&guest) {
                 self.out.push(Grant { path: host, write: self.write, dir: false });
-                self.places.push(guest);
+                self.places.push((guest, self.index));
             }
             return Ok(());
         }

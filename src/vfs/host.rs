@@ -117,9 +117,10 @@ pub struct Host {
     /// The guest's Landlock domain enforces the view's host directories,
     /// and calls may continue natively.
     landlock: bool,
-    /// Where the guest's Landlock rules take effect, as guest paths
-    /// ([`crate::vfs::grants::grants_at`]); empty without Landlock.
-    ruled: std::collections::HashSet<Vec<u8>>,
+    /// Where the guest's Landlock rules take effect, as guest paths, with
+    /// the mounts they were made for ([`crate::vfs::grants::grants_at`]);
+    /// empty without Landlock.
+    ruled: std::collections::HashMap<Vec<u8>, Vec<usize>>,
     /// What runs natively beneath low directory fds (see
     /// [`Host::set_native_beneath`]).
     beneath: crate::filter::Beneath,
@@ -529,31 +530,44 @@ impl Host {
         self.landlock = true;
     }
 
-    /// Where the guest's Landlock rules take effect (guest paths).
-    pub fn set_landlock_places(&mut self, places: impl IntoIterator<Item = GuestPath>) {
-        self.ruled = places.into_iter().map(|p| p.as_bytes().to_vec()).collect();
+    /// Where the guest's Landlock rules take effect (guest paths, and the
+    /// index of the mount each was made for).
+    pub fn set_landlock_places(&mut self, places: impl IntoIterator<Item = (GuestPath, usize)>) {
+        self.ruled.clear();
+        for (p, m) in places {
+            self.ruled.entry(p.as_bytes().to_vec()).or_default().push(m);
+        }
     }
 
     /// Whether the kernel lets the guest reach `path` natively (a rule
     /// covers it or a directory above it): not a name made later directly
     /// in a carved directory (one on the way to a mount point or a hidden
     /// path, whose names at start have their own rules) nor anything
-    /// beneath one. Looked at from the root down while the way is carved,
-    /// which is short: the default view carves `/` alone.
+    /// beneath one. A rule counts for the mount it was made for: a tmpfs's
+    /// covers its private directory, not a host directory bound inside
+    /// it. Looked at from the root down while the way is carved, which is
+    /// short: the default view carves `/` alone.
     pub fn landlock_reaches(&self, path: &GuestPath) -> bool {
+        let Some(mount) = self.view.find(path).and_then(|(m, _)| self.index(m)) else { return false };
+        let covers = |prefix: &[u8]| self.ruled.get(prefix).is_some_and(|ms| ms.contains(&mount));
+        let carved = |prefix: &[u8]| GuestPath::new(prefix).is_ok_and(|p| self.view.changes_listing(&p));
         let b = path.as_bytes();
-        if self.ruled.contains(b"/".as_slice()) {
+        if covers(b"/") {
             return true;
+        }
+        if !carved(b"/") {
+            return false;
         }
         let mut end = 0;
         while end < b.len() {
             let next = b[end + 1..].iter().position(|&c| c == b'/').map_or(b.len(), |i| end + 1 + i);
             let prefix = &b[..next];
-            if self.ruled.contains(prefix) {
+            if covers(prefix) {
                 return true;
             }
-            // Neither ruled nor carved: nothing above it had a rule.
-            if !GuestPath::new(prefix).is_ok_and(|p| self.view.changes_listing(&p)) {
+            // Not covered for this mount, and nothing beneath it is
+            // carved: nothing above the path had a rule for it.
+            if !carved(prefix) {
                 return false;
             }
             end = next;
