@@ -120,6 +120,11 @@ impl DiskUsage {
         if s.files.contains_key(&key) {
             return;
         }
+        // A file opened by its name: a removed one held under the same
+        // inode number is gone (a number is reused only once nothing
+        // holds the file), or its room would be given back with the new
+        // file's growth in it.
+        s.held.remove(&key);
         let pools: Vec<usize> = (0..s.pools.len()).filter(|&i| s.pools[i].scope.covers(mount)).collect();
         if pools.is_empty() {
             s.ignored.insert(key);
@@ -312,6 +317,27 @@ mod tests {
         assert_eq!(d.added(Scope::All), Some(50));
         assert_eq!(d.grow((7, 7), 0, 1 << 40), Ok(()), "untracked files pass");
         assert_eq!(d.refused(), 3);
+    }
+
+    /// A file made under a removed file's inode number (ext4 reuses them
+    /// at once) is a new file: its growth stays booked when a scan later
+    /// finds nothing holding the removed one.
+    #[test]
+    fn a_new_file_under_a_removed_ones_inode_number_is_counted() {
+        let d = DiskUsage::new(&[(Scope::All, 100)]);
+        let a = (1, 1);
+        d.track(a, 0, 0);
+        assert_eq!(d.grow(a, 0, 80), Ok(()));
+        d.removed(a, 80, 0);
+        // The same number, opened by its new name.
+        d.track(a, 0, 0);
+        assert!(!d.holds(a));
+        assert_eq!(d.grow(a, 0, 60), Ok(()));
+        let gen = d.scan_started();
+        d.set_held(HashMap::new(), gen);
+        assert_eq!(d.added(Scope::All), Some(60));
+        d.track((1, 2), 0, 0);
+        assert_eq!(d.grow((1, 2), 0, 41), Err(Errno::EDQUOT), "60 of 100 are spent");
     }
 
     #[test]

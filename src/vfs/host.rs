@@ -424,17 +424,22 @@ impl Host {
     pub fn counts_for_disk(&self, file: BorrowedFd<'_>, st: &libc::stat) -> bool {
         let Some(disk) = &self.disk else { return false };
         let key = (st.st_dev, st.st_ino);
-        if disk.tracks(key) || disk.holds(key) {
+        if disk.tracks(key) {
             return true;
         }
-        if disk.ignores(key) {
+        if disk.ignores(key) && !disk.holds(key) {
             return false;
         }
-        let Ok(target) = crate::procfs::fd_link(file) else { return false };
+        let Ok(target) = crate::procfs::fd_link(file) else { return disk.holds(key) };
         let (name, removed) = match target.strip_suffix(b" (deleted)") {
             Some(n) => (n, true),
             None => (&target[..], false),
         };
+        // Held as removed, and removed still: it is. With a name, it is a
+        // new file given the removed one's inode number (tracked below).
+        if removed && disk.holds(key) {
+            return true;
+        }
         match self.writable_mount_of(name) {
             // Removed but open: it holds its room until closed.
             Some(i) if removed => disk.hold(key, st.st_size as u64, i),
