@@ -158,20 +158,9 @@ fn first_exec(
     let g = GuestCtx { tid: me, in_sandbox: &no_pids };
     let r = host.resolve(&g, cwd, path, true, false).ok()?;
     let chain = exec_chain(host, &g, me, path, &r, host_path).ok()?;
-    let tail = argv.iter().skip(1).map(|a| a.as_bytes().to_vec());
-    let (exe, new): (Vec<u8>, Vec<Vec<u8>>) = match chain.rewrite? {
-        Rewrite::Loader { host: ld_host, guest: ld } => {
-            let argv0 = chain.argv0.or_else(|| argv.first().map(|a| a.as_bytes().to_vec())).unwrap_or_default();
-            let mut v = vec![ld, b"--argv0".to_vec(), argv0, chain.prog];
-            v.extend(chain.prefix);
-            (ld_host, v.into_iter().chain(tail).collect())
-        }
-        Rewrite::Program => {
-            let mut v = vec![chain.argv0.unwrap_or_default()];
-            v.extend(chain.prefix);
-            (chain.prog_host, v.into_iter().chain(tail).collect())
-        }
-    };
+    let argv0 = || Ok(argv.first().map(|a| a.as_bytes().to_vec()));
+    let (exe, pre) = chain.rewritten(argv0).ok()??;
+    let new: Vec<Vec<u8>> = pre.into_iter().chain(argv.iter().skip(1).map(|a| a.as_bytes().to_vec())).collect();
     let exe = CString::new(exe).ok()?;
     let new = new.into_iter().map(CString::new).collect::<Result<Vec<_>, _>>().ok()?;
     Some((exe, new))
@@ -272,32 +261,15 @@ pub(super) fn translate_call(
     // of the chain in the view directly, with the guest's paths in argv.
     let argv_reg = if sysno == Sysno::execveat { regs.rdx } else { regs.rsi };
     let chain = exec_chain(host, &g, tid, &path, &r, &host_path)?;
-    let (exe, pre) = match chain.rewrite {
-        Some(Rewrite::Loader { host: ld_host, guest: ld }) => {
-            // The tree's own loader, which then loads the tree's libc
-            // through the view; argv[0] stays what the program would get.
-            let argv0 = match &chain.argv0 {
-                Some(a) => a.clone(),
-                None => read_argv(&mem, argv_reg, 1)?.into_iter().next().unwrap_or_else(|| chain.prog.clone()),
-            };
-            let mut pre = vec![ld, b"--argv0".to_vec(), argv0, chain.prog];
-            pre.extend(chain.prefix);
-            (ld_host, pre)
+    if chain.rewrite.is_none() {
+        let as_is = same_on_host(&path, &host_path);
+        if let (Some(key), true) = (exec_key, host.is_plain_tree(r.mount()) && chain.plain) {
+            exec_seen(key, &host_path, &chain.interpreters, !as_is, moves);
         }
-        Some(Rewrite::Program) => {
-            // Only a `#!` chain gets here: argv[0] is its last interpreter.
-            let mut pre = vec![chain.argv0.unwrap_or_default()];
-            pre.extend(chain.prefix);
-            (chain.prog_host, pre)
-        }
-        None => {
-            let as_is = same_on_host(&path, &host_path);
-            if let (Some(key), true) = (exec_key, host.is_plain_tree(r.mount()) && chain.plain) {
-                exec_seen(key, &host_path, &chain.interpreters, !as_is, moves);
-            }
-            return if as_is { Ok(()) } else { point_at(&mem, regs, sysno, bytes) };
-        }
-    };
+        return if as_is { Ok(()) } else { point_at(&mem, regs, sysno, bytes) };
+    }
+    let argv0 = || Ok(read_argv(&mem, argv_reg, 1)?.into_iter().next());
+    let Some((exe, pre)) = chain.rewritten(argv0)? else { return Ok(()) };
     // New argv below the stack: the strings, then the pointer array.
     let rest_ptrs = read_argv_ptrs(&mem, argv_reg)?;
     let mut sp = regs.rsp.wrapping_sub(128);
@@ -424,6 +396,44 @@ struct ExecChain {
     /// interpreter argument and path, the outermost last.
     prefix: Vec<Vec<u8>>,
     rewrite: Option<Rewrite>,
+}
+
+/// A rewritten exec: the host file to run, and the argv before the
+/// guest's own `argv[1..]`.
+#[cfg(target_arch = "x86_64")]
+type Rewritten = (Vec<u8>, Vec<Vec<u8>>);
+
+#[cfg(target_arch = "x86_64")]
+impl ExecChain {
+    /// The host file the exec must run instead, and the argv it gets
+    /// before the guest's own `argv[1..]`; `None` when the exec runs as
+    /// the guest made it. `argv0` gives the guest's `argv[0]`, which a
+    /// program run through its loader keeps.
+    fn rewritten(
+        self,
+        argv0: impl FnOnce() -> Result<Option<Vec<u8>>, nix::errno::Errno>,
+    ) -> Result<Option<Rewritten>, nix::errno::Errno> {
+        Ok(Some(match self.rewrite {
+            None => return Ok(None),
+            // The tree's own loader, which then loads the tree's libc
+            // through the view.
+            Some(Rewrite::Loader { host, guest }) => {
+                let argv0 = match self.argv0 {
+                    Some(a) => a,
+                    None => argv0()?.unwrap_or_else(|| self.prog.clone()),
+                };
+                let mut pre = vec![guest, b"--argv0".to_vec(), argv0, self.prog];
+                pre.extend(self.prefix);
+                (host, pre)
+            }
+            // Only a `#!` chain gets here: argv[0] is its last interpreter.
+            Some(Rewrite::Program) => {
+                let mut pre = vec![self.argv0.unwrap_or_default()];
+                pre.extend(self.prefix);
+                (self.prog_host, pre)
+            }
+        }))
+    }
 }
 
 /// Follows an exec's `#!` lines, as the kernel does (an interpreter may
