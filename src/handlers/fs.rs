@@ -749,13 +749,6 @@ fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
     }))
 }
 
-/// Whether an open found on the fast path may run as the guest made it:
-/// the kernel resolves it alike ([`Host::kernel_resolves_alike`]: the
-/// host path it walks from the guest's directory or `/` is the one the
-/// view shows there, under Landlock), it changes nothing or its mount is
-/// writable, and the path names an existing non-symlink, reached without
-/// one (a symlink would be followed by the kernel out of the view's
-/// meaning of it), or a name to create.
 /// After a full resolution (the path met a symlink or `..`): whether the
 /// kernel, walking the guest's own string, reaches the very file the view
 /// found, so that the open may go on natively as [`continues_natively`]
@@ -778,9 +771,7 @@ fn continues_after_walk(h: &Host, base: &Base, path: &[u8], r: &crate::vfs::Reso
     if !h.kernel_resolves_alike(&at, r.path(), r.path()) {
         return false;
     }
-    let Ok(st) = h.open_at(&at, O_PATH_NOFOLLOW, 0).and_then(|node| sys::fstat(node.as_fd())) else {
-        return false;
-    };
+    let Some(Ok(st)) = h.lstat_plain(&at) else { return false };
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return false;
     }
@@ -809,6 +800,13 @@ enum Native {
     Walk,
 }
 
+/// Whether an open found on the fast path may run as the guest made it:
+/// the kernel resolves it alike ([`Host::kernel_resolves_alike`]: the
+/// host path it walks from the guest's directory or `/` is the one the
+/// view shows there, under Landlock), it changes nothing or its mount is
+/// writable, and the path names an existing non-symlink, reached without
+/// one (a symlink would be followed by the kernel out of the view's
+/// meaning of it), or a name to create.
 fn continues_natively(
     h: &Host,
     base: &Base,
