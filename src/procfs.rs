@@ -325,6 +325,13 @@ pub(crate) fn fd_path(fd: std::os::fd::BorrowedFd<'_>) -> std::ffi::CString {
     std::ffi::CString::new(self_fd(fd)).expect("no NUL")
 }
 
+/// The node one of the supervisor's fds holds (an `O_PATH` one too),
+/// opened anew with `flags` through its `/proc/self/fd` link: the very
+/// node, even one no path names any more.
+pub(crate) fn reopen(fd: std::os::fd::BorrowedFd<'_>, flags: nix::fcntl::OFlag) -> Result<std::os::fd::OwnedFd, Errno> {
+    nix::fcntl::open(fd_path(fd).as_c_str(), flags, nix::sys::stat::Mode::empty())
+}
+
 /// What one of the supervisor's own fds names (a host path, or
 /// `pipe:[N]`, `socket:[N]`, ...).
 pub(crate) fn fd_link(fd: std::os::fd::BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {

@@ -425,12 +425,7 @@ pub fn read_only_memfd(name: &[u8], data: &[u8]) -> Result<OwnedFd, Errno> {
     }
     nix::sys::stat::fchmod(&fd, nix::sys::stat::Mode::from_bits_truncate(0o444))?;
     fcntl(&fd, FcntlArg::F_ADD_SEALS(SealFlag::all()))?;
-    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    nix::fcntl::open(
-        path.as_str(),
-        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
+    crate::procfs::reopen(std::os::fd::AsFd::as_fd(&fd), nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC)
 }
 
 /// `fstatfs(2)`.

@@ -584,11 +584,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             return Err(Errno::EISDIR);
         }
         let keep = flags & !(libc::O_TRUNC | libc::O_NOFOLLOW) | libc::O_CLOEXEC;
-        let fd = nix::fcntl::open(
-            fd_path(dir.as_fd()).as_c_str(),
-            nix::fcntl::OFlag::from_bits_truncate(keep),
-            nix::sys::stat::Mode::empty(),
-        )?;
+        let fd = crate::procfs::reopen(dir.as_fd(), nix::fcntl::OFlag::from_bits_truncate(keep))?;
         return Ok(Reply::Fd { fd, cloexec, at: None, hold: true });
     }
     if let Some(abs) = lexical(&b, &path) {
@@ -744,7 +740,7 @@ fn open_fifo(node: OwnedFd, flags: i32, cloexec: bool) -> Reply {
     Reply::Deferred(Box::new(move || {
         let keep = !(libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_TRUNC);
         let oflags = nix::fcntl::OFlag::from_bits_truncate(flags & keep) | nix::fcntl::OFlag::O_CLOEXEC;
-        let fd = nix::fcntl::open(fd_path(node.as_fd()).as_c_str(), oflags, nix::sys::stat::Mode::empty())?;
+        let fd = crate::procfs::reopen(node.as_fd(), oflags)?;
         Ok(Reply::Fd { fd, cloexec, at: None, hold: true })
     }))
 }
@@ -1762,8 +1758,7 @@ pub fn truncate(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     check_writable(h, f.mount, &f.rest)?;
     let fd = if f.removed {
         // No path names it: reopened from the node found.
-        let flags = nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC;
-        nix::fcntl::open(fd_path(f.fd.as_fd()).as_c_str(), flags, nix::sys::stat::Mode::empty())?
+        crate::procfs::reopen(f.fd.as_fd(), nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC)?
     } else {
         h.open_at(&crate::vfs::Lookup { mount: f.mount, rest: &f.rest }, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?
     };

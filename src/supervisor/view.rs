@@ -526,10 +526,9 @@ fn exec_node(host: &Host, at: &crate::vfs::Lookup<'_>) -> Result<OwnedFd, nix::e
         return Err(Errno::EACCES);
     }
     let noexec = nix::sys::statvfs::fstatvfs(&node)?.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC);
-    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&node));
     let may = nix::unistd::faccessat(
         nix::fcntl::AT_FDCWD,
-        link.as_str(),
+        crate::procfs::fd_path(node.as_fd()).as_c_str(),
         nix::unistd::AccessFlags::X_OK,
         nix::fcntl::AtFlags::AT_EACCESS,
     );
@@ -549,9 +548,7 @@ fn exec_head(node: OwnedFd) -> Result<Vec<u8>, nix::errno::Errno> {
     use nix::fcntl::OFlag;
     let mut head = vec![0u8; 1024];
     // The very file checked, through its fd.
-    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&node));
-    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-    let fd = match nix::fcntl::open(link.as_str(), flags, nix::sys::stat::Mode::empty()) {
+    let fd = match crate::procfs::reopen(node.as_fd(), OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC) {
         Ok(fd) => fd,
         Err(nix::errno::Errno::EACCES) => return Ok(Vec::new()),
         Err(e) => return Err(e),

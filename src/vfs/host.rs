@@ -893,11 +893,7 @@ impl Host {
                 // Never blocking the worker: a pipe with no partner is
                 // ENXIO for a writer, as a non-blocking open is.
                 let keep = flags & !(libc::O_CREAT | libc::O_EXCL) | libc::O_NONBLOCK | libc::O_CLOEXEC;
-                let fd = nix::fcntl::open(
-                    crate::procfs::fd_path(node.as_fd()).as_c_str(),
-                    OFlag::from_bits_truncate(keep),
-                    nix::sys::stat::Mode::empty(),
-                )?;
+                let fd = crate::procfs::reopen(node.as_fd(), OFlag::from_bits_truncate(keep))?;
                 if flags & libc::O_NONBLOCK == 0 {
                     let fl = OFlag::from_bits_truncate(
                         flags & !(libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC),

@@ -379,7 +379,7 @@ impl Layers {
             Err(e) => return Err(e),
         };
         let copied = (|| -> Result<(), Errno> {
-            let src = nix::fcntl::open(fd_path(lower).as_c_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+            let src = crate::procfs::reopen(lower, OFlag::O_RDONLY | OFlag::O_CLOEXEC)?;
             copy_contents(src.as_fd(), file.as_fd(), st.st_size)?;
             nix::sys::stat::fchmod(file.as_fd(), Mode::from_bits_truncate(st.st_mode & 0o7777))?;
             nix::sys::stat::futimens(
