@@ -262,11 +262,10 @@ pub(super) fn translate_call(
     let argv_reg = if sysno == Sysno::execveat { regs.rdx } else { regs.rsi };
     let chain = exec_chain(host, &g, tid, &path, &r, &host_path)?;
     if chain.rewrite.is_none() {
-        let as_is = same_on_host(&path, &host_path);
         if let (Some(key), true) = (exec_key, host.is_plain_tree(r.mount()) && chain.plain) {
-            exec_seen(key, &host_path, &chain.interpreters, !as_is, moves);
+            exec_seen(key, &host_path, &chain.interpreters, !chain.as_is, moves);
         }
-        return if as_is { Ok(()) } else { point_at(&mem, regs, sysno, bytes) };
+        return if chain.as_is { Ok(()) } else { point_at(&mem, regs, sysno, bytes) };
     }
     let argv0 = || Ok(read_argv(&mem, argv_reg, 1)?.into_iter().next());
     let Some((exe, pre)) = chain.rewritten(argv0)? else { return Ok(()) };
@@ -385,6 +384,9 @@ struct ExecChain {
     /// The last program: its guest path as resolved, and its host path.
     prog: Vec<u8>,
     prog_host: Vec<u8>,
+    /// Whether the path as the guest gave it reaches the program on the
+    /// host ([`same_on_host`]).
+    as_is: bool,
     /// The host paths of the `#!` interpreters followed.
     interpreters: Vec<PathBuf>,
     /// Whether every interpreter followed is in a plain host tree or tmpfs
@@ -454,16 +456,18 @@ fn exec_chain<'v>(
     host_path: &Path,
 ) -> Result<ExecChain, nix::errno::Errno> {
     use nix::errno::Errno;
+    let as_is = same_on_host(path, host_path);
     let mut chain = ExecChain {
         prog: r.path().as_bytes().to_vec(),
         prog_host: host_path.as_os_str().as_bytes().to_vec(),
+        as_is,
         interpreters: Vec::new(),
         plain: true,
         argv0: None,
         prefix: Vec::new(),
         rewrite: None,
     };
-    let mut native = same_on_host(path, host_path);
+    let mut native = as_is;
     let mut given = path.to_vec();
     let mut last: Option<crate::vfs::Resolved<'v>> = None;
     for depth in 0.. {
