@@ -785,6 +785,27 @@ fn vfs_attack_reopen_read_only_file_for_writing() {
     assert_eq!(changes(&before[1], &snapshot(&ws.join("ro"))), Vec::<String>::new(), "{t2} changed");
 }
 
+/// The middle of a Python guest that holds `fd`: it says `opened`, then
+/// waits (up to 10 s) for the host to remove the file.
+const PY_AWAIT_REMOVAL: &str = "print('opened', flush=True)
+for i in range(1000):
+    if os.stat(fd).st_nlink == 0:
+        break
+    time.sleep(0.01)
+";
+
+/// Runs `cmd`, a guest built on [`PY_AWAIT_REMOVAL`], has `remove` take
+/// the file away once the guest holds it, and returns what the guest
+/// did (it must exit 0).
+fn while_removed(cmd: &mut Command, remove: impl FnOnce()) -> Out {
+    let mut guest = start(cmd);
+    assert_eq!(guest.read_line(), "opened");
+    remove();
+    let out = guest.wait();
+    out.assert_code(0);
+    out
+}
+
 /// A file removed from a read-only part while the guest holds it open
 /// for reading can be reopened through its fd's link (the kernel allows
 /// that), but only for reading: it was read-only in the view. So is an
@@ -802,12 +823,10 @@ fn vfs_attack_reopen_removed_read_only_file_for_writing() {
         };
         let script = "import os, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
-print('opened', flush=True)
-for i in range(1000):
-    if os.fstat(fd).st_nlink == 0:
-        break
-    time.sleep(0.01)
-for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
+"
+        .to_owned()
+            + PY_AWAIT_REMOVAL
+            + "for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
     for how in (os.O_RDWR, os.O_WRONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND):
         try:
             os.write(os.open(via % fd, how), b'changed')
@@ -817,14 +836,10 @@ for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
     print(os.read(os.open(via % fd, os.O_RDONLY), 100))
 ";
         let mut cmd = as_guest_user(w, sandbox_run());
-        cmd.args(&view).args(["--", "python3", "-c", script]).arg(&seen);
-        let mut guest = start(&mut cmd);
-        assert_eq!(guest.read_line(), "opened");
+        cmd.args(&view).args(["--", "python3", "-c", &script]).arg(&seen);
         // Kept open here too, to read what the guest may have done to it.
         let mut held = std::fs::File::open(&file).expect("open");
-        std::fs::remove_file(&file).expect("rm");
-        let out = guest.wait();
-        out.assert_code(0);
+        let out = while_removed(&mut cmd, || std::fs::remove_file(&file).expect("rm"));
         let ro = "Read-only file system\n".repeat(3) + "b'precious\\n'\n";
         assert_eq!(out.out(), ro.repeat(2), "overlay {overlay}: {out:?}");
         let mut now = String::new();
@@ -874,24 +889,18 @@ fn vfs_attack_reopen_removed_hidden_file_through_an_opath_fd() {
     let script = "import os, sys, time
 d = os.open(sys.argv[1] + '/pub', os.O_RDONLY | os.O_DIRECTORY)
 fd = os.open('../secret/x', os.O_PATH, dir_fd=d)
-print('opened', flush=True)
-for i in range(1000):
-    if os.stat(fd).st_nlink == 0:
-        break
-    time.sleep(0.01)
-for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
+"
+    .to_owned()
+        + PY_AWAIT_REMOVAL
+        + "for via in ('/proc/self/fd/%d', '/dev/fd/%d'):
     try:
         print(os.read(os.open(via % fd, os.O_RDONLY), 100))
     except OSError as e:
         print(e.strerror)
 ";
     let mut cmd = as_guest_user(w, sandbox_run());
-    cmd.args(&view).args(["--", "python3", "-c", script]).arg(w);
-    let mut guest = start(&mut cmd);
-    assert_eq!(guest.read_line(), "opened");
-    std::fs::remove_file(&secret).expect("rm");
-    let out = guest.wait();
-    out.assert_code(0);
+    cmd.args(&view).args(["--", "python3", "-c", &script]).arg(w);
+    let out = while_removed(&mut cmd, || std::fs::remove_file(&secret).expect("rm"));
     assert!(!out.out().contains("secret"), "{out:?}");
     assert_eq!(out.out(), "Permission denied\n".repeat(2), "{out:?}");
 }
