@@ -134,6 +134,24 @@ fn status_field(tid: libc::pid_t, name: &str) -> Option<String> {
     field(&status(tid)?, name).map(str::to_string)
 }
 
+/// Whether fd `fd` of thread `tid`'s process is close-on-exec
+/// (`/proc/TID/fdinfo/FD`'s `flags:`, octal); `None` when it cannot be
+/// read (no such fd).
+pub(crate) fn fd_close_on_exec(tid: libc::pid_t, fd: i32) -> Option<bool> {
+    let info = in_task_dir(tid, |dir| {
+        let name = std::ffi::CString::new(format!("fdinfo/{fd}")).map_err(|_| Errno::EINVAL)?;
+        let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
+        let f = nix::fcntl::openat(dir, name.as_c_str(), flags, nix::sys::stat::Mode::empty())?;
+        let mut buf = vec![0u8; 512];
+        let n = nix::unistd::read(&f, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    })
+    .ok()?;
+    let flags = field(std::str::from_utf8(&info).ok()?, "flags:")?;
+    Some(u32::from_str_radix(flags, 8).ok()? & libc::O_CLOEXEC as u32 != 0)
+}
+
 /// A field of a `status` text, trimmed.
 fn field<'s>(status: &'s str, name: &str) -> Option<&'s str> {
     status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim)

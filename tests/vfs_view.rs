@@ -1687,6 +1687,51 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// A script run by `execveat` relative to a directory fd gets the name
+/// the kernel gives it, `/dev/fd/N/NAME` (which its interpreter opens
+/// through the fd, wherever the working directory is), and one whose
+/// directory fd is close-on-exec is refused with `ENOENT`, as natively:
+/// in the private /tmp, where the exec is rewritten, and in a bind.
+#[test]
+fn vfs_view_scripts_run_beneath_a_directory_fd_are_named_as_natively() {
+    let sc = Scratch::new();
+    let script = r##"d=$1/fdx; mkdir -p "$d"
+printf '#!/bin/sh\necho "$0" "$@"\n' > "$d/s.sh"; chmod +x "$d/s.sh"
+cd /
+for ce in 0 1; do python3 -c '
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+cloexec = sys.argv[2] == "1"
+d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+os.set_inheritable(d, not cloexec)
+print("fd", d, flush=True)
+argv = (ctypes.c_char_p * 3)(b"s.sh", b"x", None)
+envp = (ctypes.c_char_p * 1)(None)
+libc.syscall(322, d, b"s.sh", argv, envp, 0)
+print("execveat:", os.strerror(ctypes.get_errno()))
+' "$d" $ce; done
+"##;
+    // The fd number is the guest's (a writable directory's goes from 256
+    // up in the view): the name must carry the number it got.
+    let normal = |text: &str| -> String {
+        let fd = text.lines().find_map(|l| l.strip_prefix("fd ")).unwrap_or("?").to_string();
+        text.replace(&format!("/dev/fd/{fd}/"), "/dev/fd/N/").replace(&format!("fd {fd}\n"), "fd N\n")
+    };
+    let native_out = run(&mut native(&sc, ["sh", "-c", script, "sh", s(sc.path())]));
+    native_out.assert_code(0);
+    let native_text = normal(&native_out.out());
+    assert_eq!(
+        native_text, "fd N\n/dev/fd/N/s.sh x\nfd N\nexecveat: No such file or directory\n",
+        "the kernel's own answers: {native_out:?}"
+    );
+    let sc2 = Scratch::new();
+    for d in ["/tmp", s(sc2.path())] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["sh", "-c", script, "sh", d]));
+        out.assert_code(0);
+        assert_eq!(normal(&out.out()), native_text, "in {d}: {out:?}");
+    }
+}
+
 /// Each file of a `#!` chain is checked as the kernel checks it, even one
 /// the rewritten exec skips: a script that is not executable, or an
 /// interpreter that is a fifo or a pipe (`EACCES`, without reading it:

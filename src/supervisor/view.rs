@@ -157,7 +157,7 @@ fn first_exec(
     let me = std::process::id() as libc::pid_t;
     let g = GuestCtx { tid: me, in_sandbox: &no_pids };
     let r = host.resolve(&g, cwd, path, true, false).ok()?;
-    let chain = exec_chain(host, &g, me, path, &r, host_path).ok()?;
+    let chain = exec_chain(host, &g, me, path, &Filename::Path, &r, host_path).ok()?;
     let argv0 = || Ok(argv.first().map(|a| a.as_bytes().to_vec()));
     let (exe, pre) = chain.rewritten(argv0).ok()??;
     let new: Vec<Vec<u8>> = pre.into_iter().chain(argv.iter().skip(1).map(|a| a.as_bytes().to_vec())).collect();
@@ -260,7 +260,14 @@ pub(super) fn translate_call(
     // path; when that is not where the view has it, run the last program
     // of the chain in the view directly, with the guest's paths in argv.
     let argv_reg = if sysno == Sysno::execveat { regs.rdx } else { regs.rsi };
-    let chain = exec_chain(host, &g, tid, &path, &r, &host_path)?;
+    let filename = if sysno == Sysno::execveat && dirfd != libc::AT_FDCWD && path.first() != Some(&b'/') {
+        let mut name = format!("/dev/fd/{dirfd}/").into_bytes();
+        name.extend_from_slice(&path);
+        Filename::Fd { name, gone_after_exec: crate::procfs::fd_close_on_exec(tid, dirfd).unwrap_or(false) }
+    } else {
+        Filename::Path
+    };
+    let chain = exec_chain(host, &g, tid, &path, &filename, &r, &host_path)?;
     if chain.rewrite.is_none() {
         if let (Some(key), true) = (exec_key, host.is_plain_tree(r.mount()) && chain.plain) {
             exec_seen(key, &host_path, &chain.interpreters, !chain.as_is, moves);
@@ -438,6 +445,18 @@ impl ExecChain {
     }
 }
 
+/// The name the kernel gives the program an exec runs, which a script's
+/// interpreter gets as its argument.
+#[cfg(target_arch = "x86_64")]
+enum Filename {
+    /// The path the guest gave.
+    Path,
+    /// `/dev/fd/N/NAME`: a name relative to directory fd N of `execveat`.
+    /// When N is close-on-exec the interpreter could not open it, and
+    /// the kernel refuses to run a script so (`ENOENT`).
+    Fd { name: Vec<u8>, gone_after_exec: bool },
+}
+
 /// Follows an exec's `#!` lines, as the kernel does (an interpreter may
 /// itself be a script, up to its limit of 5 levels: `ELOOP` beyond; each
 /// file must be a regular file the caller may execute, on a mount that
@@ -452,6 +471,7 @@ fn exec_chain<'v>(
     g: &GuestCtx<'_>,
     tid: libc::pid_t,
     path: &[u8],
+    filename: &Filename,
     r: &crate::vfs::Resolved<'v>,
     host_path: &Path,
 ) -> Result<ExecChain, nix::errno::Errno> {
@@ -468,7 +488,10 @@ fn exec_chain<'v>(
         rewrite: None,
     };
     let mut native = as_is;
-    let mut given = path.to_vec();
+    let mut given = match filename {
+        Filename::Path => path.to_vec(),
+        Filename::Fd { name, .. } => name.clone(),
+    };
     let mut last: Option<crate::vfs::Resolved<'v>> = None;
     for depth in 0.. {
         let at = last.as_ref().unwrap_or(r).lookup();
@@ -480,6 +503,9 @@ fn exec_chain<'v>(
         let head = exec_head(node)?;
         match interpreter(&head) {
             Some(Interp::Script { path: ipath, arg }) => {
+                if matches!(filename, Filename::Fd { gone_after_exec: true, .. }) {
+                    return Err(Errno::ENOENT);
+                }
                 // The kernel opens the interpreter as any exec's file,
                 // relative to the working directory.
                 let from =
