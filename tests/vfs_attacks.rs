@@ -905,6 +905,77 @@ fd = os.open('../secret/x', os.O_PATH, dir_fd=d)
     assert_eq!(out.out(), "Permission denied\n".repeat(2), "{out:?}");
 }
 
+/// A hidden path's directory, or one above it, moved elsewhere by the
+/// guest would take the hidden name along, uncovered: the move is refused
+/// (`EBUSY`, as for a mount point), by path and beneath a directory fd,
+/// in a writable bind and in an overlay's upper, and the hidden file is
+/// neither read nor removed.
+#[test]
+fn vfs_attack_moving_a_hidden_paths_directory_does_not_uncover_it() {
+    let script = r#"import os, sys
+m = sys.argv[1]
+def t(name, f):
+    try:
+        f(); print(name, "ok")
+    except OSError as e:
+        print(name, e.strerror)
+t("mv parent", lambda: os.rename(m + "/a/nd", m + "/a/nd2"))
+t("mv grandparent", lambda: os.rename(m + "/a", m + "/a2"))
+d = os.open(m + "/a", os.O_RDONLY | os.O_DIRECTORY)
+t("mv beneath fd", lambda: os.rename("nd", "nd3", src_dir_fd=d, dst_dir_fd=d))
+os.mkdir(m + "/other")
+t("exchange", lambda: __import__("ctypes").CDLL(None, use_errno=True).renameat2(-100, (m + "/other").encode(), -100, (m + "/a").encode(), 2) == 0 or (_ for _ in ()).throw(OSError(__import__("ctypes").get_errno(), os.strerror(__import__("ctypes").get_errno()))))
+for p in ("/a/nd/secret", "/a/nd2/secret", "/a2/nd/secret", "/a/nd3/secret", "/other/nd/secret"):
+    try:
+        print(p, open(m + p).read().strip())
+    except OSError as e:
+        print(p, e.strerror)
+"#;
+    let want = "mv parent Device or resource busy\nmv grandparent Device or resource busy\n\
+                mv beneath fd Device or resource busy\nexchange Device or resource busy\n\
+                /a/nd/secret No such file or directory\n/a/nd2/secret No such file or directory\n\
+                /a2/nd/secret No such file or directory\n/a/nd3/secret No such file or directory\n\
+                /other/nd/secret No such file or directory\n";
+    // A writable bind over the host directory that holds the secret.
+    let ws = Scratch::new();
+    let secret = ws.write("a/nd/secret", "TOPSECRET\n");
+    give_tree_to_guest(ws.path());
+    let m = ws.path();
+    let out = run(&mut sandbox_raw(
+        &ws,
+        strs!["--bind", m, m, "--hide", m.join("a/nd/secret"), "--", "python3", "-c", script, m],
+    ));
+    out.assert_code(0);
+    assert_eq!(out.out(), want, "{out:?}");
+    assert_eq!(std::fs::read_to_string(&secret).expect("secret"), "TOPSECRET\n");
+    // An overlay whose upper (from an earlier run) holds the secret.
+    let ov = Scratch::new();
+    std::fs::create_dir(ov.join("src")).expect("mkdir");
+    let kept = ov.write("upper/a/nd/secret", "TOPSECRET\n");
+    give_tree_to_guest(ov.path());
+    let o = "/mnt/ovl";
+    let out = run(&mut sandbox_raw(
+        &ov,
+        strs![
+            "--overlay",
+            ov.join("src"),
+            o,
+            "--upper",
+            ov.join("upper"),
+            "--hide",
+            "/mnt/ovl/a/nd/secret",
+            "--",
+            "python3",
+            "-c",
+            script,
+            o
+        ],
+    ));
+    out.assert_code(0);
+    assert_eq!(out.out(), want, "{out:?}");
+    assert_eq!(std::fs::read_to_string(&kept).expect("secret"), "TOPSECRET\n");
+}
+
 // ---- 6. hard links ----------------------------------------------------------------------------
 
 #[test]

@@ -1288,6 +1288,12 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
     }
     check_writable(h, a.mount, &a.rest)?;
     check_writable(h, b.mount, &b.rest)?;
+    // A directory with a mount below it (a `--hide` too) stays where the
+    // mount table puts it, as a mount point does: moved on the host, it
+    // would take along the names its mounts cover, uncovered.
+    if [&a, &b].iter().any(|p| p.exists && h.view().changes_listing(&p.path)) {
+        return Err(Errno::EBUSY);
+    }
     let replaced = if flags & libc::RENAME_EXCHANGE == 0 && b.exists { disk_freed(h, &b.lookup()) } else { None };
     h.rename(&a.lookup(), &b.lookup(), flags)?;
     disk_gone(h, &b.lookup(), replaced);
