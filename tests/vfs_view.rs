@@ -1687,6 +1687,75 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// A slash after the last name asks for a directory, as the kernel reads
+/// it: a file, symlink, fifo or socket is not made there (`EISDIR` for an
+/// `O_CREAT` open, `ENOENT` or `EEXIST` otherwise), a file is not renamed
+/// to or from it (`ENOTDIR`), and a removal looks at the name itself, a
+/// symlink too: `rmdir("link/")` does not remove the directory it points
+/// to. In the private /tmp and in a bind the answers are the kernel's.
+#[test]
+fn vfs_view_a_slash_after_a_name_is_for_directories_as_natively() {
+    let script = r#"import os, sys, socket
+d = sys.argv[1]; os.chdir(d)
+for n in os.listdir('.'):
+    p = os.path.join(d, n)
+    if os.path.isdir(p) and not os.path.islink(p): os.system(f"rm -rf '{p}'")
+    else: os.unlink(p)
+open('f', 'w').write('x'); os.mkdir('dd'); os.symlink('f', 'lf'); os.symlink('dd', 'ld')
+def t(name, fn):
+    try: r = fn(); print(name, 'ok', r if isinstance(r, (int, bool)) and not isinstance(r, bool) and r < 3 else '')
+    except OSError as e: print(name, os.strerror(e.errno))
+t('open-creat new/', lambda: os.close(os.open('new/', os.O_CREAT | os.O_WRONLY, 0o644)) or 0)
+t('open-creat f/', lambda: os.close(os.open('f/', os.O_CREAT | os.O_WRONLY, 0o644)) or 0)
+t('open-creat dd/', lambda: os.close(os.open('dd/', os.O_CREAT | os.O_RDONLY, 0o644)) or 0)
+t('open f/', lambda: os.close(os.open('f/', os.O_RDONLY)) or 0)
+t('open lf/', lambda: os.close(os.open('lf/', os.O_RDONLY)) or 0)
+t('open ld/', lambda: os.close(os.open('ld/', os.O_RDONLY)) or 0)
+t('stat f/', lambda: os.stat('f/') and 0)
+t('lstat f/', lambda: os.lstat('f/') and 0)
+t('lstat ld/', lambda: os.lstat('ld/').st_mode >> 12)
+t('lstat lf/', lambda: os.lstat('lf/').st_mode >> 12)
+t('access f/', lambda: os.access('f/', os.R_OK))
+t('symlink s/', lambda: os.symlink('x', 's/') or 0)
+t('symlink f/', lambda: os.symlink('x', 'f/') or 0)
+t('mkfifo p/', lambda: os.mkfifo('p/') or 0)
+t('link f n/', lambda: os.link('f', 'n/') or 0)
+t('link f/ n2', lambda: os.link('f/', 'n2') or 0)
+t('mkdir m/', lambda: os.mkdir('m/') or 0)
+t('rename f g/', lambda: os.rename('f', 'g/') or 0)
+t('rename f/ g', lambda: os.rename('f/', 'g') or 0)
+t('rename dd ee/', lambda: os.rename('dd', 'ee/') or 0)
+t('rename ee/ dd/', lambda: os.rename('ee/', 'dd/') or 0)
+t('unlink f/', lambda: os.unlink('f/') or 0)
+t('unlink lf/', lambda: os.unlink('lf/') or 0)
+t('unlink ld/', lambda: os.unlink('ld/') or 0)
+t('rmdir m/', lambda: os.rmdir('m/') or 0)
+t('rmdir ld/', lambda: os.rmdir('ld/') or 0)
+t('truncate f/', lambda: os.truncate('f/', 0) or 0)
+t('chmod f/', lambda: os.chmod('f/', 0o644) or 0)
+t('readlink lf/', lambda: os.readlink('lf/') and 0)
+t('utime f/', lambda: os.utime('f/') or 0)
+s = socket.socket(socket.AF_UNIX)
+t('bind sock/', lambda: s.bind('sock/') or 0)
+print(sorted(os.listdir('.')))
+"#;
+    let sc = Scratch::new();
+    std::fs::create_dir(sc.join("n")).expect("mkdir");
+    give_tree_to_guest(sc.path());
+    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
+    native_out.assert_code(0);
+    assert!(native_out.out().contains("rename f g/ Not a directory\n"), "the kernel's answers: {native_out:?}");
+    assert!(native_out.out().contains("rmdir ld/ Not a directory\n"), "the kernel's answers: {native_out:?}");
+    let sc2 = Scratch::new();
+    std::fs::create_dir(sc2.join("w")).expect("mkdir");
+    give_tree_to_guest(sc2.path());
+    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
+        out.assert_code(0);
+        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
+    }
+}
+
 /// A script run by `execveat` relative to a directory fd gets the name
 /// the kernel gives it, `/dev/fd/N/NAME` (which its interpreter opens
 /// through the fd, wherever the working directory is), and one whose

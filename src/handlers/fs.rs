@@ -354,17 +354,23 @@ pub(super) struct Place<'h> {
     /// this very host name ([`Host::kernel_resolves_alike`]), with no
     /// symlink on the way: the change may then be continued natively.
     native: bool,
-    /// The file type of what is there, when the fast path looked.
+    /// The file type of what is there (`S_IFREG` for any file that is
+    /// neither a directory nor a symlink, when the full resolution looked).
     kind: Option<libc::mode_t>,
+    /// Whether the path argument had a slash after its last name, which
+    /// names a directory: the name itself is looked at (a last symlink
+    /// is not followed, as the kernel does for a change).
+    slash: bool,
 }
 
 /// `making`: the call would make the name (a missing name in a directory
 /// the mount table makes is then `EACCES`; for a removal it is `ENOENT`).
 fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) -> Result<Place<'h>, Errno> {
     let h = host(ctx)?;
+    let (path, slash) = without_trailing_slash(path);
     let b = base(ctx, call.tid, dirfd, path)?;
     if let Some(p) = fast_place(h, &b, path) {
-        return Ok(p);
+        return Ok(Place { slash, ..p });
     }
     let g = guest_ctx(ctx, call);
     let r = h.resolve(&g, &b.guest, path, false, making)?;
@@ -380,7 +386,19 @@ fn place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], making: bool) 
     }
     let rest = r.rest().to_vec();
     let root = rest.is_empty();
-    Ok(Place { mount, exists: r.exists(), rest, root, path: r.path().clone(), native: false, kind: None })
+    let kind = r.kind().map(|k| match k {
+        NodeKind::Dir => libc::S_IFDIR,
+        NodeKind::Symlink(_) => libc::S_IFLNK,
+        NodeKind::File => libc::S_IFREG,
+    });
+    Ok(Place { mount, exists: r.exists(), rest, root, path: r.path().clone(), native: false, kind, slash })
+}
+
+/// `path` without the slashes after its last name, and whether it had
+/// any (`/` stays `/`).
+fn without_trailing_slash(path: &[u8]) -> (&[u8], bool) {
+    let end = path.iter().rposition(|&b| b != b'/').map_or(path.len().min(1), |i| i + 1);
+    (&path[..end], end < path.len())
 }
 
 /// The fast path of [`place`], as [`locate`] has one: a path with no `..`
@@ -411,12 +429,16 @@ fn fast_place<'h>(h: &'h Host, base: &Base, path: &[u8]) -> Option<Place<'h>> {
     let native = kernel_alike(h, base, path, &at, &abs);
     let mount = h.view().find(&abs)?.0;
     let rest = at.rest.to_vec();
-    Some(Place { mount, exists: kind.is_some(), rest, root: false, path: abs, native, kind })
+    Some(Place { mount, exists: kind.is_some(), rest, root: false, path: abs, native, kind, slash: false })
 }
 
 impl Place<'_> {
     fn lookup(&self) -> crate::vfs::Lookup<'_> {
         crate::vfs::Lookup { mount: self.mount, rest: &self.rest }
+    }
+
+    fn is_dir(&self) -> bool {
+        self.kind == Some(libc::S_IFDIR)
     }
 }
 
@@ -428,12 +450,17 @@ pub(super) struct NewPlace<'h> {
     place: Place<'h>,
 }
 
-/// [`place`] for a name to be made: it must not exist (nor be a mount's
-/// root), and its mount must be writable.
-fn new_place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<Place<'h>, Errno> {
+/// [`place`] for a name to be made (a directory when `dir`): it must not
+/// exist (nor be a mount's root), and its mount must be writable.
+fn new_place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8], dir: bool) -> Result<Place<'h>, Errno> {
     let p = place(ctx, call, dirfd, path, true)?;
     if p.exists || p.root {
         return Err(Errno::EEXIST);
+    }
+    // A slash after a missing name asks for a directory: nothing else is
+    // made there.
+    if p.slash && !dir {
+        return Err(Errno::ENOENT);
     }
     check_writable(host(ctx)?, p.mount, &p.rest)?;
     Ok(p)
@@ -441,7 +468,7 @@ fn new_place<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<
 
 /// [`new_place`], with the directory to make the name in opened.
 pub(super) fn place_new<'h>(ctx: &Ctx<'h>, call: &Call, dirfd: i32, path: &[u8]) -> Result<NewPlace<'h>, Errno> {
-    making(host(ctx)?, new_place(ctx, call, dirfd, path)?)
+    making(host(ctx)?, new_place(ctx, call, dirfd, path, false)?)
 }
 
 impl NewPlace<'_> {
@@ -499,10 +526,16 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
+    let creates = flags & libc::O_CREAT != 0;
+    if creates && without_trailing_slash(&path).1 {
+        // Made only as a file: the directories above are looked up, then
+        // the kernel says what it says of any name with a slash after it.
+        place(ctx, call, dirfd, &path, true)?;
+        return Err(Errno::EISDIR);
+    }
     let cloexec = flags & libc::O_CLOEXEC != 0;
     let acc = flags & libc::O_ACCMODE;
     let writes = acc != libc::O_RDONLY || flags & (libc::O_TRUNC | libc::O_TMPFILE & !libc::O_DIRECTORY) != 0;
-    let creates = flags & libc::O_CREAT != 0;
     let b = base(ctx, call.tid, dirfd, &path)?;
     // `probe`: the name opened `O_PATH_NOFOLLOW`, when the caller did.
     let open_fd = |at: &crate::vfs::Lookup<'_>, probe: Option<Result<OwnedFd, Errno>>| -> Result<OwnedFd, Errno> {
@@ -1148,7 +1181,7 @@ pub fn getcwd(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 // ---- making and removing names ----------------------------------------
 
 fn mkdir_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
-    let p = new_place(ctx, call, dirfd, &read_path(ctx, path)?)?;
+    let p = new_place(ctx, call, dirfd, &read_path(ctx, path)?, true)?;
     let h = host(ctx)?;
     if p.native {
         // Checked in the view; the kernel makes it where the view would
@@ -1234,6 +1267,10 @@ fn unlink_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, dir: bool) -
     if !p.exists {
         return Err(Errno::ENOENT);
     }
+    // `unlink("x/")`: x is looked at itself, a symlink too.
+    if p.slash && !dir {
+        return Err(if p.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+    }
     check_writable(h, p.mount, &p.rest)?;
     // A file the kernel would remove itself, when no budget needs to know
     // what the removal frees. (Directories are removed here: one that is
@@ -1282,6 +1319,12 @@ fn rename_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u6
     }
     if !a.exists {
         return Err(Errno::ENOENT);
+    }
+    // A slash after either name is for directories only (after the
+    // target's, unless exchanging: then it is for the target's own type).
+    let exchange = flags & libc::RENAME_EXCHANGE != 0;
+    if !a.is_dir() && (a.slash || b.slash && !exchange) || exchange && b.exists && !b.is_dir() && b.slash {
+        return Err(Errno::ENOTDIR);
     }
     if a.mount.id() != b.mount.id() {
         return Err(Errno::EXDEV);
@@ -1333,6 +1376,9 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
     let b = place(ctx, call, nd, &read_path(ctx, new)?, true)?;
     if b.exists || b.root {
         return Err(Errno::EEXIST);
+    }
+    if b.slash {
+        return Err(Errno::ENOENT);
     }
     // A file no path names, through its /proc/self/fd link (O_TMPFILE's
     // way to give one a name): linked where it was, if it may be
