@@ -122,6 +122,15 @@ const fn path_at(handler: Handler, rule: ArgRule) -> Entry {
     }
 }
 
+/// An access check relative to a directory fd: as [`path_at`], but never
+/// native for `W_OK`.
+const fn access_at(handler: Handler) -> Entry {
+    Entry {
+        route: Route::Notify { handler, when: Facet::Vfs, native_if: Some(ArgRule::ReadAccessAt(0, 2)) },
+        why: "a path: the view (native beneath a directory fd, under Landlock, unless W_OK)",
+    }
+}
+
 /// A change relative to a directory fd: native beneath a real directory
 /// fd when the sandbox lets changes run there ([`Beneath::ReadsAndChanges`]).
 const fn change_at(handler: Handler, rule: ArgRule) -> Entry {
@@ -246,8 +255,10 @@ pub fn entry(s: Sysno) -> Entry {
         newfstatat => path_at(fs::newfstatat, ArgRule::DirFd(0)),
         statx => path_at(fs::statx, ArgRule::DirFd(0)),
         access => path(fs::access),
-        faccessat => path_at(fs::faccessat, ArgRule::DirFd(0)),
-        faccessat2 => path_at(fs::faccessat2, ArgRule::DirFd(0)),
+        // W_OK is answered in the view: the host would call writable what
+        // the view shows read-only, and Landlock does not answer access().
+        faccessat => access_at(fs::faccessat),
+        faccessat2 => access_at(fs::faccessat2),
         readlink => path(fs::readlink),
         // Landlock does not cover reading links, modes, owners or times:
         // these are always answered in the view. Of the calls that change

@@ -1687,6 +1687,55 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// A file the view shows read-only is not writable to an access check
+/// beneath a directory fd either (`find -writable`, `faccessat` with and
+/// without `AT_EACCESS`, `AT_EMPTY_PATH` on the file's own fd), where the
+/// host's answer, which Landlock does not change, would be that it is;
+/// one in a writable bind is.
+#[test]
+fn vfs_view_access_checks_beneath_a_directory_fd_see_read_only_mounts() {
+    let sc = Scratch::new();
+    sc.write("ro/file", "x");
+    sc.write("rw/file", "x");
+    give_tree_to_guest(sc.path());
+    let script = r#"import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for d in sys.argv[1:]:
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    f = os.open(d + "/file", os.O_RDONLY)
+    empty = libc.syscall(439, f, b"", os.W_OK, 0x1000) == 0
+    print(d.rsplit("/", 1)[1], os.access("file", os.W_OK, dir_fd=fd),
+          os.access("file", os.W_OK, dir_fd=fd, effective_ids=True), empty,
+          os.access("file", os.R_OK, dir_fd=fd))
+"#;
+    let (ro, rw) = (sc.join("ro"), sc.join("rw"));
+    let out = run(&mut sandbox_raw(
+        &sc,
+        [
+            "--ro-bind",
+            s(&ro),
+            s(&ro),
+            "--bind",
+            s(&rw),
+            s(&rw),
+            "--",
+            "sh",
+            "-c",
+            "find \"$1\" \"$2\" -writable; python3 -c \"$3\" \"$1\" \"$2\"",
+            "sh",
+            s(&ro),
+            s(&rw),
+            script,
+        ],
+    ));
+    out.assert_code(0);
+    assert_eq!(
+        out.out(),
+        format!("{rw}\n{rw}/file\nro False False False True\nrw True True True True\n", rw = s(&rw)),
+        "{out:?}"
+    );
+}
+
 /// A slash after the last name asks for a directory, as the kernel reads
 /// it: a file, symlink, fifo or socket is not made there (`EISDIR` for an
 /// `O_CREAT` open, `ENOENT` or `EEXIST` otherwise), a file is not renamed

@@ -33,7 +33,7 @@ impl Bytes<'_> {
         }
     }
     fn action(&mut self) -> Action {
-        let rule = match self.u8() % 9 {
+        let rule = match self.u8() % 10 {
             0 => return Action::Plain(self.verdict()),
             1 => ArgRule::CloneFlags,
             2 => ArgRule::Personality,
@@ -42,6 +42,7 @@ impl Bytes<'_> {
             5 => ArgRule::DirFd(self.u8() % 6),
             6 => ArgRule::DirFds(self.u8() % 6, self.u8() % 6),
             7 => ArgRule::NullArg(self.u8() % 6),
+            8 => ArgRule::ReadAccessAt(self.u8() % 6, self.u8() % 6),
             _ => ArgRule::IoctlRequest,
         };
         Action::Check { rule, pass: self.verdict(), fail: self.verdict() }

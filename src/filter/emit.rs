@@ -212,6 +212,14 @@ fn leaf(action: Action) -> Vec<libc::sock_filter> {
                     stmt(RET_K, f),
                     stmt(RET_K, p),
                 ],
+                ArgRule::ReadAccessAt(a, m) => vec![
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
+                    jump(JSET_K, super::NOT_NATIVE_DIRFD, 2, 0),
+                    stmt(LD_W_ABS, off_arg_lo(u32::from(m))),
+                    jump(JSET_K, libc::W_OK as u32, 0, 1),
+                    stmt(RET_K, f),
+                    stmt(RET_K, p),
+                ],
                 ArgRule::ChangeAt(a) => vec![
                     stmt(LD_W_ABS, off_arg_lo(u32::from(a))),
                     jump(JSET_K, super::NOT_NATIVE_DIRFD, 1, 0),

@@ -127,6 +127,11 @@ pub enum ArgRule {
     DirFd(u8),
     /// Both directory fd arguments are real fds (`renameat`, `linkat`).
     DirFds(u8, u8),
+    /// `faccessat(dirfd, path, mode, ...)`: [`ArgRule::DirFd`] of the
+    /// first argument, and the mode (the second) does not ask `W_OK`.
+    /// Landlock does not answer access checks, and the host would call a
+    /// file writable that the view shows read-only.
+    ReadAccessAt(u8, u8),
     /// A change beneath a writable directory's fd (`mkdirat`,
     /// `unlinkat`): this argument (as an int) is from [`CHANGE_DIRFDS`] up
     /// to [`NATIVE_DIRFDS`].
@@ -208,7 +213,7 @@ impl ArgRule {
     /// safe under the view's Landlock domain (a path resolved beneath a
     /// directory fd), rather than safe by itself.
     pub fn needs_landlock(self) -> bool {
-        matches!(self, ArgRule::DirFd(_) | ArgRule::DirFds(..) | ArgRule::ChangeAt(_))
+        matches!(self, ArgRule::DirFd(_) | ArgRule::DirFds(..) | ArgRule::ReadAccessAt(..) | ArgRule::ChangeAt(_))
     }
 
     /// The rule where changes run natively beneath the directory fds from
@@ -244,6 +249,7 @@ impl ArgRule {
             ArgRule::PrctlDumpable => !(lo(0) == libc::PR_SET_DUMPABLE as u64 && lo(1) == 0),
             ArgRule::DirFd(a) => native_dirfd(lo(a as usize)),
             ArgRule::DirFds(a, b) => native_dirfd(lo(a as usize)) && native_dirfd(lo(b as usize)),
+            ArgRule::ReadAccessAt(a, m) => native_dirfd(lo(a as usize)) && lo(m as usize) & libc::W_OK as u64 == 0,
             ArgRule::ChangeAt(a) => change_dirfd(lo(a as usize)),
             ArgRule::NullArg(a) => args[a as usize] == 0,
             ArgRule::LowFd(a, floor) => !high_fd(lo(a as usize), floor),
@@ -584,6 +590,8 @@ mod tests {
                     libc::O_RDWR as u64,
                     (libc::O_TMPFILE | libc::O_WRONLY) as u64,
                     libc::AT_REMOVEDIR as u64,
+                    libc::W_OK as u64,
+                    (libc::R_OK | libc::X_OK) as u64,
                     libc::O_DIRECTORY as u64,
                     255,
                     256,
@@ -619,6 +627,7 @@ mod tests {
                     ArgRule::PrctlDumpable,
                     ArgRule::DirFd(2),
                     ArgRule::DirFds(0, 2),
+                    ArgRule::ReadAccessAt(0, 2),
                     ArgRule::ChangeAt(0),
                     ArgRule::ChangeAt(1),
                     ArgRule::NullArg(4),

@@ -966,7 +966,8 @@ fn at_path_read<'h>(
         if dirfd == AT_FDCWD {
             return locate(ctx, call, AT_FDCWD, b".", true).map(Some);
         }
-        // The fd itself; notified only without Landlock (see the table).
+        // The fd itself; notified only without Landlock (see the table),
+        // or for `W_OK`.
         return Ok(None);
     }
     locate(ctx, call, dirfd, p, at_flags & libc::AT_SYMLINK_NOFOLLOW == 0).map(Some)
@@ -1088,6 +1089,15 @@ fn access_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: i32, f
     let h = host(ctx)?;
     let f = match at_path(ctx, call, dirfd, path, flags)? {
         Some(f) => f,
+        // The fd itself (`AT_EMPTY_PATH`): writable only where the view
+        // shows it so, as for a change through it.
+        None if mode & libc::W_OK != 0 => {
+            let file = fd_file(call, dirfd)?;
+            if !is_special(file.as_fd()) {
+                h.check_changeable_fd(file.as_fd())?;
+            }
+            return Ok(Reply::Continue);
+        }
         None => return Ok(Reply::Continue),
     };
     if mode & libc::W_OK != 0 && !h.writable(f.mount, &f.rest) && !is_special(f.fd.as_fd()) {

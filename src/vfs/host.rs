@@ -1105,23 +1105,24 @@ impl Host {
     /// with the guest path the view shows it at, when it has one.
     /// `EROFS` when the view shows it nowhere writable.
     pub fn changeable_fd(&self, file: OwnedFd) -> Result<(OwnedFd, Option<GuestPath>), Errno> {
-        let st = sys::fstat(file.as_fd())?;
-        let target = crate::procfs::fd_link(file.as_fd())?;
-        if !names_a_path(&target) {
-            return Ok((file, None));
-        }
-        if st.st_mode & libc::S_IFMT == libc::S_IFCHR && target.starts_with(b"/dev/") {
-            return Ok((file, None));
-        }
-        let name = target.strip_suffix(b" (deleted)").unwrap_or(&target);
-        let (m, g) = self.shown_writable(name).ok_or(Errno::EROFS)?;
+        let Some(name) = fd_name(file.as_fd())? else { return Ok((file, None)) };
+        let (m, g) = self.shown_writable(&name).ok_or(Errno::EROFS)?;
         let node = match self.layers_of(m) {
-            Some(layers) if under(name, layers.lower_dir()).is_some() => {
+            Some(layers) if under(&name, layers.lower_dir()).is_some() => {
                 layers.upper_node(self.view.lookup(&g)?.rest)?
             }
             _ => file,
         };
         Ok((node, Some(g)))
+    }
+
+    /// Whether [`Host::changeable_fd`] would let `file` change, copying
+    /// nothing up: `EROFS` when the view shows it nowhere writable.
+    pub fn check_changeable_fd(&self, file: BorrowedFd<'_>) -> Result<(), Errno> {
+        match fd_name(file)? {
+            Some(name) => self.shown_writable(&name).map(drop).ok_or(Errno::EROFS),
+            None => Ok(()),
+        }
     }
 
     /// The listing of guest directory `dir` when the view's differs from
@@ -1464,6 +1465,17 @@ impl Host {
 }
 
 /// `host` relative to directory `dir`, when it is `dir` or lies under it.
+/// The host name of the file `file` holds, by which the view knows it;
+/// `None` for one on no mount of the view (see [`Host::changeable_fd`]).
+fn fd_name(file: BorrowedFd<'_>) -> Result<Option<Vec<u8>>, Errno> {
+    let st = sys::fstat(file)?;
+    let target = crate::procfs::fd_link(file)?;
+    if !names_a_path(&target) || st.st_mode & libc::S_IFMT == libc::S_IFCHR && target.starts_with(b"/dev/") {
+        return Ok(None);
+    }
+    Ok(Some(target.strip_suffix(b" (deleted)").unwrap_or(&target).to_vec()))
+}
+
 fn under<'a>(host: &'a [u8], dir: &Path) -> Option<&'a [u8]> {
     let d = dir.as_os_str().as_bytes();
     if host == d {
