@@ -1687,6 +1687,88 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// `openat2`'s `RESOLVE_*` flags bound the walk where the view answers the
+/// call (relative to the working directory, or to a directory fd the
+/// supervisor placed high, here `/`'s), as the kernel bounds it: `..` or
+/// an absolute name or symlink out of the start is `EXDEV` beneath it and
+/// stays in it as a root, symlinks are `ELOOP` when refused (`/proc`'s
+/// magic links only, not `/proc/self`), leaving the start's mount is
+/// `EXDEV`, a create out of bounds makes nothing, and a malformed `how` is
+/// refused. In the private /tmp and in a bind the answers are the kernel's.
+#[test]
+fn vfs_view_openat2_resolve_flags_bound_the_walk_as_natively() {
+    let script = r#"import ctypes, errno, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def oa2(d, p, fl, res, size=24, tail=0):
+    how = struct.pack("QQQ", fl, 0o644 if fl & os.O_CREAT else 0, res) + bytes([tail]) * (size - 24)
+    r = libc.syscall(437, d, p.encode(), how, size)
+    return r if r >= 0 else -ctypes.get_errno()
+def t(name, r):
+    if r < 0:
+        print(name, errno.errorcode[-r])
+    else:
+        try:
+            what = os.read(r, 20).decode().strip()
+        except OSError as e:
+            what = "fd " + errno.errorcode[e.errno]
+        print(name, "ok", what)
+os.chdir(sys.argv[1])
+os.makedirs("r/sub", exist_ok=True)
+open("r/sub/f", "w").write("in\n")
+for l, to in (("abs", "/sub/f"), ("rel", "sub/f"), ("sd", "sub")):
+    if not os.path.lexists("r/" + l):
+        os.symlink(to, "r/" + l)
+os.chdir("r")
+B, R, NS, NM, NX, C = 0x08, 0x10, 0x04, 0x02, 0x01, 0x20
+C_ = -100
+t("beneath sub/f", oa2(C_, "sub/f", 0, B))
+t("beneath ../r/sub/f", oa2(C_, "../r/sub/f", 0, B))
+t("beneath abs", oa2(C_, "abs", 0, B))
+t("beneath /etc/hostname", oa2(C_, "/etc/hostname", 0, B))
+t("in_root /sub/f", oa2(C_, "/sub/f", 0, R))
+t("in_root abs", oa2(C_, "abs", 0, R))
+t("in_root ../../sub/f", oa2(C_, "../../sub/f", 0, R))
+t("in_root /etc/hostname", oa2(C_, "/etc/hostname", 0, R))
+t("in_root o_path /sub/f", oa2(C_, "/sub/f", os.O_PATH, R))
+t("no_symlinks rel", oa2(C_, "rel", 0, NS))
+t("no_symlinks sd/f", oa2(C_, "sd/f", 0, NS))
+t("no_symlinks sub/f", oa2(C_, "sub/f", 0, NS))
+t("no_magiclinks /proc/self/exe", oa2(C_, "/proc/self/exe", 0, NM))
+t("no_magiclinks /proc/self/comm", oa2(C_, "/proc/self/comm", 0, NM))
+t("no_xdev /proc/self/comm", oa2(C_, "/proc/self/comm", 0, NX))
+t("beneath creat ../x", oa2(C_, "../x", os.O_WRONLY | os.O_CREAT, B))
+print("../x made", os.path.exists("../x"))
+t("in_root creat /new", oa2(C_, "/new", os.O_WRONLY | os.O_CREAT, R))
+print("new made", os.path.exists("new"))
+t("cached creat", oa2(C_, "sub/g", os.O_WRONLY | os.O_CREAT, C))
+t("size 32, tail set", oa2(C_, "sub/f", 0, 0, 32, 1))
+t("size 32, tail clear", oa2(C_, "sub/f", 0, 0, 32, 0))
+t("unknown resolve bit", oa2(C_, "sub/f", 0, 0x80))
+t("beneath and in_root", oa2(C_, "sub/f", 0, B | R))
+root = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+t("/ in_root /etc/../etc/hostname", oa2(root, "/etc/../etc/hostname", 0, R))
+t("/ beneath ../etc/hostname", oa2(root, "../etc/hostname", 0, B))
+"#;
+    let sc = Scratch::new();
+    std::fs::create_dir(sc.join("n")).expect("mkdir");
+    give_tree_to_guest(sc.path());
+    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
+    native_out.assert_code(0);
+    for want in
+        ["beneath abs EXDEV\n", "in_root abs ok in\n", "no_magiclinks /proc/self/exe ELOOP\n", "../x made False\n"]
+    {
+        assert!(native_out.out().contains(want), "the kernel's answers: {native_out:?}");
+    }
+    let sc2 = Scratch::new();
+    std::fs::create_dir(sc2.join("w")).expect("mkdir");
+    give_tree_to_guest(sc2.path());
+    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
+        out.assert_code(0);
+        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
+    }
+}
+
 /// A file the view shows read-only is not writable to an access check
 /// beneath a directory fd either (`find -writable`, `faccessat` with and
 /// without `AT_EACCESS`, `AT_EMPTY_PATH` on the file's own fd), where the

@@ -521,8 +521,24 @@ fn is_special(fd: BorrowedFd<'_>) -> bool {
 // ---- open -------------------------------------------------------------
 
 fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32, mode: u32) -> Result<Reply, Errno> {
-    let h = host(ctx)?;
     let path = read_path(ctx, path)?;
+    open_path(ctx, call, dirfd, &path, flags, mode, true)
+}
+
+/// [`open_common`] of a path already read. `native_ok`: the call may go
+/// on natively when the kernel, given the guest's own arguments, would
+/// open what the view shows (not when those are not `path`).
+fn open_path(
+    ctx: &mut Ctx<'_>,
+    call: &Call,
+    dirfd: i32,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
+    native_ok: bool,
+) -> Result<Reply, Errno> {
+    let h = host(ctx)?;
+    let path = path.to_vec();
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -626,7 +642,11 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             // A writable directory's fd goes where changes beneath it run
             // natively: the kernel would pick a low number.
             let placing = opens_directory(flags) && h.changes_beneath(&at);
-            let native = if placing { Native::Answer } else { continues_natively(h, &b, &path, &at, &abs, flags)? };
+            let native = if placing || !native_ok {
+                Native::Answer
+            } else {
+                continues_natively(h, &b, &path, &at, &abs, flags)?
+            };
             if native == Native::Continue {
                 opened(&abs, &at, before, &Reply::Continue);
                 return Ok(Reply::Continue);
@@ -662,7 +682,7 @@ fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32
             return Err(Errno::ENOENT);
         }
     }
-    if continues_after_walk(h, &b, &path, &r, flags) {
+    if native_ok && continues_after_walk(h, &b, &path, &r, flags) {
         return Ok(Reply::Continue);
     }
     let before = disk_before(h, &r.lookup(), writes || creates);
@@ -929,15 +949,90 @@ pub fn openat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     if size < 24 {
         return Err(Errno::EINVAL);
     }
-    let mut how = [0u8; 24];
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let mut how = vec![0u8; size];
     ctx.mem.read(GuestAddr::new(call.args[2]).ok_or(Errno::EFAULT)?, &mut how)?;
-    let flags = u64::from_ne_bytes(how[0..8].try_into().unwrap_or_default());
-    let mode = u64::from_ne_bytes(how[8..16].try_into().unwrap_or_default());
-    if flags > u64::from(u32::MAX) || mode > 0o7777 {
+    // A larger struct from a newer caller: its fields beyond ours unset.
+    if how[24..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let word = |i: usize| u64::from_ne_bytes(how[i..i + 8].try_into().unwrap_or_default());
+    let (flags, mode, resolve) = (word(0), word(8), word(16));
+    let makes = flags & (libc::O_CREAT | libc::O_TMPFILE) as u64 != 0;
+    if flags & !VALID_OPEN_FLAGS != 0 || mode & !0o7777 != 0 || mode != 0 && !makes || resolve & !RESOLVE_ALL != 0 {
         return Err(Errno::EINVAL);
     }
-    open_common(ctx, call, arg_i32(call.args[0]), call.args[1], flags as i32, mode as u32)
+    let (dirfd, flags, mode) = (arg_i32(call.args[0]), flags as i32, mode as u32);
+    if resolve == 0 {
+        return open_common(ctx, call, dirfd, call.args[1], flags, mode);
+    }
+    if resolve & libc::RESOLVE_BENEATH != 0 && resolve & libc::RESOLVE_IN_ROOT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Only what the dentry cache holds may be looked up, and nothing made:
+    // the view's lookups are not the kernel's cache, and `EAGAIN` is what
+    // the caller retries without the flag.
+    if resolve & libc::RESOLVE_CACHED != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let scoped = resolve & (libc::RESOLVE_BENEATH | libc::RESOLVE_IN_ROOT) != 0;
+    let bounds = crate::vfs::Bounds {
+        beneath: resolve & libc::RESOLVE_BENEATH != 0,
+        in_root: resolve & libc::RESOLVE_IN_ROOT != 0,
+        no_symlinks: resolve & libc::RESOLVE_NO_SYMLINKS != 0,
+        no_magiclinks: scoped || resolve & libc::RESOLVE_NO_MAGICLINKS != 0,
+        no_xdev: resolve & libc::RESOLVE_NO_XDEV != 0,
+    };
+    // Walked within the bounds from the directory fd (their errors are the
+    // kernel's), then opened by the guest path found, as any open.
+    let path = read_path(ctx, call.args[1])?;
+    let h = host(ctx)?;
+    let start = h.guest_dir(call.tid, dirfd)?;
+    let follow = flags & libc::O_NOFOLLOW == 0;
+    let r = h.resolve_bounded(&guest_ctx(ctx, call), &start, &path, follow, flags & libc::O_CREAT != 0, bounds)?;
+    if flags & libc::O_CREAT != 0 && without_trailing_slash(&path).1 {
+        return Err(Errno::EISDIR);
+    }
+    // A scoped read beneath a directory whose names the kernel resolves as
+    // the view does, under Landlock, goes on natively: the kernel keeps the
+    // bounds itself, whatever the guest's string is by then (and an `O_PATH`
+    // fd, which cannot be placed, is the kernel's to make).
+    if scoped && flags as u32 & crate::filter::OPEN_WRITE_FLAGS == 0 && h.reads_natively_beneath(&start) {
+        return Ok(Reply::Continue);
+    }
+    // Never continued otherwise: the kernel would walk the guest's own arguments.
+    open_path(ctx, call, AT_FDCWD, r.path().as_bytes(), flags, mode, false)
 }
+
+/// The open flags Linux knows (`openat2` refuses any other).
+const VALID_OPEN_FLAGS: u64 = (libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | libc::O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_SYNC
+    | libc::O_TMPFILE) as u64;
+
+/// Every `RESOLVE_*` flag.
+const RESOLVE_ALL: u64 = libc::RESOLVE_NO_XDEV
+    | libc::RESOLVE_NO_MAGICLINKS
+    | libc::RESOLVE_NO_SYMLINKS
+    | libc::RESOLVE_BENEATH
+    | libc::RESOLVE_IN_ROOT
+    | libc::RESOLVE_CACHED;
 
 // ---- stat family ------------------------------------------------------
 

@@ -962,6 +962,13 @@ impl Host {
         self.guest_path_of(&removed_name(node, kind)?)
     }
 
+    /// Whether reads beneath `dir` run natively, where the filter lets them:
+    /// Landlock is there and the kernel resolves names beneath it as the
+    /// view does ([`Host::resolves_unlike_beneath`]).
+    pub fn reads_natively_beneath(&self, dir: &GuestPath) -> bool {
+        self.beneath != crate::filter::Beneath::Nothing && !self.resolves_unlike_beneath(dir)
+    }
+
     /// Whether the kernel, resolving names beneath a directory fd of `dir`
     /// under Landlock, would not find what the view shows there: a
     /// directory with a mount point or hidden name below it (that name
@@ -1030,6 +1037,21 @@ impl Host {
         } else {
             resolve(&self.view, &fs, base, path, follow)
         }
+    }
+
+    /// [`Host::resolve`] within `openat2`'s bounds, from `base` (the guest
+    /// path of the directory fd the bounds are relative to).
+    pub fn resolve_bounded<'v>(
+        &'v self,
+        guest: &GuestCtx<'_>,
+        base: &GuestPath,
+        path: &[u8],
+        follow: bool,
+        create: bool,
+        bounds: crate::vfs::Bounds,
+    ) -> Result<Resolved<'v>, Errno> {
+        let fs = HostFs { host: self, guest };
+        crate::vfs::resolve_bounded(&self.view, &fs, base, path, follow, create, bounds)
     }
 
     /// The fast path: a path with no `..` whose open, beneath its mount's

@@ -44,4 +44,4 @@ pub use mount::{
     build_view, Base, ListingChanges, Lookup, Mount, MountError, MountId, MountKind, MountSpec, Origin, Synthetic, View,
 };
 pub use path::{GuestPath, PathError, NAME_MAX, PATH_MAX};
-pub use resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved, MAX_SYMLINKS};
+pub use resolve::{resolve, resolve_bounded, resolve_or_missing, Bounds, Fs, NodeKind, Resolved, MAX_SYMLINKS};

@@ -283,8 +283,27 @@ impl Model {
         })
     }
 
-    /// The textbook walk over the painted tree.
-    pub(crate) fn resolve(&self, cwd: &[Vec<u8>], path: &[u8], follow_last: bool, missing_ok: bool) -> Outcome {
+    /// The mount that owns `path` (its index), unless it is hidden: what
+    /// `RESOLVE_NO_XDEV` compares with the start's.
+    fn visible_owner(&self, path: &[Vec<u8>]) -> Option<usize> {
+        let i = self.mounts.iter().rposition(|m| path.starts_with(&m.dest))?;
+        (self.mounts[i].kind != MountKind::Hidden).then_some(i)
+    }
+
+    /// The textbook walk over the painted tree, within `openat2`'s bounds
+    /// (`/proc`'s magic links aside) as the kernel documents them: the walk
+    /// starts at `cwd`.
+    pub(crate) fn resolve_bounded(
+        &self,
+        cwd: &[Vec<u8>],
+        path: &[u8],
+        follow_last: bool,
+        missing_ok: bool,
+        b: Bounds,
+    ) -> Outcome {
+        let start_owner = self.mounts.iter().rposition(|m| cwd.starts_with(&m.dest));
+        let crossed = |at: &[Vec<u8>]| b.no_xdev && self.visible_owner(at).is_some_and(|o| Some(o) != start_owner);
+        let root: Names = if b.in_root { cwd.to_vec() } else { Vec::new() };
         if path.len() >= 4096 {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -294,7 +313,13 @@ impl Model {
         if path.contains(&0) {
             return Err(Errno::EINVAL);
         }
-        let mut cur: Names = if path[0] == b'/' { Vec::new() } else { cwd.to_vec() };
+        if path[0] == b'/' && b.beneath {
+            return Err(Errno::EXDEV);
+        }
+        let mut cur: Names = if path[0] == b'/' { root.clone() } else { cwd.to_vec() };
+        if crossed(&cur) {
+            return Err(Errno::EXDEV);
+        }
         let mut todo = path.to_vec();
         let mut links = 0;
         let mut found = None;
@@ -311,7 +336,16 @@ impl Model {
                 continue;
             }
             if name == b".." {
+                if (b.beneath || b.in_root) && cur == cwd {
+                    if b.beneath {
+                        return Err(Errno::EXDEV);
+                    }
+                    continue;
+                }
                 cur.pop();
+                if crossed(&cur) {
+                    return Err(Errno::EXDEV);
+                }
                 continue;
             }
             if name.len() > 255 {
@@ -326,6 +360,10 @@ impl Model {
                     return Ok((cur, None, trailing));
                 }
                 None => return Err(Errno::ENOENT),
+                Some(_) if crossed(&cur) => return Err(Errno::EXDEV),
+                Some(NodeKind::Symlink(_)) if (!last || follow_last || slash) && b.no_symlinks => {
+                    return Err(Errno::ELOOP);
+                }
                 Some(NodeKind::Symlink(target)) if !last || follow_last || slash => {
                     links += 1;
                     if links > 40 {
@@ -342,7 +380,13 @@ impl Model {
                     }
                     cur.pop();
                     if target[0] == b'/' {
-                        cur.clear();
+                        if b.beneath {
+                            return Err(Errno::EXDEV);
+                        }
+                        cur = root.clone();
+                        if crossed(&cur) {
+                            return Err(Errno::EXDEV);
+                        }
                     }
                     let mut spliced = target.clone();
                     spliced.extend_from_slice(&todo);
@@ -377,6 +421,7 @@ impl IntoOs for Vec<u8> {
 
 /// Runs the real resolver and the model on one input; fails on any
 /// disagreement or broken invariant. Returns the real outcome.
+#[allow(clippy::too_many_arguments)]
 fn compare<'v>(
     view: &'v View,
     model: &Model,
@@ -385,16 +430,19 @@ fn compare<'v>(
     path: &[u8],
     follow_last: bool,
     missing_ok: bool,
+    bounds: Bounds,
 ) -> Result<Result<Resolved<'v>, Errno>, String> {
-    let real = if missing_ok {
+    let real = if bounds != Bounds::default() {
+        resolve_bounded(view, host, cwd, path, follow_last, missing_ok, bounds)
+    } else if missing_ok {
         resolve_or_missing(view, host, cwd, path, follow_last)
     } else {
         resolve(view, host, cwd, path, follow_last)
     };
-    let expected = model.resolve(&names(cwd.as_bytes()), path, follow_last, missing_ok);
+    let expected = model.resolve_bounded(&names(cwd.as_bytes()), path, follow_last, missing_ok, bounds);
     let ctx = || {
         format!(
-            "path {:?} cwd {cwd} follow_last {follow_last} missing_ok {missing_ok}\nreal {real:?}\nmodel {expected:?}",
+            "path {:?} cwd {cwd} follow_last {follow_last} missing_ok {missing_ok} {bounds:?}\nreal {real:?}\nmodel {expected:?}",
             path.escape_ascii().to_string()
         )
     };
@@ -486,8 +534,17 @@ mod tests {
             follow: bool,
             missing_ok: bool,
         ) -> Result<(String, Option<PathBuf>), Errno> {
-            let real = compare(&self.view, &self.model, &self.host, &gp(cwd), path.as_bytes(), follow, missing_ok)
-                .unwrap_or_else(|e| panic!("{e}"))?;
+            let real = compare(
+                &self.view,
+                &self.model,
+                &self.host,
+                &gp(cwd),
+                path.as_bytes(),
+                follow,
+                missing_ok,
+                Bounds::default(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))?;
             Ok((real.path().to_string(), real.host_path()))
         }
 
@@ -829,6 +886,15 @@ mod tests {
                 base in base(),
                 specs in prop::collection::vec(spec(), 0..6),
                 cwd in abs(3),
+                bounds in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+                    |(beneath, in_root, no_symlinks, no_xdev)| Bounds {
+                        beneath,
+                        in_root: in_root && !beneath,
+                        no_symlinks,
+                        no_magiclinks: false,
+                        no_xdev,
+                    },
+                ),
             ) {
                 let model = Model::new(&host, &base, &specs);
                 let view = View::build(base, &specs);
@@ -839,8 +905,10 @@ mod tests {
                 for path in &paths {
                     for follow in [false, true] {
                         for missing_ok in [false, true] {
-                            if let Err(e) = compare(&view, &model, &host, &cwd, path, follow, missing_ok) {
-                                prop_assert!(false, "{}\nspecs {:?}\nview {:?}\nhost {:?}", e, specs, view.mounts(), host);
+                            for b in [Bounds::default(), bounds] {
+                                if let Err(e) = compare(&view, &model, &host, &cwd, path, follow, missing_ok, b) {
+                                    prop_assert!(false, "{}\nspecs {:?}\nview {:?}\nhost {:?}", e, specs, view.mounts(), host);
+                                }
                             }
                         }
                     }

@@ -165,7 +165,48 @@ pub fn resolve<'v>(
     path: &[u8],
     follow_last: bool,
 ) -> Result<Resolved<'v>, Errno> {
-    walk(view, fs, cwd, path, follow_last, false)
+    walk(view, fs, cwd, path, follow_last, false, Bounds::default())
+}
+
+/// What `openat2`'s `RESOLVE_*` flags forbid a walk, which starts at the
+/// directory fd (`cwd`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// `RESOLVE_BENEATH`: an absolute path or symlink, or a `..` out of
+    /// the start, is `EXDEV`.
+    pub beneath: bool,
+    /// `RESOLVE_IN_ROOT`: the start is `/` for absolute paths and
+    /// symlinks, and `..` stops there.
+    pub in_root: bool,
+    /// `RESOLVE_NO_SYMLINKS`: any symlink followed is `ELOOP`.
+    pub no_symlinks: bool,
+    /// `RESOLVE_NO_MAGICLINKS` (implied by the first two): a `/proc` magic
+    /// link followed (a process's `fd/N`, `exe`, `cwd`, `root`, ...; not
+    /// `/proc/self` itself) is `ELOOP`.
+    pub no_magiclinks: bool,
+    /// `RESOLVE_NO_XDEV`: leaving the start's mount (of the view) is
+    /// `EXDEV`.
+    pub no_xdev: bool,
+}
+
+impl Bounds {
+    fn any(self) -> bool {
+        self != Bounds::default()
+    }
+}
+
+/// [`resolve`] (or [`resolve_or_missing`], when `missing_ok`) within
+/// `bounds`.
+pub fn resolve_bounded<'v>(
+    view: &'v View,
+    fs: &dyn Fs,
+    cwd: &GuestPath,
+    path: &[u8],
+    follow_last: bool,
+    missing_ok: bool,
+    bounds: Bounds,
+) -> Result<Resolved<'v>, Errno> {
+    walk(view, fs, cwd, path, follow_last, missing_ok, bounds)
 }
 
 /// [`resolve`] for calls that may create the last name (`O_CREAT`, `mkdir`,
@@ -182,7 +223,7 @@ pub fn resolve_or_missing<'v>(
     path: &[u8],
     follow_last: bool,
 ) -> Result<Resolved<'v>, Errno> {
-    walk(view, fs, cwd, path, follow_last, true)
+    walk(view, fs, cwd, path, follow_last, true, Bounds::default())
 }
 
 /// A path argument as Linux checks it before walking it.
@@ -282,9 +323,23 @@ fn walk<'v>(
     path: &[u8],
     follow_last: bool,
     missing_ok: bool,
+    bounds: Bounds,
 ) -> Result<Resolved<'v>, Errno> {
     check_arg(path)?;
-    let mut cur = if path.first() == Some(&b'/') { GuestPath::root() } else { cwd.clone() };
+    // Where absolute names start: the start itself when it is a root.
+    let root = if bounds.in_root { cwd.clone() } else { GuestPath::root() };
+    let absolute = path.first() == Some(&b'/');
+    if absolute && bounds.beneath {
+        return Err(Errno::EXDEV);
+    }
+    let mut cur = if absolute { root.clone() } else { cwd.clone() };
+    let start_mount = view.find(cwd).map(|(m, _)| m.id());
+    // `RESOLVE_NO_XDEV`: a visible place of another mount is out of bounds.
+    let left_mount =
+        |at: &GuestPath| bounds.no_xdev && view.lookup(at).is_ok() && view.find(at).map(|(m, _)| m.id()) != start_mount;
+    if left_mount(&cur) {
+        return Err(Errno::EXDEV);
+    }
     let mut pending = Pending::new(path);
     let mut name = Vec::new();
     let mut links = 0;
@@ -295,7 +350,8 @@ fn walk<'v>(
     // Just followed a symlink: the rest may be taken in one step.
     let mut jumped = false;
     loop {
-        let (kind, last, slash) = match jumped.then(|| leap(view, fs, &cur, &pending)).flatten() {
+        // (A bounded walk checks every name on its way.)
+        let (kind, last, slash) = match (jumped && !bounds.any()).then(|| leap(view, fs, &cur, &pending)).flatten() {
             Some((to, kind)) => {
                 cur = to;
                 pending.frames.clear();
@@ -311,7 +367,17 @@ fn walk<'v>(
                 match name.as_slice() {
                     b"." => continue,
                     b".." => {
+                        if (bounds.beneath || bounds.in_root) && cur == *cwd {
+                            if bounds.beneath {
+                                return Err(Errno::EXDEV);
+                            }
+                            // The root's `..` is the root.
+                            continue;
+                        }
                         cur.pop();
+                        if left_mount(&cur) {
+                            return Err(Errno::EXDEV);
+                        }
                         continue;
                     }
                     _ => {}
@@ -326,8 +392,14 @@ fn walk<'v>(
                 }
             }
         };
+        if left_mount(&cur) {
+            return Err(Errno::EXDEV);
+        }
         match kind {
             NodeKind::Symlink(target) if !last || follow_last || slash => {
+                if bounds.no_symlinks || bounds.no_magiclinks && is_magic_link(view, &cur) {
+                    return Err(Errno::ELOOP);
+                }
                 links += 1;
                 if links > MAX_SYMLINKS {
                     return Err(Errno::ELOOP);
@@ -335,7 +407,13 @@ fn walk<'v>(
                 check_arg(&target)?;
                 cur.pop();
                 if target.first() == Some(&b'/') {
-                    cur = GuestPath::root();
+                    if bounds.beneath {
+                        return Err(Errno::EXDEV);
+                    }
+                    cur = root.clone();
+                    if left_mount(&cur) {
+                        return Err(Errno::EXDEV);
+                    }
                 }
                 pending.push(target);
                 jumped = true;
@@ -386,6 +464,16 @@ fn leap(view: &View, fs: &dyn Fs, cur: &GuestPath, pending: &Pending<'_>) -> Opt
         return None;
     }
     fs.kind(&to, &at).ok().map(|kind| (to, kind))
+}
+
+/// Whether the symlink at `at` is one of `/proc`'s magic links (a
+/// process's `fd/N`, `exe`, `cwd`, `root`, ...), which `RESOLVE_NO_MAGICLINKS`
+/// refuses; `/proc/self` and `/proc/thread-self` are plain symlinks.
+fn is_magic_link(view: &View, at: &GuestPath) -> bool {
+    view.lookup(at).is_ok_and(|l| {
+        matches!(l.mount.kind(), MountKind::Synthetic(crate::vfs::Synthetic::Proc))
+            && !matches!(l.rest, b"self" | b"thread-self")
+    })
 }
 
 /// The result for a last name that does not exist.
