@@ -1687,6 +1687,46 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// A file an fd holds is linked by the fd (`linkat(fd, "", ...,
+/// AT_EMPTY_PATH)`: an `O_TMPFILE` file given a name), and through its
+/// `/proc/self/fd` link again once it has a name, or after the name it was
+/// opened by is removed while another is left; unknown `linkat` flags are
+/// `EINVAL`. In the private /tmp and in a bind, as natively.
+#[test]
+fn vfs_view_files_are_linked_by_their_fds_as_natively() {
+    let script = r#"import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def t(name, r):
+    print(name, "ok" if r == 0 else errno.errorcode[ctypes.get_errno()])
+d = sys.argv[1]
+fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)
+os.write(fd, b"tmp")
+t("linkat fd AT_EMPTY_PATH", libc.linkat(fd, b"", -100, (d + "/named").encode(), 0x1000))
+t("linkat /proc/self/fd again", libc.linkat(-100, ("/proc/self/fd/%d" % fd).encode(), -100, (d + "/named2").encode(), 0x400))
+print(open(d + "/named").read(), open(d + "/named2").read())
+t("linkat bad flag", libc.linkat(-100, (d + "/named").encode(), -100, (d + "/named3").encode(), 0x2))
+f = os.open(d + "/named", os.O_RDONLY)
+os.unlink(d + "/named")
+print("through the fd of a removed name:", open("/proc/self/fd/%d" % f).read())
+t("linkat it back", libc.linkat(f, b"", -100, (d + "/again").encode(), 0x1000))
+print(sorted(n for n in os.listdir(d) if not n.startswith(".")))
+"#;
+    let sc = Scratch::new();
+    std::fs::create_dir(sc.join("n")).expect("mkdir");
+    give_tree_to_guest(sc.path());
+    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
+    native_out.assert_code(0);
+    assert!(native_out.out().starts_with("linkat fd AT_EMPTY_PATH ok\n"), "the kernel's answers: {native_out:?}");
+    let sc2 = Scratch::new();
+    std::fs::create_dir(sc2.join("w")).expect("mkdir");
+    give_tree_to_guest(sc2.path());
+    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
+        out.assert_code(0);
+        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
+    }
+}
+
 /// `openat2`'s `RESOLVE_*` flags bound the walk where the view answers the
 /// call (relative to the working directory, or to a directory fd the
 /// supervisor placed high, here `/`'s), as the kernel bounds it: `..` or

@@ -1475,9 +1475,17 @@ pub fn renameat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     rename_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), call.args[3], flags)
 }
 
-fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64, follow: bool) -> Result<Reply, Errno> {
+fn link_common(
+    ctx: &Ctx<'_>,
+    call: &Call,
+    od: i32,
+    old: &[u8],
+    nd: i32,
+    new: u64,
+    follow: bool,
+) -> Result<Reply, Errno> {
     let h = host(ctx)?;
-    let src = locate(ctx, call, od, &read_path(ctx, old)?, follow)?;
+    let src = locate(ctx, call, od, old, follow)?;
     let b = place(ctx, call, nd, &read_path(ctx, new)?, true)?;
     if b.exists || b.root {
         return Err(Errno::EEXIST);
@@ -1526,14 +1534,24 @@ fn link_common(ctx: &Ctx<'_>, call: &Call, od: i32, old: u64, nd: i32, new: u64,
 
 /// `link(old, new)`.
 pub fn link(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
-    link_common(ctx, call, AT_FDCWD, call.args[0], AT_FDCWD, call.args[1], false)
+    link_common(ctx, call, AT_FDCWD, &read_path(ctx, call.args[0])?, AT_FDCWD, call.args[1], false)
 }
 
 /// `linkat(od, old, nd, new, flags)`.
 pub fn linkat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let flags = arg_i32(call.args[4]);
+    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
-    link_common(ctx, call, arg_i32(call.args[0]), call.args[1], arg_i32(call.args[2]), call.args[3], follow)
+    let (od, old) = (arg_i32(call.args[0]), read_path(ctx, call.args[1])?);
+    if old.is_empty() && flags & libc::AT_EMPTY_PATH != 0 && od != AT_FDCWD {
+        // The file fd `od` holds (an O_TMPFILE one given a name): the
+        // node its /proc/self/fd link names, which the view answers.
+        let link = format!("/proc/self/fd/{od}");
+        return link_common(ctx, call, AT_FDCWD, link.as_bytes(), arg_i32(call.args[2]), call.args[3], true);
+    }
+    link_common(ctx, call, od, &old, arg_i32(call.args[2]), call.args[3], follow)
 }
 
 /// After a symlink was made, or a hard link (of a symlink, maybe): it may

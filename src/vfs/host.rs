@@ -1539,23 +1539,27 @@ fn names_a_path(link: &[u8]) -> bool {
 }
 
 /// The file type of what `/proc/PID/fd/N` (link text `target`) holds,
-/// when it is a regular file or directory no path names any more: the
-/// kernel marks its link ` (deleted)`, and it has no links (a name may
-/// end so too).
+/// when it is a regular file or directory its name was removed from: the
+/// kernel marks its link ` (deleted)` (a directory has no links left; a
+/// name may end so too).
 fn removed_node(pid: libc::pid_t, n: &[u8], target: &[u8]) -> Option<libc::mode_t> {
     if !target.ends_with(b" (deleted)") {
         return None;
     }
     let st = nix::sys::stat::stat(format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n)).as_str()).ok()?;
     let kind = st.st_mode & libc::S_IFMT;
-    (st.st_nlink == 0 && matches!(kind, libc::S_IFREG | libc::S_IFDIR)).then_some(kind)
+    // A file may have other names left (see removed_name).
+    (kind == libc::S_IFREG || kind == libc::S_IFDIR && st.st_nlink == 0).then_some(kind)
 }
 
-/// The host path `node`, of file type `kind`, had, when it has no links
-/// left (its `/proc/self/fd` link reads `PATH (deleted)`).
+/// The host path `node`, of file type `kind`, had, when that name was
+/// removed (its `/proc/self/fd` link reads `PATH (deleted)`).
 fn removed_name(node: BorrowedFd<'_>, kind: libc::mode_t) -> Option<Vec<u8>> {
     let st = sys::fstat(node).ok()?;
-    if st.st_nlink != 0 || st.st_mode & libc::S_IFMT != kind {
+    // A file may have other names still (an O_TMPFILE one given a name, a
+    // hard link left): the one this fd had is gone all the same, and any
+    // other is on the same mount (links do not cross mounts).
+    if st.st_mode & libc::S_IFMT != kind || kind != libc::S_IFREG && st.st_nlink != 0 {
         return None;
     }
     let link = crate::procfs::fd_link(node).ok()?;
