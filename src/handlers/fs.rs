@@ -2269,6 +2269,17 @@ pub fn getdents(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     list_dir(ctx, call, crate::vfs::dirent::Layout::Dirent)
 }
 
+/// An open directory (its process, fd number and node) whose listing the
+/// view makes.
+type ListingKey = (libc::pid_t, i32, u64, u64);
+
+thread_local! {
+    /// The listings made for the last directories read, as their first
+    /// read made them ([`list_dir`]).
+    static LISTINGS: std::cell::RefCell<crate::procfs::Recent<ListingKey, std::rc::Rc<Vec<crate::vfs::dirent::DirEntry>>, 8>> =
+        const { std::cell::RefCell::new(crate::procfs::Recent::new()) };
+}
+
 /// A listing in the view: where the mount table changes a directory's
 /// names (mount points, hidden names, skeleton directories, `/proc`), the
 /// supervisor makes the listing; elsewhere it lists the host directory.
@@ -2296,7 +2307,21 @@ fn list_dir(ctx: &Ctx<'_>, call: &Call, layout: crate::vfs::dirent::Layout) -> R
     let buf = GuestAddr::new(call.args[1]).ok_or(Errno::EFAULT)?;
     let count = (call.args[2] as u32 as usize).min(1 << 20);
     let target = crate::procfs::fd_link(dir.as_fd())?;
-    let made = h.guest_path_of(&target).and_then(|g| h.listing(&guest_ctx(ctx, call), &g));
+    let pos = nix::unistd::lseek(dir.as_fd(), 0, nix::unistd::Whence::SeekCur)?;
+    let start = usize::try_from(pos).map_err(|_| Errno::EINVAL)?;
+    // Read on from the listing the directory's first read made: names made
+    // or removed meanwhile must not shift those not read yet (each name
+    // left unchanged comes once, as POSIX wants of readdir; a loop that
+    // makes files as it lists them saw some twice). A read from the start
+    // (a new open, `rewinddir`) lists anew.
+    let st = sys::fstat(dir.as_fd())?;
+    let key = (crate::procfs::tgid(call.tid).unwrap_or(call.tid), fd, st.st_dev, st.st_ino);
+    let kept = (start > 0).then(|| LISTINGS.with(|c| c.borrow().get(&key).cloned())).flatten();
+    let made = kept.or_else(|| {
+        let made = std::rc::Rc::new(h.guest_path_of(&target).and_then(|g| h.listing(&guest_ctx(ctx, call), &g))?);
+        LISTINGS.with(|c| c.borrow_mut().keep(key, std::rc::Rc::clone(&made)));
+        Some(made)
+    });
     let Some(entries) = made else {
         let mut out = vec![0u8; count];
         let n = match layout {
@@ -2309,8 +2334,6 @@ fn list_dir(ctx: &Ctx<'_>, call: &Call, layout: crate::vfs::dirent::Layout) -> R
         ctx.mem.write(buf, &out[..n])?;
         return Ok(Reply::Value(n as i64));
     };
-    let pos = nix::unistd::lseek(dir.as_fd(), 0, nix::unistd::Whence::SeekCur)?;
-    let start = usize::try_from(pos).map_err(|_| Errno::EINVAL)?;
     let (bytes, n) = encode(&entries, start, count, layout);
     if n == 0 && start < entries.len() {
         // Not even one record fits.
