@@ -247,18 +247,40 @@ fn vfs_overlay_flag_errors_are_found_before_anything_runs() {
     let src = sc.join("src");
     std::fs::create_dir(&src).unwrap();
     // 2: a usage error (as clap gives); 125: the sandbox cannot be set up.
-    let cases: [(&[&str], &str, i32); 4] = [
-        (&["--overlay", "/nonexistent-condo", "/w"], "--overlay", 125),
-        (&["--overlay", s(&src), "/w", "--upper", &format!("{}/up", s(&src))], "overlaps the source", 125),
-        (&["--upper", "/var/tmp/x"], "--upper must follow the --overlay", 2),
-        (&["--overlay", "/etc/passwd", "/w"], "not a directory", 125),
+    // A source the guest user cannot read (root's, mode 0700) would list
+    // as empty.
+    let closed = sc.join("closed");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let file = sc.write("file", "");
+    let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let up_in_src = format!("{}/up", s(&src));
+    let mut cases: Vec<(Vec<String>, String, i32)> = vec![
+        (v(&["--overlay", "/nonexistent-condo", "/w"]), "--overlay".into(), 125),
+        (v(&["--overlay", s(&src), "/w", "--upper", &up_in_src]), "overlaps the source".into(), 125),
+        (v(&["--upper", "/var/tmp/x"]), "--upper must follow the --overlay".into(), 2),
+        (v(&["--overlay", "/etc/passwd", "/w"]), "not a directory".into(), 125),
+        (
+            v(&["--overlay", s(&src), "/w", "--upper", s(&file)]),
+            format!("--upper {:?}: not a directory", s(&file)),
+            125,
+        ),
+        (
+            v(&["--overlay", s(&src), "/w", "--upper", "/var/tmp/a", "--upper", "/var/tmp/b"]),
+            "--upper given twice".into(),
+            2,
+        ),
     ];
+    // (Only root's is closed to the guest user.)
+    if is_root() {
+        cases.push((v(&["--overlay", s(&closed), "/w"]), "the source must be readable".into(), 125));
+    }
     for (flags, want, code) in cases {
-        let mut args: Vec<&str> = flags.to_vec();
-        args.extend(["--", "sh", "-c", "echo ran"]);
+        let mut args = flags.clone();
+        args.extend(v(&["--", "sh", "-c", "echo ran"]));
         let out = run(&mut sandbox_raw(&sc, &args));
         assert_eq!(out.code(), code, "{args:?}: {out:?}");
-        assert!(out.err().contains(want), "{args:?}: expected {want:?} in {out:?}");
+        assert!(out.err().contains(&want), "{args:?}: expected {want:?} in {out:?}");
         assert!(!out.out().contains("ran"), "{out:?}");
     }
     assert_eq!(std::fs::read_dir(&src).unwrap().count(), 0, "a refused --upper was made");

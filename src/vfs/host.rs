@@ -86,8 +86,11 @@ pub enum HostError {
     },
     /// An overlay's directories could not be opened or made, or do not
     /// allow whiteouts.
-    #[error("--overlay {path:?}: {source}")]
+    #[error("{flag} {path:?}: {source}")]
     Overlay {
+        /// `--overlay` for its source, `--upper` for the upper directory
+        /// (`--overlay` for a private one).
+        flag: &'static str,
         /// The lower or upper directory.
         path: PathBuf,
         /// Why.
@@ -335,13 +338,19 @@ impl Host {
             }
             MountKind::Synthetic(Synthetic::Proc) => Some(PathBuf::from("/proc")),
             MountKind::Overlay { lower, upper } => {
-                let upper = match upper {
-                    Some(u) => u.clone(),
-                    None => private(format!("upper{}", m.id().index()))?,
+                let (upper, upper_flag) = match upper {
+                    Some(u) => (u.clone(), "--upper"),
+                    None => (private(format!("upper{}", m.id().index()))?, "--overlay"),
                 };
-                let layers =
-                    Layers::new(lower, &upper).map_err(|(path, source)| HostError::Overlay { path, source })?;
-                let root = open_path(&upper).map_err(|source| HostError::Overlay { path: upper.clone(), source })?;
+                let layers = Layers::new(lower, &upper).map_err(|(layer, path, source)| {
+                    let flag = if layer == crate::vfs::overlay::Layer::Upper { upper_flag } else { "--overlay" };
+                    HostError::Overlay { flag, path, source }
+                })?;
+                let root = open_path(&upper).map_err(|source| HostError::Overlay {
+                    flag: upper_flag,
+                    path: upper.clone(),
+                    source,
+                })?;
                 return Ok(Backing { root: Some(root), dir: Some(upper), layers: Some(layers) });
             }
             MountKind::Hidden => None,

@@ -102,17 +102,25 @@ fn temp_name() -> CString {
 impl Layers {
     /// Opens `lower` and `upper` (made when missing), and checks that
     /// whiteouts can be made in `upper`.
-    pub fn new(lower: &Path, upper: &Path) -> Result<Layers, (PathBuf, std::io::Error)> {
-        let lower_fd = open_dir_path(lower).map_err(|e| (lower.to_path_buf(), e))?;
-        std::fs::create_dir_all(upper).map_err(|e| (upper.to_path_buf(), e))?;
-        let upper_fd = open_dir_path(upper).map_err(|e| (upper.to_path_buf(), e))?;
+    pub fn new(lower: &Path, upper: &Path) -> Result<Layers, (Layer, PathBuf, std::io::Error)> {
+        let lower_err = |e| (Layer::Lower, lower.to_path_buf(), e);
+        let upper_err = |e| (Layer::Upper, upper.to_path_buf(), e);
+        let lower_fd = open_dir_path(lower).map_err(lower_err)?;
+        // A source the supervisor cannot list would show as empty.
+        nix::unistd::access(lower, nix::unistd::AccessFlags::R_OK | nix::unistd::AccessFlags::X_OK)
+            .map_err(|e| lower_err(std::io::Error::other(format!("{e} (the source must be readable)"))))?;
+        if upper.metadata().is_ok_and(|m| !m.is_dir()) {
+            return Err(upper_err(std::io::Error::other("not a directory")));
+        }
+        std::fs::create_dir_all(upper).map_err(upper_err)?;
+        let upper_fd = open_dir_path(upper).map_err(upper_err)?;
         let layers = Layers { upper: upper_fd, lower: lower_fd, upper_dir: upper.into(), lower_dir: lower.into() };
         layers.check_whiteouts().map_err(|e| {
             let why = format!(
                 "cannot make whiteouts (character devices 0/0) here, which removing a source file needs: {e} \
                  (Linux 5.8 or later allows them, on a filesystem that is not itself an overlay)"
             );
-            (upper.to_path_buf(), std::io::Error::other(why))
+            upper_err(std::io::Error::other(why))
         })?;
         Ok(layers)
     }
