@@ -214,7 +214,7 @@ fn mount_specs(m: &ArgMatches) -> Result<Vec<MountSpec>, String> {
         match at.iter_mut().rev().find(|(j, _)| *j < i) {
             Some((_, MountSpec::Overlay { upper: upper @ None, .. })) => *upper = Some(dir),
             Some((_, MountSpec::Overlay { dest, .. })) => {
-                return Err(format!("--upper given twice for the --overlay at {}", dest.display()).into())
+                return Err(format!("--upper given twice for the --overlay at {}", dest.display()))
             }
             _ => return Err("--upper must follow the --overlay it applies to".into()),
         }
