@@ -1687,6 +1687,46 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// `utimensat` with nothing to change (both times `UTIME_OMIT`) succeeds
+/// without looking at the path, unknown flags are `EINVAL`, and `mknod`
+/// makes a socket inode (no device: an unprivileged user may) and refuses
+/// an unknown file type with `EINVAL`, as natively.
+#[test]
+fn vfs_view_utimensat_and_mknod_check_their_arguments_as_natively() {
+    let script = r#"import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+omit = (TS * 2)(TS(0, (1 << 30) - 2), TS(0, (1 << 30) - 2))
+def r(x):
+    return "ok" if x == 0 else errno.errorcode[ctypes.get_errno()]
+print("omit missing", r(libc.utimensat(-100, b"/nonexistent/x", omit, 0)))
+print("omit read-only", r(libc.utimensat(-100, b"/usr/bin/true", omit, 0)))
+print("bad flag", r(libc.utimensat(-100, sys.argv[1].encode(), None, 0x4000)))
+print("flags on an fd", r(libc.utimensat(0, None, None, 0x100)))
+for mode in (0o140600, 0o170600):
+    try:
+        os.mknod(sys.argv[1] + "/n%o" % mode, mode)
+        print("mknod %o ok" % mode, oct(os.lstat(sys.argv[1] + "/n%o" % mode).st_mode))
+    except OSError as e:
+        print("mknod %o" % mode, errno.errorcode[e.errno])
+"#;
+    let sc = Scratch::new();
+    std::fs::create_dir(sc.join("n")).expect("mkdir");
+    give_tree_to_guest(sc.path());
+    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
+    native_out.assert_code(0);
+    assert!(native_out.out().contains("omit read-only ok\n"), "the kernel's answers: {native_out:?}");
+    let sc2 = Scratch::new();
+    std::fs::create_dir(sc2.join("w")).expect("mkdir");
+    give_tree_to_guest(sc2.path());
+    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
+        out.assert_code(0);
+        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
+    }
+}
+
 /// A file an fd holds is linked by the fd (`linkat(fd, "", ...,
 /// AT_EMPTY_PATH)`: an `O_TMPFILE` file given a name), and through its
 /// `/proc/self/fd` link again once it has a name, or after the name it was

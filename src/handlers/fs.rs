@@ -1315,8 +1315,12 @@ pub fn mkdirat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
 
 fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) -> Result<Reply, Errno> {
     let kind = mode & libc::S_IFMT;
-    if !(kind == 0 || kind == libc::S_IFREG || kind == libc::S_IFIFO) {
-        return Err(Errno::EPERM);
+    match kind {
+        0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK => {}
+        // Devices need CAP_MKNOD (a whiteout too: a guest must not forge
+        // one in an overlay's upper).
+        libc::S_IFCHR | libc::S_IFBLK => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
     }
     let p = place_new(ctx, call, dirfd, &read_path(ctx, path)?)?;
     let kind = if kind == 0 { libc::S_IFREG } else { kind };
@@ -1334,7 +1338,7 @@ fn mknod_common(ctx: &Ctx<'_>, call: &Call, dirfd: i32, path: u64, mode: u32) ->
     Ok(Reply::Value(0))
 }
 
-/// `mknod(path, mode, dev)`: regular files and fifos only.
+/// `mknod(path, mode, dev)`: regular files, fifos and sockets only.
 pub fn mknod(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     mknod_common(ctx, call, AT_FDCWD, call.args[0], call.args[1] as u32)
 }
@@ -1882,15 +1886,24 @@ fn read_timevals(ctx: &Ctx<'_>, addr: u64) -> Result<Option<[libc::timespec; 2]>
 /// the fd, which names no path and runs as the guest made it.
 pub fn utimensat(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     let (dirfd, path) = (arg_i32(call.args[0]), call.args[1]);
+    let flags = arg_i32(call.args[3]);
+    let known = if path == 0 && dirfd != AT_FDCWD { 0 } else { libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH };
+    if flags & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
     if path == 0 {
         // Read only when the change is made here (an fd the guest changes
         // natively needs no look at them).
         let t = || read_timespecs(ctx, call.args[2]);
         return set_times(ctx, call, dirfd, path, t, arg_i32(call.args[3]));
     }
-    // As the kernel: a bad times pointer fails before the path is looked up.
+    // As the kernel: a bad times pointer fails before the path is looked
+    // up, and with nothing to change the path is not looked up at all.
     let t = read_timespecs(ctx, call.args[2])?;
-    set_times(ctx, call, dirfd, path, || Ok(t), arg_i32(call.args[3]))
+    if t.is_some_and(|t| t.iter().all(|ts| ts.tv_nsec == libc::UTIME_OMIT)) {
+        return Ok(Reply::Value(0));
+    }
+    set_times(ctx, call, dirfd, path, || Ok(t), flags)
 }
 
 /// `utimes(path, times)`.
