@@ -381,3 +381,46 @@ for d in ("/work/d", "/work/new"):
     out.assert_code(0);
     assert_eq!(out.out(), "/work/d dups 0 missing []\n/work/new dups 0 missing []\n", "{out:?}");
 }
+
+/// Copying a file up is no change of its directory, as on overlayfs: the
+/// directory keeps its times, in the view and in the upper layer that
+/// keeps the changes (a later run, or the kernel's overlayfs, reads them
+/// there); a name the guest makes there changes them as anywhere.
+#[test]
+fn vfs_overlay_copying_up_keeps_the_directorys_times() {
+    let sc = Scratch::new();
+    sc.write("src/d/x", "x");
+    sc.write("src/e/deep/y", "y");
+    let old = filetime(2010);
+    for d in ["src/d", "src/e", "src/e/deep"] {
+        set_mtime(&sc.join(d), old);
+    }
+    give_tree_to_guest(sc.path());
+    let (src, upper) = (sc.join("src"), sc.join("upper"));
+    let script = "chmod 600 /work/d/x && echo z >> /work/e/deep/y && echo new > /work/e/made && \
+                  stat -c '%n %Y' /work/d /work/e /work/e/deep";
+    let out =
+        run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--upper", s(&upper), "--", "sh", "-c", script]));
+    out.assert_code(0);
+    let text = out.out();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("/work/d {old}"), "{out:?}");
+    assert_ne!(lines[1], format!("/work/e {old}"), "a name made in it changes it: {out:?}");
+    assert_eq!(lines[2], format!("/work/e/deep {old}"), "{out:?}");
+    let mtime = |p: &str| std::fs::metadata(upper.join(p)).unwrap().mtime();
+    assert_eq!(mtime("d"), old);
+    assert_eq!(mtime("e/deep"), old);
+}
+
+/// Seconds since the epoch at the start of `year` (January 1st, UTC), for
+/// the years tests use.
+fn filetime(year: i64) -> i64 {
+    (year - 1970) * 365 * 86_400 + ((year - 1969) / 4) * 86_400
+}
+
+fn set_mtime(p: &Path, secs: i64) {
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    let t = [libc::timespec { tv_sec: secs, tv_nsec: 0 }, libc::timespec { tv_sec: secs, tv_nsec: 0 }];
+    // SAFETY: a NUL-terminated path and two timespecs.
+    assert_eq!(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), t.as_ptr(), 0) }, 0);
+}

@@ -273,7 +273,10 @@ impl Layers {
                     let lower = self.open_in(Layer::Lower, &done, dir, 0)?;
                     let st = sys::fstat(lower.as_fd())?;
                     let name = cname(comp)?;
-                    match nix::sys::stat::mkdirat(cur.as_fd(), name.as_c_str(), Mode::from_bits_truncate(0o700)) {
+                    let made = keeping_times(cur.as_fd(), || {
+                        nix::sys::stat::mkdirat(cur.as_fd(), name.as_c_str(), Mode::from_bits_truncate(0o700))
+                    });
+                    match made {
                         Ok(()) => {
                             let fd = sys::openat2(cur.as_fd(), comp, (dir | libc::O_CLOEXEC) as u64, 0, BENEATH)?;
                             self.copy_attrs(fd.as_fd(), &st)?;
@@ -323,8 +326,11 @@ impl Layers {
         let parent = self.upper_dir_of(parent_rest)?;
         let name = cname(name)?;
         let st = sys::fstat(lower.as_fd())?;
-        let made = match st.st_mode & libc::S_IFMT {
-            libc::S_IFDIR => return self.upper_dir_of(rest),
+        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            return self.upper_dir_of(rest);
+        }
+        // A copy is no change of its directory: its times stay.
+        let made = keeping_times(parent.as_fd(), || match st.st_mode & libc::S_IFMT {
             libc::S_IFREG => self.copy_file(lower.as_fd(), &st, parent.as_fd(), &name),
             libc::S_IFLNK => {
                 let target = nix::fcntl::readlinkat(lower.as_fd(), c"")?;
@@ -352,7 +358,7 @@ impl Layers {
             // Devices and sockets cannot be made again by an unprivileged
             // supervisor.
             _ => Err(Errno::EROFS),
-        };
+        });
         match made {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => return Err(e),
@@ -640,6 +646,18 @@ impl Layers {
         }
         Ok(())
     }
+}
+
+/// Runs `f`, which copies something up into upper directory `dir`, and
+/// puts back the directory's times, as overlayfs does: a copy-up changes
+/// nothing the guest sees in the directory.
+fn keeping_times<T>(dir: BorrowedFd<'_>, f: impl FnOnce() -> Result<T, Errno>) -> Result<T, Errno> {
+    let before = sys::fstat(dir);
+    let r = f();
+    if let (Ok(_), Ok(st)) = (&r, before) {
+        let _ = sys::utimensat(None, &fd_path(dir), Some(&times_of(&st)), 0);
+    }
+    r
 }
 
 /// Every entry of directory `dir` but `.` and `..`.
