@@ -654,6 +654,28 @@ pub fn bind_raw(sock: BorrowedFd<'_>, addr: &[u8]) -> Result<(), Errno> {
     Errno::result(r).map(drop)
 }
 
+/// `bind(2)` of a unix socket to `name` in directory `dir`, by the name
+/// itself: the calling thread's working directory is `dir` meanwhile, and
+/// then what it was. Only in a thread with a working directory of its own
+/// ([`own_zero_umask`]), where no other thread sees it move; `ENAMETOOLONG`
+/// elsewhere (a name bound through `/proc/self/fd/N/NAME` is 17 bytes
+/// longer, past the 108 a socket address holds).
+pub fn bind_in_dir(sock: BorrowedFd<'_>, dir: BorrowedFd<'_>, addr: &[u8]) -> Result<(), Errno> {
+    if !OWN_UMASK.with(|o| o.get()) {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let here =
+        nix::fcntl::open(".", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())?;
+    nix::unistd::fchdir(dir)?;
+    let r = bind_raw(sock, addr);
+    // Back where it was; failing that, somewhere no relative name means
+    // anything the supervisor uses.
+    if nix::unistd::fchdir(&here).is_err() {
+        let _ = nix::unistd::chdir("/");
+    }
+    r
+}
+
 /// `inotify_add_watch(2)` on an inotify instance (any fd: the kernel
 /// checks it is one).
 pub fn inotify_add_watch(instance: BorrowedFd<'_>, path: &std::ffi::CStr, mask: u32) -> Result<i32, Errno> {

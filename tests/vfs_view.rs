@@ -1687,6 +1687,44 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// A unix socket bound at a long name (the 108 bytes a socket address
+/// holds, less the directory's) works as natively: by an absolute path
+/// whose last name is ~95 bytes, and by a relative name of 107; a client
+/// connects, and `getsockname` gives the name the guest bound.
+#[test]
+fn vfs_view_unix_sockets_bind_at_long_names_as_natively() {
+    let script = r#"import os, socket, sys
+os.chdir(sys.argv[1])
+for name in (os.getcwd() + "/" + "s" * (104 - len(os.getcwd())), "r" * 107):
+    srv = socket.socket(socket.AF_UNIX)
+    try:
+        srv.bind(name)
+    except OSError as e:
+        print(len(name), "bind", e.strerror)
+        continue
+    srv.listen(1)
+    cli = socket.socket(socket.AF_UNIX)
+    cli.connect(name)
+    conn, _ = srv.accept()
+    cli.send(b"hi")
+    print(len(name), "ok", conn.recv(2), srv.getsockname() == name, os.path.exists(name))
+"#;
+    let sc = Scratch::new();
+    std::fs::create_dir(sc.join("n")).expect("mkdir");
+    give_tree_to_guest(sc.path());
+    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
+    native_out.assert_code(0);
+    let sc2 = Scratch::new();
+    std::fs::create_dir(sc2.join("w")).expect("mkdir");
+    give_tree_to_guest(sc2.path());
+    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
+        out.assert_code(0);
+        assert_eq!(out.out(), "105 ok b'hi' True True\n107 ok b'hi' True True\n", "in {d}: {out:?}");
+    }
+    assert_eq!(native_out.out(), "105 ok b'hi' True True\n107 ok b'hi' True True\n", "the kernel's: {native_out:?}");
+}
+
 /// `utimensat` with nothing to change (both times `UTIME_OMIT`) succeeds
 /// without looking at the path, unknown flags are `EINVAL`, and `mknod`
 /// makes a socket inode (no device: an unprivileged user may) and refuses

@@ -91,7 +91,16 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
             path.extend_from_slice(place.name.as_bytes());
             let h = host(ctx)?;
             let guest_umask = crate::procfs::umask(call.tid).unwrap_or(0o022);
-            let bound = sys::with_umask(guest_umask, || sys::bind_raw(sock.as_fd(), &sockaddr_un(&path)?));
+            let bound = sys::with_umask(guest_umask, || match sockaddr_un(&path) {
+                Ok(addr) => sys::bind_raw(sock.as_fd(), &addr),
+                // A name too long to be bound through the directory's fd:
+                // by itself, from the directory.
+                Err(Errno::ENAMETOOLONG) => {
+                    path = place.name.as_bytes().to_vec();
+                    sys::bind_in_dir(sock.as_fd(), place.parent.as_fd(), &sockaddr_un_full(&path)?)
+                }
+                Err(e) => Err(e),
+            });
             place.made(h, bound)?;
             h.record(place.path(), crate::vfs::Change::Created);
             let file = nix::sys::stat::fstatat(
@@ -150,7 +159,9 @@ fn socket_name(ctx: &Ctx<'_>, call: &Call, peer: bool) -> Result<Reply, Errno> {
     let sock = guest_fd(call.tid, arg_i32(call.args[0]))?;
     let mut name = if peer { sys::getpeername_raw(sock.as_fd())? } else { sys::getsockname_raw(sock.as_fd())? };
     if let UnixName::Path(p) = unix_name(&name) {
-        if p.starts_with(b"/proc/self/fd/") {
+        // (A relative name is one the supervisor bound from its directory:
+        // the guest's own are resolved and bound by the supervisor.)
+        if p.starts_with(b"/proc/self/fd/") || p.first() != Some(&b'/') {
             let ino = sys::fstat(sock.as_fd())?.st_ino;
             if let Some(guest) = if peer { h.peer_name(ino) } else { h.bound_name(ino, p) } {
                 name = sockaddr_un(&guest)?;
@@ -442,6 +453,20 @@ fn unix_name(addr: &[u8]) -> UnixName<'_> {
 }
 
 /// A `sockaddr_un` for a pathname.
+/// [`sockaddr_un`], where a name of all 108 bytes is allowed too, with no
+/// NUL after it (Linux binds such an address).
+fn sockaddr_un_full(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    if path.len() > SUN_PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let mut a = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+    a.extend_from_slice(path);
+    if path.len() < SUN_PATH_MAX {
+        a.push(0);
+    }
+    Ok(a)
+}
+
 fn sockaddr_un(path: &[u8]) -> Result<Vec<u8>, Errno> {
     if path.len() >= SUN_PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
