@@ -424,3 +424,40 @@ fn set_mtime(p: &Path, secs: i64) {
     // SAFETY: a NUL-terminated path and two timespecs.
     assert_eq!(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), t.as_ptr(), 0) }, 0);
 }
+
+/// A change through an fd of a source file lands on that file's copy,
+/// never on whatever took its name since: renamed away and replaced by a
+/// new file, the fd's change is refused (`ENOENT`) and the new file keeps
+/// its mode; copied up by a write through another fd, the change lands on
+/// the copy.
+#[test]
+fn vfs_overlay_changes_through_fds_never_land_on_another_file() {
+    let sc = Scratch::new();
+    sc.write("src/b", "orig\n");
+    sc.write("src/c", "c\n");
+    give_tree_to_guest(sc.path());
+    for f in ["src/b", "src/c"] {
+        std::fs::set_permissions(sc.join(f), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    }
+    let src = sc.join("src");
+    let before = exact_snapshot(&src);
+    let script = r#"import os
+fd = os.open("/work/b", os.O_RDONLY)
+os.rename("/work/b", "/work/b.old")
+open("/work/b", "w").write("other\n")
+try:
+    os.fchmod(fd, 0o600)
+    print("fchmod ok")
+except OSError as e:
+    print("fchmod", e.strerror)
+print("b", oct(os.stat("/work/b").st_mode & 0o777))
+fd2 = os.open("/work/c", os.O_RDONLY)
+open("/work/c", "a").write("more\n")
+os.fchmod(fd2, 0o600)
+print("c", oct(os.stat("/work/c").st_mode & 0o777))
+"#;
+    let out = run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--", "python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(out.out(), "fchmod No such file or directory\nb 0o644\nc 0o600\n", "{out:?}");
+    assert_eq!(exact_snapshot(&src), before, "the overlay's source changed");
+}

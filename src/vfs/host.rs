@@ -1140,7 +1140,14 @@ impl Host {
         let (m, g) = self.shown_writable(&name).ok_or(Errno::EROFS)?;
         let node = match self.layers_of(m) {
             Some(layers) if under(&name, layers.lower_dir()).is_some() => {
-                layers.upper_node(self.view.lookup(&g)?.rest)?
+                // Its copy: only while the view shows this very node at its
+                // path (renamed since, its name may hold another file).
+                let st = sys::fstat(file.as_fd())?;
+                let rest = self.view.lookup(&g)?.rest;
+                if !layers.shows(rest, (st.st_dev, st.st_ino)) {
+                    return Err(Errno::ENOENT);
+                }
+                layers.upper_node(rest)?
             }
             _ => file,
         };

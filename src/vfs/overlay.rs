@@ -54,6 +54,10 @@ pub struct Layers {
     lower: OwnedFd,
     upper_dir: PathBuf,
     lower_dir: PathBuf,
+    /// The copies this run made: upper node -> the lower node it was
+    /// copied from (device, inode). What an fd of a lower node names is
+    /// its copy, not whatever is at its path since (a rename, a new file).
+    copies: std::sync::Mutex<std::collections::HashMap<(u64, u64), (u64, u64)>>,
 }
 
 /// Whether `st` is a whiteout (a character device 0/0).
@@ -114,7 +118,13 @@ impl Layers {
         }
         std::fs::create_dir_all(upper).map_err(upper_err)?;
         let upper_fd = open_dir_path(upper).map_err(upper_err)?;
-        let layers = Layers { upper: upper_fd, lower: lower_fd, upper_dir: upper.into(), lower_dir: lower.into() };
+        let layers = Layers {
+            upper: upper_fd,
+            lower: lower_fd,
+            upper_dir: upper.into(),
+            lower_dir: lower.into(),
+            copies: Default::default(),
+        };
         layers.check_whiteouts().map_err(|e| {
             let why = format!(
                 "cannot make whiteouts (character devices 0/0) here, which removing a source file needs: {e} \
@@ -280,6 +290,7 @@ impl Layers {
                         Ok(()) => {
                             let fd = sys::openat2(cur.as_fd(), comp, (dir | libc::O_CLOEXEC) as u64, 0, BENEATH)?;
                             self.copy_attrs(fd.as_fd(), &st)?;
+                            self.copied(fd.as_fd(), &st);
                             fd
                         }
                         // Copied up meanwhile by another guest call.
@@ -363,7 +374,35 @@ impl Layers {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => return Err(e),
         }
-        sys::openat2(parent.as_fd(), name.as_bytes(), (O_PATH_NOFOLLOW | libc::O_CLOEXEC) as u64, 0, BENEATH)
+        let copy =
+            sys::openat2(parent.as_fd(), name.as_bytes(), (O_PATH_NOFOLLOW | libc::O_CLOEXEC) as u64, 0, BENEATH)?;
+        if made.is_ok() {
+            self.copied(copy.as_fd(), &st);
+        }
+        Ok(copy)
+    }
+
+    /// Remembers that upper node `copy` was copied from the lower node
+    /// `lower` describes.
+    fn copied(&self, copy: BorrowedFd<'_>, lower: &libc::stat) {
+        if let Ok(c) = sys::fstat(copy) {
+            let mut copies = self.copies.lock().unwrap_or_else(|e| e.into_inner());
+            copies.insert((c.st_dev, c.st_ino), (lower.st_dev, lower.st_ino));
+        }
+    }
+
+    /// Whether the view shows the lower node `lower` (device, inode) at
+    /// `rest`: there in the lower layer still, or as the copy this run
+    /// made of it. Not after a rename, a removal, or a new node made there.
+    pub fn shows(&self, rest: &[u8], lower: (u64, u64)) -> bool {
+        let Ok((layer, fd)) = self.find(rest) else { return false };
+        let Ok(st) = sys::fstat(fd.as_fd()) else { return false };
+        match layer {
+            Layer::Lower => (st.st_dev, st.st_ino) == lower,
+            Layer::Upper => {
+                self.copies.lock().unwrap_or_else(|e| e.into_inner()).get(&(st.st_dev, st.st_ino)) == Some(&lower)
+            }
+        }
     }
 
     /// Copies regular file `lower` into `parent` as `name`, whole or not
