@@ -461,3 +461,40 @@ print("c", oct(os.stat("/work/c").st_mode & 0o777))
     assert_eq!(out.out(), "fchmod No such file or directory\nb 0o644\nc 0o600\n", "{out:?}");
     assert_eq!(exact_snapshot(&src), before, "the overlay's source changed");
 }
+
+/// A source directory the guest works in and then removes is gone for its
+/// working directory and fds, as on overlayfs: a name made relative to
+/// it, or beneath its fd, is refused (`ENOENT`), even once a directory of
+/// the same name was made again (where it used to land), and `getcwd` is
+/// `ENOENT`; the new directory stays empty.
+#[test]
+fn vfs_overlay_a_removed_source_directory_holds_nothing_new() {
+    let sc = Scratch::new();
+    sc.write("src/d/a", "a\n");
+    give_tree_to_guest(sc.path());
+    let src = sc.join("src");
+    let script = r#"import os, shutil
+os.chdir("/work/d")
+fd = os.open("/work/d", os.O_RDONLY | os.O_DIRECTORY)
+open("before", "w").write("x")
+shutil.rmtree("/work/d")
+os.mkdir("/work/d")
+for name, f in (("create", lambda: open("zz", "w")),
+                ("create beneath fd", lambda: os.open("yy", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd)),
+                ("getcwd", os.getcwd)):
+    try:
+        f()
+        print(name, "ok")
+    except OSError as e:
+        print(name, e.strerror)
+print(sorted(os.listdir("/work/d")))
+"#;
+    let out = run(&mut sandbox_raw(&sc, ["--overlay", s(&src), "/work", "--", "python3", "-c", script]));
+    out.assert_code(0);
+    assert_eq!(
+        out.out(),
+        "create No such file or directory\ncreate beneath fd No such file or directory\n\
+         getcwd No such file or directory\n[]\n",
+        "{out:?}"
+    );
+}

@@ -1470,6 +1470,18 @@ impl Host {
             return Err(Errno::ENOTDIR);
         }
         let guest = self.guest_path_of(&target).ok_or(Errno::ENOENT)?;
+        // A source directory of an overlay the guest removed (and maybe
+        // made again): its node is not what the view shows there now, and
+        // nothing is in it, as for a removed directory.
+        if let Ok(at) = self.view.lookup(&guest) {
+            if let Some(layers) = self.layers_of(at.mount).filter(|l| under(&target, l.lower_dir()).is_some()) {
+                let link = if dirfd == libc::AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
+                let st = crate::procfs::task_stat(tid, &link)?;
+                if !layers.shows(at.rest, (st.st_dev, st.st_ino)) {
+                    return Err(Errno::ENOENT);
+                }
+            }
+        }
         Ok((guest, target))
     }
 

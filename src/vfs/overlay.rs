@@ -58,6 +58,9 @@ pub struct Layers {
     /// copied from (device, inode). What an fd of a lower node names is
     /// its copy, not whatever is at its path since (a rename, a new file).
     copies: std::sync::Mutex<std::collections::HashMap<(u64, u64), (u64, u64)>>,
+    /// The upper directories this run made where a removed source
+    /// directory was ([`Layers::made_dir`]): they merge none of it.
+    made: std::sync::Mutex<std::collections::HashSet<(u64, u64)>>,
 }
 
 /// Whether `st` is a whiteout (a character device 0/0).
@@ -124,6 +127,7 @@ impl Layers {
             upper_dir: upper.into(),
             lower_dir: lower.into(),
             copies: Default::default(),
+            made: Default::default(),
         };
         layers.check_whiteouts().map_err(|e| {
             let why = format!(
@@ -392,16 +396,22 @@ impl Layers {
     }
 
     /// Whether the view shows the lower node `lower` (device, inode) at
-    /// `rest`: there in the lower layer still, or as the copy this run
-    /// made of it. Not after a rename, a removal, or a new node made there.
+    /// `rest`: there in the lower layer still, as the copy this run made
+    /// of it, or (a directory) merged into the upper one there. Not after
+    /// a rename, a removal, or a new node made there.
     pub fn shows(&self, rest: &[u8], lower: (u64, u64)) -> bool {
         let Ok((layer, fd)) = self.find(rest) else { return false };
         let Ok(st) = sys::fstat(fd.as_fd()) else { return false };
+        let node = (st.st_dev, st.st_ino);
         match layer {
-            Layer::Lower => (st.st_dev, st.st_ino) == lower,
-            Layer::Upper => {
-                self.copies.lock().unwrap_or_else(|e| e.into_inner()).get(&(st.st_dev, st.st_ino)) == Some(&lower)
+            Layer::Lower => node == lower,
+            Layer::Upper if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+                !self.made.lock().unwrap_or_else(|e| e.into_inner()).contains(&node)
+                    && self
+                        .open_in(Layer::Lower, rest, O_PATH_NOFOLLOW, 0)
+                        .is_ok_and(|l| sys::fstat(l.as_fd()).is_ok_and(|l| (l.st_dev, l.st_ino) == lower))
             }
+            Layer::Upper => self.copies.lock().unwrap_or_else(|e| e.into_inner()).get(&node) == Some(&lower),
         }
     }
 
@@ -504,6 +514,9 @@ impl Layers {
             return Ok(());
         };
         let upper = self.open_in(Layer::Upper, rest, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+        if let Ok(st) = sys::fstat(upper.as_fd()) {
+            self.made.lock().unwrap_or_else(|e| e.into_inner()).insert((st.st_dev, st.st_ino));
+        }
         for e in read_dir(lower.as_fd())? {
             let name = cname(&e.name)?;
             if nix::sys::stat::fstatat(upper.as_fd(), name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW).is_err() {
