@@ -1687,6 +1687,32 @@ cd "$d"; ./i1 a 'b c'; echo $?
     assert_eq!(sandboxed_out.out(), native_text, "{sandboxed_out:?}");
 }
 
+/// `/proc/PID/maps` and `smaps` name mapped files by their paths in the
+/// view: a program run from the private /tmp or from a bind at another
+/// place shows those paths (which it can reopen), never where the host
+/// keeps them.
+#[test]
+fn vfs_view_proc_maps_name_files_by_their_view_paths() {
+    let sc = Scratch::new();
+    std::fs::create_dir(sc.join("src")).expect("mkdir");
+    give_tree_to_guest(sc.path());
+    let script = "cp /bin/cat /tmp/cat && cp /bin/cat /mnt/ws/cat2 && \
+                  /tmp/cat /proc/self/maps | grep -c ' /tmp/cat$' && \
+                  /mnt/ws/cat2 /proc/self/smaps | grep -c ' /mnt/ws/cat2$' && \
+                  /tmp/cat /proc/self/maps /proc/self/smaps | grep -c -e condo- -e \"$1\"";
+    let out = run(&mut sandbox_raw(
+        &sc,
+        ["--bind", s(&sc.join("src")), "/mnt/ws", "--", "sh", "-c", script, "sh", s(&sc.join("src"))],
+    ));
+    // Each file is mapped in several parts; no line names a host place.
+    let text = out.out();
+    let counts: Vec<&str> = text.lines().collect();
+    assert_eq!(counts.len(), 3, "{out:?}");
+    assert!(counts[0].parse::<u32>().unwrap_or(0) >= 2, "{out:?}");
+    assert!(counts[1].parse::<u32>().unwrap_or(0) >= 2, "{out:?}");
+    assert_eq!(counts[2], "0", "{out:?}");
+}
+
 /// A unix socket bound at a long name (the 108 bytes a socket address
 /// holds, less the directory's) works as natively: by an absolute path
 /// whose last name is ~95 bytes, and by a relative name of 107; a client

@@ -1353,8 +1353,8 @@ impl Host {
         out
     }
 
-    /// A `/proc` mount-table file of a sandbox process (`rest` is
-    /// `PID/NAME` or `PID/task/TID/NAME`), made from the view: a sealed
+    /// A `/proc` mount-table or mappings file of a sandbox process (`rest`
+    /// is `PID/NAME` or `PID/task/TID/NAME`), made from the view: a sealed
     /// read-only memfd. `None` for any other `/proc` name.
     fn proc_mount_table(&self, rest: &[u8], flags: i32) -> Option<Result<OwnedFd, Errno>> {
         let parts: Vec<&[u8]> = rest.split(|&b| b == b'/').collect();
@@ -1364,10 +1364,11 @@ impl Host {
             [pid, b"task", tid, name] if digits(pid) && digits(tid) => *name,
             _ => return None,
         };
-        let render: fn(&[mounttab::Entry]) -> String = match name {
-            b"mounts" => mounttab::mounts,
-            b"mountinfo" => mounttab::mountinfo,
-            b"mountstats" => mounttab::mountstats,
+        let render: fn(&Host, &[u8]) -> Result<Vec<u8>, Errno> = match name {
+            b"mounts" => |h, _| Ok(mounttab::mounts(&h.mount_entries()).into_bytes()),
+            b"mountinfo" => |h, _| Ok(mounttab::mountinfo(&h.mount_entries()).into_bytes()),
+            b"mountstats" => |h, _| Ok(mounttab::mountstats(&h.mount_entries()).into_bytes()),
+            b"maps" | b"smaps" => |h, rest| h.mappings_shown(rest),
             _ => return None,
         };
         if flags & libc::O_PATH != 0 {
@@ -1379,7 +1380,61 @@ impl Host {
         if flags & libc::O_DIRECTORY != 0 {
             return Some(Err(Errno::ENOTDIR));
         }
-        Some(sys::read_only_memfd(name, render(&self.mount_entries()).as_bytes()))
+        Some(render(self, rest).and_then(|text| sys::read_only_memfd(name, &text)))
+    }
+
+    /// A process's `maps` or `smaps` (`rest` under `/proc`), its files
+    /// named by their guest paths: the host's would show where the view
+    /// keeps them (a bind's source, the private `/tmp`'s directory), which
+    /// the guest could neither reopen nor should learn. Read whole when
+    /// opened, as a program reads it right after.
+    fn mappings_shown(&self, rest: &[u8]) -> Result<Vec<u8>, Errno> {
+        let name = std::ffi::CString::new(rest).map_err(|_| Errno::EINVAL)?;
+        let flags = (libc::O_RDONLY | libc::O_CLOEXEC) as u64;
+        let file = sys::openat2(self.proc_fd.as_fd(), name.as_bytes(), flags, 0, BENEATH)?;
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut std::fs::File::from(file), &mut text)
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let mut out = Vec::with_capacity(text.len());
+        for line in text.split_inclusive(|&b| b == b'\n') {
+            out.extend_from_slice(&self.mapping_line_shown(line));
+        }
+        Ok(out)
+    }
+
+    /// One line of `maps` (or an `smaps` header): `ADDR PERMS OFFSET DEV
+    /// INODE`, spaces, then the file's path, whose host path is put as
+    /// the view shows it. Any other line as it is.
+    fn mapping_line_shown(&self, line: &[u8]) -> Vec<u8> {
+        let mut fields = 0;
+        let mut i = 0;
+        // The end of the fifth field.
+        while i < line.len() && fields < 5 {
+            while i < line.len() && line[i] == b' ' {
+                i += 1;
+            }
+            while i < line.len() && line[i] != b' ' && line[i] != b'\n' {
+                i += 1;
+            }
+            fields += 1;
+        }
+        let header = line.first().is_some_and(u8::is_ascii_hexdigit) && line.contains(&b'-');
+        let start = i + line[i..].iter().position(|&b| b != b' ').unwrap_or(line.len() - i);
+        if !header || fields < 5 || line.get(start) != Some(&b'/') {
+            return line.to_vec();
+        }
+        let end = if line.ends_with(b"\n") { line.len() - 1 } else { line.len() };
+        let path = &line[start..end];
+        let (host, deleted) = match path.strip_suffix(b" (deleted)") {
+            Some(p) => (p, &b" (deleted)"[..]),
+            None => (path, &b""[..]),
+        };
+        let Some(guest) = self.guest_path_of(host) else { return line.to_vec() };
+        let mut out = line[..start].to_vec();
+        out.extend_from_slice(guest.as_bytes());
+        out.extend_from_slice(deleted);
+        out.extend_from_slice(&line[end..]);
+        out
     }
 
     /// Whether the view has an overlay mount: the kernel cannot resolve
