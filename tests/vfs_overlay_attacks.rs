@@ -714,9 +714,11 @@ fn ovl_attack_symlinks_to_host_paths_of_source_upper_and_canaries() {
         ] {
             want.push((format!("{k}-{op}"), ro));
         }
-        for op in ["rename-out", "rename-into", "link-out", "link-into"] {
+        for op in ["rename-out", "rename-into", "link-out"] {
             want.push((format!("{k}-{op}"), if missing { "ENOENT" } else { "EXDEV" }));
         }
+        // (Into a read-only place: EROFS first, as the kernel says.)
+        want.push((format!("{k}-link-into"), if missing { "ENOENT" } else { "EROFS" }));
     }
     // UP's host path is read-only in the view too, but holds only what
     // was made or copied up so far (a.txt, the links, d/sub/deep.txt by
@@ -1391,9 +1393,10 @@ fn ovl_attack_prepared_upper_with_symlinks_out_and_whiteouts() {
         ] {
             want.push((format!("{l}-{op}"), if missing { "ENOENT" } else { "EROFS" }));
         }
-        for op in ["rename-into", "link-into"] {
-            want.push((format!("{l}-{op}"), if missing { "ENOENT" } else { "EXDEV" }));
-        }
+        // A link into a read-only place: EROFS before EXDEV, as the kernel
+        // makes the new name's place first (a rename checks mounts first).
+        want.push((format!("{l}-rename-into"), if missing { "ENOENT" } else { "EXDEV" }));
+        want.push((format!("{l}-link-into"), if missing { "ENOENT" } else { "EROFS" }));
     }
     for (op, r) in [
         ("h-x-append", "EROFS"),

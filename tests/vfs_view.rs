@@ -1923,6 +1923,7 @@ fn vfs_view_access_checks_beneath_a_directory_fd_see_read_only_mounts() {
     let sc = Scratch::new();
     sc.write("ro/file", "x");
     sc.write("rw/file", "x");
+    std::os::unix::fs::symlink("file", sc.join("ro/sl")).expect("symlink");
     give_tree_to_guest(sc.path());
     let script = r#"import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
@@ -1933,6 +1934,11 @@ for d in sys.argv[1:]:
     print(d.rsplit("/", 1)[1], os.access("file", os.W_OK, dir_fd=fd),
           os.access("file", os.W_OK, dir_fd=fd, effective_ids=True), empty,
           os.access("file", os.R_OK, dir_fd=fd))
+# A read-only mount says so before a symlink's missing user attributes do.
+try:
+    os.setxattr(sys.argv[1] + "/sl", "user.x", b"1", follow_symlinks=False)
+except OSError as e:
+    print("lsetxattr", e.strerror)
 "#;
     let (ro, rw) = (sc.join("ro"), sc.join("rw"));
     let out = run(&mut sandbox_raw(
@@ -1957,7 +1963,10 @@ for d in sys.argv[1:]:
     out.assert_code(0);
     assert_eq!(
         out.out(),
-        format!("{rw}\n{rw}/file\nro False False False True\nrw True True True True\n", rw = s(&rw)),
+        format!(
+            "{rw}\n{rw}/file\nro False False False True\nrw True True True True\nlsetxattr Read-only file system\n",
+            rw = s(&rw)
+        ),
         "{out:?}"
     );
 }

@@ -1503,10 +1503,12 @@ fn link_common(
     let removed = matches!(src.mount.kind(), MountKind::Synthetic(crate::vfs::Synthetic::Proc))
         .then(|| h.removed_file_mount(src.fd.as_fd()).map(Mount::id))
         .flatten();
+    // A read-only target says so before a link across mounts does, as the
+    // kernel makes the new name's place first.
+    check_writable(h, b.mount, &b.rest)?;
     if removed.unwrap_or(src.mount.id()) != b.mount.id() {
         return Err(Errno::EXDEV);
     }
-    check_writable(h, b.mount, &b.rest)?;
     // In an overlay, the new name links the upper layer's copy: a lower
     // file linked into the upper layer could then be written.
     let src = if removed.is_some() { src.fd } else { for_change(h, src)? };
@@ -2048,7 +2050,11 @@ fn xattr_on(ctx: &Ctx<'_>, op: &XattrOp, file: BorrowedFd<'_>, may_write: Result
         // overlay now shows as a symlink: nothing to find.
         return match op {
             XattrOp::List { .. } => Ok(Reply::Value(0)),
-            XattrOp::Set { nofollow: true, .. } | XattrOp::Remove { nofollow: true, .. } => Err(Errno::EPERM),
+            // (A read-only mount says so first, as the kernel checks it
+            // before the attribute.)
+            XattrOp::Set { nofollow: true, .. } | XattrOp::Remove { nofollow: true, .. } => {
+                Err(may_write.err().unwrap_or(Errno::EPERM))
+            }
             _ => Err(Errno::ENODATA),
         };
     }
