@@ -522,7 +522,7 @@ fn is_special(fd: BorrowedFd<'_>) -> bool {
 
 fn open_common(ctx: &mut Ctx<'_>, call: &Call, dirfd: i32, path: u64, flags: i32, mode: u32) -> Result<Reply, Errno> {
     let path = read_path(ctx, path)?;
-    open_path(ctx, call, dirfd, &path, flags, mode, true)
+    open_path(ctx, call, dirfd, path, flags, mode, true)
 }
 
 /// [`open_common`] of a path already read. `native_ok`: the call may go
@@ -532,13 +532,12 @@ fn open_path(
     ctx: &mut Ctx<'_>,
     call: &Call,
     dirfd: i32,
-    path: &[u8],
+    path: Vec<u8>,
     flags: i32,
     mode: u32,
     native_ok: bool,
 ) -> Result<Reply, Errno> {
     let h = host(ctx)?;
-    let path = path.to_vec();
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -1003,7 +1002,7 @@ pub fn openat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
         return Ok(Reply::Continue);
     }
     // Never continued otherwise: the kernel would walk the guest's own arguments.
-    open_path(ctx, call, AT_FDCWD, r.path().as_bytes(), flags, mode, false)
+    open_path(ctx, call, AT_FDCWD, r.path().as_bytes().to_vec(), flags, mode, false)
 }
 
 /// The open flags Linux knows (`openat2` refuses any other).
@@ -1018,6 +1017,9 @@ const VALID_OPEN_FLAGS: u64 = (libc::O_ACCMODE
     | libc::O_ASYNC
     | libc::O_DIRECT
     | libc::O_LARGEFILE
+    // (glibc's O_LARGEFILE is 0 on 64-bit targets; the kernel's bit is
+    // this, and musl passes it.)
+    | 0o100000
     | libc::O_DIRECTORY
     | libc::O_NOFOLLOW
     | libc::O_NOATIME

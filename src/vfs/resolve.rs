@@ -333,7 +333,7 @@ fn walk<'v>(
         return Err(Errno::EXDEV);
     }
     let mut cur = if absolute { root.clone() } else { cwd.clone() };
-    let start_mount = view.find(cwd).map(|(m, _)| m.id());
+    let start_mount = if bounds.no_xdev { view.find(cwd).map(|(m, _)| m.id()) } else { None };
     // `RESOLVE_NO_XDEV`: a visible place of another mount is out of bounds.
     let left_mount =
         |at: &GuestPath| bounds.no_xdev && view.lookup(at).is_ok() && view.find(at).map(|(m, _)| m.id()) != start_mount;
