@@ -498,3 +498,42 @@ print(sorted(os.listdir("/work/d")))
         "{out:?}"
     );
 }
+
+/// An upper written by overlayfs mounted with `userxattr` marks a
+/// directory made where a removed source directory was as opaque
+/// (`user.overlay.opaque`): none of the source directory's names shows
+/// through it, in the view as on overlayfs, and the source is unchanged.
+#[test]
+fn vfs_overlay_opaque_directories_of_an_overlayfs_upper_hide_the_source() {
+    let sc = Scratch::new();
+    sc.write("src/dir/old", "old\n");
+    sc.write("src/dir/sub/deep", "deep\n");
+    sc.write("upper/dir/new", "new\n");
+    let opaque = std::ffi::CString::new(sc.join("upper/dir").as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: NUL-terminated path and name; a one-byte value.
+    let set = unsafe { libc::setxattr(opaque.as_ptr(), c"user.overlay.opaque".as_ptr(), c"y".as_ptr().cast(), 1, 0) };
+    if set != 0 {
+        eprintln!("skipped: no user xattrs on {:?}", sc.path());
+        return;
+    }
+    give_tree_to_guest(sc.path());
+    let src = sc.join("src");
+    let before = exact_snapshot(&src);
+    let out = run(&mut sandbox_raw(
+        &sc,
+        [
+            "--overlay",
+            s(&src),
+            "/work",
+            "--upper",
+            s(&sc.join("upper")),
+            "--",
+            "sh",
+            "-c",
+            "ls -A /work/dir; cat /work/dir/old",
+        ],
+    ));
+    assert_eq!(out.out(), "new\n", "{out:?}");
+    assert!(out.err().contains("No such file"), "{out:?}");
+    assert_eq!(exact_snapshot(&src), before, "the overlay's source changed");
+}

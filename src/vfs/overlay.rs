@@ -136,7 +136,35 @@ impl Layers {
             );
             upper_err(std::io::Error::other(why))
         })?;
+        layers.take_opaque_dirs(b"").map_err(|e| upper_err(std::io::Error::from(e)))?;
         Ok(layers)
+    }
+
+    /// An upper directory that overlayfs (mounted with `userxattr`) marked
+    /// opaque (`user.overlay.opaque` = `y`: made where a removed source
+    /// directory was) gets condo's own marks as well, a whiteout for each
+    /// name the source directory has ([`Layers::made_dir`]), so that none
+    /// of them shows through. An upper overlayfs mounts as root marks with
+    /// a `trusted.` attribute, which an unprivileged supervisor cannot
+    /// read. Once, when the upper is opened: condo makes no opaque marks.
+    fn take_opaque_dirs(&self, rest: &[u8]) -> Result<(), Errno> {
+        let dir = self.open_in(Layer::Upper, rest, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+        if !rest.is_empty() {
+            let mut v = [0u8; 1];
+            let opaque = sys::getxattr(&fd_path(dir.as_fd()), c"user.overlay.opaque", &mut v);
+            if opaque == Ok(1) && v[0] == b'y' {
+                self.made_dir(rest)?;
+            }
+        }
+        for e in read_dir(dir.as_fd())?.into_iter().filter(|e| e.kind == libc::DT_DIR) {
+            let mut child = rest.to_vec();
+            if !child.is_empty() {
+                child.push(b'/');
+            }
+            child.extend_from_slice(&e.name);
+            self.take_opaque_dirs(&child)?;
+        }
+        Ok(())
     }
 
     fn check_whiteouts(&self) -> Result<(), Errno> {
