@@ -647,7 +647,20 @@ impl Layers {
             }
             (Layer::Lower, _) => self.make_whiteout(parent.as_fd(), &name)?,
         }
+        if layer == Layer::Upper {
+            self.gone(fd.as_fd());
+        }
         Ok(())
+    }
+
+    /// Forgets upper node `node` (held open) once its last name is gone:
+    /// its inode number may then be a new file's, which is no copy.
+    fn gone(&self, node: BorrowedFd<'_>) {
+        if let Some(st) = sys::fstat(node).ok().filter(|st| st.st_nlink == 0) {
+            let key = (st.st_dev, st.st_ino);
+            self.copies.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            self.made.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        }
     }
 
     /// Removes the whiteouts of upper directory `rest` (whose listing in
@@ -671,8 +684,15 @@ impl Layers {
     pub fn rename(&self, from: &[u8], to: &[u8], flags: u32) -> Result<(), Errno> {
         let (_, src) = self.find(from)?;
         let src_dir = sys::fstat(src.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        let mut replaced = None;
         let target = match self.find(to) {
-            Ok((_, fd)) => Some(sys::fstat(fd.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR),
+            Ok((layer, fd)) => {
+                let dir = sys::fstat(fd.as_fd())?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+                if layer == Layer::Upper {
+                    replaced = Some(fd);
+                }
+                Some(dir)
+            }
             Err(Errno::ENOENT) => None,
             Err(e) => return Err(e),
         };
@@ -716,6 +736,9 @@ impl Layers {
             rflags |= nix::fcntl::RenameFlags::RENAME_EXCHANGE;
         }
         nix::fcntl::renameat2(from_parent.as_fd(), fname.as_c_str(), to_parent.as_fd(), tname.as_c_str(), rflags)?;
+        if let (Some(node), false) = (&replaced, exchange) {
+            self.gone(node.as_fd());
+        }
         if !exchange {
             if self.lower_has(from) {
                 self.make_whiteout(from_parent.as_fd(), &fname)?;
