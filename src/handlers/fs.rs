@@ -994,14 +994,9 @@ pub fn openat2(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
     if flags & libc::O_CREAT != 0 && without_trailing_slash(&path).1 {
         return Err(Errno::EISDIR);
     }
-    // A scoped read beneath a directory whose names the kernel resolves as
-    // the view does, under Landlock, goes on natively: the kernel keeps the
-    // bounds itself, whatever the guest's string is by then (and an `O_PATH`
-    // fd, which cannot be placed, is the kernel's to make).
-    if scoped && flags as u32 & crate::filter::OPEN_WRITE_FLAGS == 0 && h.reads_natively_beneath(&start) {
-        return Ok(Reply::Continue);
-    }
-    // Never continued otherwise: the kernel would walk the guest's own arguments.
+    // Never continued: the kernel would read the guest's `how` again,
+    // which another thread may have changed since (a read made a write
+    // that truncates, with no bounds).
     open_path(ctx, call, AT_FDCWD, r.path().as_bytes().to_vec(), flags, mode, false)
 }
 

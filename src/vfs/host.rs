@@ -971,13 +971,6 @@ impl Host {
         self.guest_path_of(&removed_name(node, kind)?)
     }
 
-    /// Whether reads beneath `dir` run natively, where the filter lets them:
-    /// Landlock is there and the kernel resolves names beneath it as the
-    /// view does ([`Host::resolves_unlike_beneath`]).
-    pub fn reads_natively_beneath(&self, dir: &GuestPath) -> bool {
-        self.beneath != crate::filter::Beneath::Nothing && !self.resolves_unlike_beneath(dir)
-    }
-
     /// Whether the kernel, resolving names beneath a directory fd of `dir`
     /// under Landlock, would not find what the view shows there: a
     /// directory with a mount point or hidden name below it (that name
@@ -1368,7 +1361,7 @@ impl Host {
             b"mounts" => |h, _| Ok(mounttab::mounts(&h.mount_entries()).into_bytes()),
             b"mountinfo" => |h, _| Ok(mounttab::mountinfo(&h.mount_entries()).into_bytes()),
             b"mountstats" => |h, _| Ok(mounttab::mountstats(&h.mount_entries()).into_bytes()),
-            b"maps" | b"smaps" => |h, rest| h.mappings_shown(rest),
+            b"maps" | b"smaps" | b"numa_maps" => |h, rest| h.mappings_shown(rest),
             _ => return None,
         };
         if flags & libc::O_PATH != 0 {
@@ -1383,7 +1376,7 @@ impl Host {
         Some(render(self, rest).and_then(|text| sys::read_only_memfd(name, &text)))
     }
 
-    /// A process's `maps` or `smaps` (`rest` under `/proc`), its files
+    /// A process's `maps`, `smaps` or `numa_maps` (`rest` under `/proc`), its files
     /// named by their guest paths: the host's would show where the view
     /// keeps them (a bind's source, the private `/tmp`'s directory), which
     /// the guest could neither reopen nor should learn. Read whole when
@@ -1406,6 +1399,16 @@ impl Host {
     /// INODE`, spaces, then the file's path, whose host path is put as
     /// the view shows it. Any other line as it is.
     fn mapping_line_shown(&self, line: &[u8]) -> Vec<u8> {
+        // numa_maps: `ADDR POLICY file=PATH ...`, the path's spaces escaped.
+        if let Some(at) = line.windows(6).position(|w| w == b" file=") {
+            let start = at + 6;
+            let end = start + line[start..].iter().position(|&b| b == b' ' || b == b'\n').unwrap_or(line.len() - start);
+            let Some(guest) = self.guest_path_of(&line[start..end]) else { return line.to_vec() };
+            let mut out = line[..start].to_vec();
+            out.extend_from_slice(guest.as_bytes());
+            out.extend_from_slice(&line[end..]);
+            return out;
+        }
         let mut fields = 0;
         let mut i = 0;
         // The end of the fifth field.

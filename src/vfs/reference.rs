@@ -301,8 +301,6 @@ impl Model {
         missing_ok: bool,
         b: Bounds,
     ) -> Outcome {
-        let start_owner = self.mounts.iter().rposition(|m| cwd.starts_with(&m.dest));
-        let crossed = |at: &[Vec<u8>]| b.no_xdev && self.visible_owner(at).is_some_and(|o| Some(o) != start_owner);
         let root: Names = if b.in_root { cwd.to_vec() } else { Vec::new() };
         if path.len() >= 4096 {
             return Err(Errno::ENAMETOOLONG);
@@ -317,9 +315,9 @@ impl Model {
             return Err(Errno::EXDEV);
         }
         let mut cur: Names = if path[0] == b'/' { root.clone() } else { cwd.to_vec() };
-        if crossed(&cur) {
-            return Err(Errno::EXDEV);
-        }
+        // The walk's start: the root for an absolute path.
+        let start_owner = self.mounts.iter().rposition(|m| cur.starts_with(&m.dest));
+        let crossed = |at: &[Vec<u8>]| b.no_xdev && self.visible_owner(at).is_some_and(|o| Some(o) != start_owner);
         let mut todo = path.to_vec();
         let mut links = 0;
         let mut found = None;

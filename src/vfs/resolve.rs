@@ -332,14 +332,14 @@ fn walk<'v>(
     if absolute && bounds.beneath {
         return Err(Errno::EXDEV);
     }
-    let mut cur = if absolute { root.clone() } else { cwd.clone() };
-    let start_mount = if bounds.no_xdev { view.find(cwd).map(|(m, _)| m.id()) } else { None };
-    // `RESOLVE_NO_XDEV`: a visible place of another mount is out of bounds.
+    let cur_start = if absolute { root.clone() } else { cwd.clone() };
+    let mut cur = cur_start.clone();
+    // `RESOLVE_NO_XDEV`: a visible place of another mount than the walk's
+    // start is out of bounds (an absolute path starts at the root, as the
+    // kernel allows; an absolute symlink met on the way does not).
+    let start_mount = if bounds.no_xdev { view.find(&cur_start).map(|(m, _)| m.id()) } else { None };
     let left_mount =
         |at: &GuestPath| bounds.no_xdev && view.lookup(at).is_ok() && view.find(at).map(|(m, _)| m.id()) != start_mount;
-    if left_mount(&cur) {
-        return Err(Errno::EXDEV);
-    }
     let mut pending = Pending::new(path);
     let mut name = Vec::new();
     let mut links = 0;
@@ -467,13 +467,21 @@ fn leap(view: &View, fs: &dyn Fs, cur: &GuestPath, pending: &Pending<'_>) -> Opt
 }
 
 /// Whether the symlink at `at` is one of `/proc`'s magic links (a
-/// process's `fd/N`, `exe`, `cwd`, `root`, ...), which `RESOLVE_NO_MAGICLINKS`
-/// refuses; `/proc/self` and `/proc/thread-self` are plain symlinks.
+/// process's or thread's `exe`, `cwd`, `root`, `fd/N`, `map_files/R`,
+/// `ns/NAME`), which `RESOLVE_NO_MAGICLINKS` refuses; `/proc/self`,
+/// `/proc/mounts` and the like are plain symlinks.
 fn is_magic_link(view: &View, at: &GuestPath) -> bool {
-    view.lookup(at).is_ok_and(|l| {
-        matches!(l.mount.kind(), MountKind::Synthetic(crate::vfs::Synthetic::Proc))
-            && !matches!(l.rest, b"self" | b"thread-self")
-    })
+    let Ok(l) = view.lookup(at) else { return false };
+    if !matches!(l.mount.kind(), MountKind::Synthetic(crate::vfs::Synthetic::Proc)) {
+        return false;
+    }
+    let parts: Vec<&[u8]> = l.rest.split(|&b| b == b'/').collect();
+    let task = match parts.as_slice() {
+        [_, b"task", _, rest @ ..] => rest,
+        [_, rest @ ..] => rest,
+        [] => return false,
+    };
+    matches!(task, [b"exe" | b"cwd" | b"root"] | [b"fd" | b"map_files" | b"ns", _])
 }
 
 /// The result for a last name that does not exist.
