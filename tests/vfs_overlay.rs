@@ -435,6 +435,7 @@ fn vfs_overlay_changes_through_fds_never_land_on_another_file() {
     let sc = Scratch::new();
     sc.write("src/b", "orig\n");
     sc.write("src/c", "c\n");
+    sc.write("src/g", "g\n");
     give_tree_to_guest(sc.path());
     for f in ["src/b", "src/c"] {
         std::fs::set_permissions(sc.join(f), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
@@ -466,6 +467,17 @@ try:
 except OSError as e:
     print("fchmod", e.strerror)
 print("c", oct(os.stat("/work/c").st_mode & 0o777))
+# Reopened through its /proc link once its name holds another file: not
+# that file.
+g = os.open("/work/g", os.O_RDONLY)
+os.unlink("/work/g")
+open("/work/g", "w").write("NEW")
+try:
+    os.write(os.open("/proc/self/fd/%d" % g, os.O_WRONLY | os.O_APPEND), b"+through the old fd")
+    print("reopen ok")
+except OSError as e:
+    print("reopen", e.strerror)
+print(open("/work/g").read())
 "#;
     // An upper on the scratch's filesystem, which gives a freed inode
     // number to the next file (ext4 does; the private upper's tmpfs not).
@@ -477,7 +489,8 @@ print("c", oct(os.stat("/work/c").st_mode & 0o777))
     out.assert_code(0);
     assert_eq!(
         out.out(),
-        "fchmod No such file or directory\nb 0o644\nc 0o600\nfchmod No such file or directory\nc 0o644\n",
+        "fchmod No such file or directory\nb 0o644\nc 0o600\nfchmod No such file or directory\nc 0o644\n\
+         reopen No such file or directory\nNEW\n",
         "{out:?}"
     );
     assert_eq!(exact_snapshot(&src), before, "the overlay's source changed");

@@ -1469,8 +1469,26 @@ impl Host {
         if target.ends_with(b" (deleted)") {
             return None;
         }
-        let shown = self.guest_path_of(&target)?;
+        let shown = self.fd_guest_path(pid, n, &target)?;
         (!shown.as_bytes().starts_with(b"/proc/") && shown.as_bytes() != b"/proc").then_some(shown)
+    }
+
+    /// Where the view shows the file `/proc/PID/fd/N` holds (its link text
+    /// `target`). A source file of an overlay only while the view shows it
+    /// (or its copy) at its path: after a removal another file may have
+    /// that name, and nothing through the fd may reach it.
+    fn fd_guest_path(&self, pid: libc::pid_t, n: &[u8], target: &[u8]) -> Option<GuestPath> {
+        let shown = self.guest_path_of(target)?;
+        if let Ok(at) = self.view.lookup(&shown) {
+            if let Some(layers) = self.layers_of(at.mount).filter(|l| under(target, l.lower_dir()).is_some()) {
+                let fd = format!("/proc/{pid}/fd/{}", String::from_utf8_lossy(n));
+                let st = nix::sys::stat::stat(fd.as_str()).ok()?;
+                if !layers.shows(at.rest, (st.st_dev, st.st_ino)) {
+                    return None;
+                }
+            }
+        }
+        Some(shown)
     }
 
     /// For `/proc/self/fd/N` (also `thread-self`, or the caller's own
@@ -1781,7 +1799,7 @@ impl HostFs<'_> {
                             Some(libc::S_IFREG) => Ok(NodeKind::File),
                             Some(libc::S_IFDIR) => Ok(NodeKind::Dir),
                             _ => {
-                                let g = self.host.guest_path_of(&target).ok_or(Errno::ENOENT)?;
+                                let g = self.host.fd_guest_path(pid, n, &target).ok_or(Errno::ENOENT)?;
                                 Ok(NodeKind::Symlink(g.as_bytes().to_vec()))
                             }
                         }
