@@ -391,7 +391,8 @@ fn vfs_overlay_copying_up_keeps_the_directorys_times() {
     let sc = Scratch::new();
     sc.write("src/d/x", "x");
     sc.write("src/e/deep/y", "y");
-    let old = filetime(2010);
+    // 2010-01-01, UTC.
+    let old = 1_262_304_000;
     for d in ["src/d", "src/e", "src/e/deep"] {
         set_mtime(&sc.join(d), old);
     }
@@ -412,17 +413,10 @@ fn vfs_overlay_copying_up_keeps_the_directorys_times() {
     assert_eq!(mtime("e/deep"), old);
 }
 
-/// Seconds since the epoch at the start of `year` (January 1st, UTC), for
-/// the years tests use.
-fn filetime(year: i64) -> i64 {
-    (year - 1970) * 365 * 86_400 + ((year - 1969) / 4) * 86_400
-}
-
 fn set_mtime(p: &Path, secs: i64) {
-    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-    let t = [libc::timespec { tv_sec: secs, tv_nsec: 0 }, libc::timespec { tv_sec: secs, tv_nsec: 0 }];
-    // SAFETY: a NUL-terminated path and two timespecs.
-    assert_eq!(unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), t.as_ptr(), 0) }, 0);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
+    let times = std::fs::FileTimes::new().set_accessed(t).set_modified(t);
+    std::fs::File::open(p).and_then(|f| f.set_times(times)).expect("set times");
 }
 
 /// A change through an fd of a source file lands on that file's copy,

@@ -1735,19 +1735,7 @@ for name in (os.getcwd() + "/" + "s" * (104 - len(os.getcwd())), "r" * 107):
     cli.send(b"hi")
     print(len(name), "ok", conn.recv(2), srv.getsockname() == name, os.path.exists(name))
 "#;
-    let sc = Scratch::new();
-    std::fs::create_dir(sc.join("n")).expect("mkdir");
-    give_tree_to_guest(sc.path());
-    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
-    native_out.assert_code(0);
-    let sc2 = Scratch::new();
-    std::fs::create_dir(sc2.join("w")).expect("mkdir");
-    give_tree_to_guest(sc2.path());
-    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
-        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
-        out.assert_code(0);
-        assert_eq!(out.out(), "105 ok b'hi' True True\n107 ok b'hi' True True\n", "in {d}: {out:?}");
-    }
+    let native_out = python_as_natively(script);
     assert_eq!(native_out.out(), "105 ok b'hi' True True\n107 ok b'hi' True True\n", "the kernel's: {native_out:?}");
 }
 
@@ -1775,20 +1763,8 @@ for mode in (0o140600, 0o170600):
     except OSError as e:
         print("mknod %o" % mode, errno.errorcode[e.errno])
 "#;
-    let sc = Scratch::new();
-    std::fs::create_dir(sc.join("n")).expect("mkdir");
-    give_tree_to_guest(sc.path());
-    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
-    native_out.assert_code(0);
+    let native_out = python_as_natively(script);
     assert!(native_out.out().contains("omit read-only ok\n"), "the kernel's answers: {native_out:?}");
-    let sc2 = Scratch::new();
-    std::fs::create_dir(sc2.join("w")).expect("mkdir");
-    give_tree_to_guest(sc2.path());
-    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
-        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
-        out.assert_code(0);
-        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
-    }
 }
 
 /// A file an fd holds is linked by the fd (`linkat(fd, "", ...,
@@ -1815,20 +1791,8 @@ print("through the fd of a removed name:", open("/proc/self/fd/%d" % f).read())
 t("linkat it back", libc.linkat(f, b"", -100, (d + "/again").encode(), 0x1000))
 print(sorted(n for n in os.listdir(d) if not n.startswith(".")))
 "#;
-    let sc = Scratch::new();
-    std::fs::create_dir(sc.join("n")).expect("mkdir");
-    give_tree_to_guest(sc.path());
-    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
-    native_out.assert_code(0);
+    let native_out = python_as_natively(script);
     assert!(native_out.out().starts_with("linkat fd AT_EMPTY_PATH ok\n"), "the kernel's answers: {native_out:?}");
-    let sc2 = Scratch::new();
-    std::fs::create_dir(sc2.join("w")).expect("mkdir");
-    give_tree_to_guest(sc2.path());
-    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
-        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
-        out.assert_code(0);
-        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
-    }
 }
 
 /// `openat2`'s `RESOLVE_*` flags bound the walk where the view answers the
@@ -1895,23 +1859,11 @@ root = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
 t("/ in_root /etc/../etc/hostname", oa2(root, "/etc/../etc/hostname", 0, R))
 t("/ beneath ../etc/hostname", oa2(root, "../etc/hostname", 0, B))
 "#;
-    let sc = Scratch::new();
-    std::fs::create_dir(sc.join("n")).expect("mkdir");
-    give_tree_to_guest(sc.path());
-    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
-    native_out.assert_code(0);
+    let native_out = python_as_natively(script);
     for want in
         ["beneath abs EXDEV\n", "in_root abs ok in\n", "no_magiclinks /proc/self/exe ELOOP\n", "../x made False\n"]
     {
         assert!(native_out.out().contains(want), "the kernel's answers: {native_out:?}");
-    }
-    let sc2 = Scratch::new();
-    std::fs::create_dir(sc2.join("w")).expect("mkdir");
-    give_tree_to_guest(sc2.path());
-    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
-        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
-        out.assert_code(0);
-        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
     }
 }
 
@@ -1973,6 +1925,28 @@ except OSError as e:
     );
 }
 
+/// Runs Python `script`, whose argument is the directory it works in,
+/// natively (in a fresh directory, as the guest user) and sandboxed (in
+/// the private /tmp and in a bind): every run exits 0, and each sandboxed
+/// output is the native one. Returns the native run, whose answers the
+/// caller checks are the kernel's.
+fn python_as_natively(script: &str) -> Out {
+    let sc = Scratch::new();
+    std::fs::create_dir(sc.join("n")).expect("mkdir");
+    give_tree_to_guest(sc.path());
+    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
+    native_out.assert_code(0);
+    let sc2 = Scratch::new();
+    std::fs::create_dir(sc2.join("w")).expect("mkdir");
+    give_tree_to_guest(sc2.path());
+    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
+        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
+        out.assert_code(0);
+        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
+    }
+    native_out
+}
+
 /// A slash after the last name asks for a directory, as the kernel reads
 /// it: a file, symlink, fifo or socket is not made there (`EISDIR` for an
 /// `O_CREAT` open, `ENOENT` or `EEXIST` otherwise), a file is not renamed
@@ -2025,21 +1999,9 @@ s = socket.socket(socket.AF_UNIX)
 t('bind sock/', lambda: s.bind('sock/') or 0)
 print(sorted(os.listdir('.')))
 "#;
-    let sc = Scratch::new();
-    std::fs::create_dir(sc.join("n")).expect("mkdir");
-    give_tree_to_guest(sc.path());
-    let native_out = run(&mut native(&sc, ["python3", "-c", script, s(&sc.join("n"))]));
-    native_out.assert_code(0);
+    let native_out = python_as_natively(script);
     assert!(native_out.out().contains("rename f g/ Not a directory\n"), "the kernel's answers: {native_out:?}");
     assert!(native_out.out().contains("rmdir ld/ Not a directory\n"), "the kernel's answers: {native_out:?}");
-    let sc2 = Scratch::new();
-    std::fs::create_dir(sc2.join("w")).expect("mkdir");
-    give_tree_to_guest(sc2.path());
-    for d in ["/tmp".to_string(), s(&sc2.join("w")).to_string()] {
-        let out = run(&mut sandboxed(&sc2, NO_OPTS, ["python3", "-c", script, &d]));
-        out.assert_code(0);
-        assert_eq!(out.out(), native_out.out(), "in {d}: {out:?}");
-    }
 }
 
 /// A script run by `execveat` relative to a directory fd gets the name
