@@ -26,7 +26,7 @@ use super::mount::{split_rest, Lookup, Mount, MountKind, Synthetic, View};
 use super::mounttab;
 use super::overlay::Layers;
 use super::path::GuestPath;
-use super::resolve::{resolve, resolve_or_missing, Fs, NodeKind, Resolved};
+use super::resolve::{Fs, NodeKind, Resolved};
 use crate::procfs::read_link as read_proc_link;
 use crate::sys;
 
@@ -1033,12 +1033,7 @@ impl Host {
         follow: bool,
         create: bool,
     ) -> Result<Resolved<'v>, Errno> {
-        let fs = HostFs { host: self, guest };
-        if create {
-            resolve_or_missing(&self.view, &fs, base, path, follow)
-        } else {
-            resolve(&self.view, &fs, base, path, follow)
-        }
+        self.resolve_bounded(guest, base, path, follow, create, crate::vfs::Bounds::default())
     }
 
     /// [`Host::resolve`] within `openat2`'s bounds, from `base` (the guest
@@ -1549,7 +1544,7 @@ impl Host {
         // A source directory of an overlay the guest removed (and maybe
         // made again): its node is not what the view shows there now, and
         // nothing is in it, as for a removed directory.
-        if let Ok(at) = self.view.lookup(&guest) {
+        if let Some(at) = self.has_overlay().then(|| self.view.lookup(&guest).ok()).flatten() {
             if let Some(layers) = self.layers_of(at.mount).filter(|l| under(&target, l.lower_dir()).is_some()) {
                 let link = if dirfd == libc::AT_FDCWD { "cwd".to_string() } else { format!("fd/{dirfd}") };
                 let st = crate::procfs::task_stat(tid, &link)?;

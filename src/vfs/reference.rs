@@ -430,13 +430,7 @@ fn compare<'v>(
     missing_ok: bool,
     bounds: Bounds,
 ) -> Result<Result<Resolved<'v>, Errno>, String> {
-    let real = if bounds != Bounds::default() {
-        resolve_bounded(view, host, cwd, path, follow_last, missing_ok, bounds)
-    } else if missing_ok {
-        resolve_or_missing(view, host, cwd, path, follow_last)
-    } else {
-        resolve(view, host, cwd, path, follow_last)
-    };
+    let real = resolve_bounded(view, host, cwd, path, follow_last, missing_ok, bounds);
     let expected = model.resolve_bounded(&names(cwd.as_bytes()), path, follow_last, missing_ok, bounds);
     let ctx = || {
         format!(

@@ -165,7 +165,7 @@ pub fn resolve<'v>(
     path: &[u8],
     follow_last: bool,
 ) -> Result<Resolved<'v>, Errno> {
-    walk(view, fs, cwd, path, follow_last, false, Bounds::default())
+    resolve_bounded(view, fs, cwd, path, follow_last, false, Bounds::default())
 }
 
 /// What `openat2`'s `RESOLVE_*` flags forbid a walk, which starts at the
@@ -195,20 +195,6 @@ impl Bounds {
     }
 }
 
-/// [`resolve`] (or [`resolve_or_missing`], when `missing_ok`) within
-/// `bounds`.
-pub fn resolve_bounded<'v>(
-    view: &'v View,
-    fs: &dyn Fs,
-    cwd: &GuestPath,
-    path: &[u8],
-    follow_last: bool,
-    missing_ok: bool,
-    bounds: Bounds,
-) -> Result<Resolved<'v>, Errno> {
-    walk(view, fs, cwd, path, follow_last, missing_ok, bounds)
-}
-
 /// [`resolve`] for calls that may create the last name (`O_CREAT`, `mkdir`,
 /// `mknod`, `symlink`, `link` and `rename` targets): when everything but
 /// the last name resolves to a directory and the last name does not exist,
@@ -223,7 +209,7 @@ pub fn resolve_or_missing<'v>(
     path: &[u8],
     follow_last: bool,
 ) -> Result<Resolved<'v>, Errno> {
-    walk(view, fs, cwd, path, follow_last, true, Bounds::default())
+    resolve_bounded(view, fs, cwd, path, follow_last, true, Bounds::default())
 }
 
 /// A path argument as Linux checks it before walking it.
@@ -316,7 +302,9 @@ fn node_kind(view: &View, fs: &dyn Fs, path: &GuestPath) -> Result<NodeKind, Err
     }
 }
 
-fn walk<'v>(
+/// [`resolve`] (or [`resolve_or_missing`], when `missing_ok`) within
+/// `bounds`: the walk they all are.
+pub fn resolve_bounded<'v>(
     view: &'v View,
     fs: &dyn Fs,
     cwd: &GuestPath,
