@@ -138,17 +138,8 @@ fn status_field(tid: libc::pid_t, name: &str) -> Option<String> {
 /// (`/proc/TID/fdinfo/FD`'s `flags:`, octal); `None` when it cannot be
 /// read (no such fd).
 pub(crate) fn fd_close_on_exec(tid: libc::pid_t, fd: i32) -> Option<bool> {
-    let info = in_task_dir(tid, |dir| {
-        let name = std::ffi::CString::new(format!("fdinfo/{fd}")).map_err(|_| Errno::EINVAL)?;
-        let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
-        let f = nix::fcntl::openat(dir, name.as_c_str(), flags, nix::sys::stat::Mode::empty())?;
-        let mut buf = vec![0u8; 512];
-        let n = nix::unistd::read(&f, &mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
-    })
-    .ok()?;
-    let flags = field(std::str::from_utf8(&info).ok()?, "flags:")?;
+    let info = task_text(tid, &format!("fdinfo/{fd}"))?;
+    let flags = field(&info, "flags:")?;
     Some(u32::from_str_radix(flags, 8).ok()? & libc::O_CLOEXEC as u32 != 0)
 }
 
@@ -159,12 +150,18 @@ fn field<'s>(status: &'s str, name: &str) -> Option<&'s str> {
 
 /// Thread `tid`'s `/proc/TID/status`.
 fn status(tid: libc::pid_t) -> Option<String> {
+    task_text(tid, "status")
+}
+
+/// A small text file of thread `tid`'s `/proc/TID` (`status`,
+/// `fdinfo/N`), from its first read: the kernel makes the whole file then
+/// (`status`, ~1.5 KiB, in one page), and the fields asked for here come
+/// first.
+fn task_text(tid: libc::pid_t, name: &str) -> Option<String> {
+    let name = std::ffi::CString::new(name).ok()?;
     let s = in_task_dir(tid, |dir| {
         let flags = nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC;
-        let f = nix::fcntl::openat(dir, c"status", flags, nix::sys::stat::Mode::empty())?;
-        // The kernel makes the whole file (~1.5 KiB) at the first read:
-        // one read of a page takes all the fields asked for here, which
-        // come first.
+        let f = nix::fcntl::openat(dir, name.as_c_str(), flags, nix::sys::stat::Mode::empty())?;
         let mut buf = vec![0u8; 4096];
         let n = nix::unistd::read(&f, &mut buf)?;
         buf.truncate(n);

@@ -97,7 +97,7 @@ pub fn bind(ctx: &mut Ctx<'_>, call: &Call) -> Result<Reply, Errno> {
                 // by itself, from the directory.
                 Err(Errno::ENAMETOOLONG) => {
                     path = place.name.as_bytes().to_vec();
-                    sys::bind_in_dir(sock.as_fd(), place.parent.as_fd(), &sockaddr_un_full(&path)?)
+                    sys::bind_in_dir(sock.as_fd(), place.parent.as_fd(), &sockaddr_un(&path)?)
                 }
                 Err(e) => Err(e),
             });
@@ -452,10 +452,9 @@ fn unix_name(addr: &[u8]) -> UnixName<'_> {
     UnixName::Path(path.split(|&b| b == 0).next().unwrap_or(path))
 }
 
-/// A `sockaddr_un` for a pathname.
-/// [`sockaddr_un`], where a name of all 108 bytes is allowed too, with no
-/// NUL after it (Linux binds such an address).
-fn sockaddr_un_full(path: &[u8]) -> Result<Vec<u8>, Errno> {
+/// A `sockaddr_un` for a pathname: NUL-terminated, or, a name of all 108
+/// bytes, not (Linux takes such an address, and gives one back so).
+fn sockaddr_un(path: &[u8]) -> Result<Vec<u8>, Errno> {
     if path.len() > SUN_PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
@@ -464,16 +463,6 @@ fn sockaddr_un_full(path: &[u8]) -> Result<Vec<u8>, Errno> {
     if path.len() < SUN_PATH_MAX {
         a.push(0);
     }
-    Ok(a)
-}
-
-fn sockaddr_un(path: &[u8]) -> Result<Vec<u8>, Errno> {
-    if path.len() >= SUN_PATH_MAX {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    let mut a = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
-    a.extend_from_slice(path);
-    a.push(0);
     Ok(a)
 }
 
